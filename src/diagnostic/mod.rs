@@ -1,0 +1,110 @@
+//! Findings and how they reach the user.
+//!
+//! Every stage reports into a `Vec<Diagnostic>` and goes on: a run shows every problem at once.
+//! A diagnostic names the lint rule that produced it; the lint engine sets its final severity from
+//! the rule's level and the user's configuration, and drops those the user turned off or suppressed.
+
+
+use std::fmt;
+
+use crate::source::Span;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A span with a short text shown under it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Label {
+    pub span: Span,
+    pub message: String,
+}
+
+impl Label {
+    pub fn new(span: Span, message: impl Into<String>) -> Self {
+        Label {
+            span,
+            message: message.into(),
+        }
+    }
+}
+
+/// One finding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// The kebab-case name of the lint rule, e.g. `unknown-service`.
+    pub rule: &'static str,
+    pub severity: Severity,
+    /// One lowercase sentence; names in backticks.
+    pub message: String,
+    /// Where it is; the label says what is wrong there.
+    pub primary: Label,
+    /// Other places that explain it ("first defined here", "shadowed by this rule").
+    pub secondary: Vec<Label>,
+    /// How to fix it.
+    pub help: Option<String>,
+}
+
+impl Diagnostic {
+    /// A finding of `rule` at its registered default level.
+    pub fn new(
+        rule: &'static crate::lint::LintRule,
+        span: Span,
+        message: impl Into<String>,
+    ) -> Self {
+        Diagnostic {
+            rule: rule.name,
+            severity: rule.default_level.severity().unwrap_or(Severity::Info),
+            message: message.into(),
+            primary: Label::new(span, ""),
+            secondary: Vec::new(),
+            help: None,
+        }
+    }
+
+    pub fn label(mut self, message: impl Into<String>) -> Self {
+        self.primary.message = message.into();
+        self
+    }
+
+    pub fn secondary(mut self, span: Span, message: impl Into<String>) -> Self {
+        self.secondary.push(Label::new(span, message));
+        self
+    }
+
+    pub fn help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    pub fn span(&self) -> Span {
+        self.primary.span
+    }
+}
+
+/// Sort findings by file, position and rule so output never depends on analysis order.
+pub fn sort(diagnostics: &mut [Diagnostic]) {
+    diagnostics.sort_by(|a, b| {
+        (a.primary.span, a.rule, &a.message).cmp(&(b.primary.span, b.rule, &b.message))
+    });
+}

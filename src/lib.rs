@@ -1,0 +1,17 @@
+//! portcullis: a readable port policy in, a correct nftables firewall out.
+//!
+//! The pipeline, one module per stage:
+//! [`syntax`] (text or YAML -> spanned AST) -> [`resolve`] (names, nets, ports -> [`model`]) ->
+//! [`lint`] (findings) and [`compile`] (nftables). [`diagnostic`] carries findings to the user and
+//! [`cli`] wires it all to the command line.
+
+pub mod cli;
+pub mod compile;
+pub mod config;
+pub mod diagnostic;
+pub mod lint;
+pub mod model;
+pub mod registry;
+pub mod resolve;
+pub mod source;
+pub mod syntax;

@@ -1,0 +1,38 @@
+//! Lint rules: their registry and the engine that runs them and applies the user's levels.
+
+mod rule;
+pub mod rules;
+
+pub use rule::{first_line, Category, Level, LintRule};
+
+/// Looks a rule up by name or code (case-insensitive).
+pub fn find(name_or_code: &str) -> Option<&'static LintRule> {
+    rules::ALL.iter().copied().find(|rule| {
+        rule.name.eq_ignore_ascii_case(name_or_code) || rule.code.eq_ignore_ascii_case(name_or_code)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    #[test]
+    fn names_and_codes_are_unique() {
+        let mut names = HashSet::new();
+        let mut codes = HashSet::new();
+        for rule in super::rules::ALL {
+            assert!(names.insert(rule.name), "duplicate rule name {}", rule.name);
+            assert!(codes.insert(rule.code), "duplicate rule code {}", rule.code);
+        }
+    }
+
+    #[test]
+    fn every_rule_has_its_sections() {
+        for rule in super::rules::ALL {
+            assert!(!rule.summary.is_empty(), "{} has no summary", rule.name);
+            for section in ["## What it does", "## Why it matters", "## Example", "## Fix"] {
+                assert!(rule.docs.contains(section), "{} lacks {section}", rule.name);
+            }
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! The embedded IANA service-name and port registry.

@@ -1,0 +1,270 @@
+//! The typed syntax tree of a policy file. Every node keeps the span it was written at.
+//!
+//! The tree is what the user wrote, nothing resolved: names are still names and nets still refer to
+//! each other. Values that cannot be valid (port 0, an inverted range, a malformed address) never
+//! reach the tree: the parser reports them and leaves an `Error` node in their place, so later stages
+//! neither crash on them nor report follow-on mistakes.
+
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+
+use crate::model::{PortRange, Protocol};
+use crate::source::{FileId, Span, Spanned};
+
+pub type Ident = Spanned<String>;
+
+/// One parsed file, text or YAML.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PolicyFile {
+    pub file: FileId,
+    pub items: Vec<Item>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Item {
+    Include(Include),
+    Service(ServiceDef),
+    Net(NetDef),
+    Host(HostBlock),
+    /// Host-level statements written at top level: the file describes a single, unnamed host.
+    HostItem(HostItem),
+}
+
+/// `include "common.pcl"`: a path relative to the including file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Include {
+    pub path: Spanned<String>,
+    pub span: Span,
+}
+
+/// `service app = tcp/8080, udp/8080`
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceDef {
+    pub name: Ident,
+    pub ports: Vec<ServiceRef>,
+    pub span: Span,
+}
+
+/// `net office = 10.10.0.0/16, 2001:db8:10::/48, admins`
+#[derive(Debug, Clone, PartialEq)]
+pub struct NetDef {
+    pub name: Ident,
+    pub members: Vec<NetRef>,
+    pub span: Span,
+}
+
+/// `host web-1 { ... }`
+#[derive(Debug, Clone, PartialEq)]
+pub struct HostBlock {
+    pub name: Ident,
+    pub items: Vec<HostItem>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum HostItem {
+    Bind(Bind),
+    Chain(ChainBlock),
+    ForwardPort(ForwardPort),
+}
+
+/// `bind nginx on 0.0.0.0 http, https as root`: what listens where, as which user.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bind {
+    pub process: Ident,
+    pub address: Spanned<IpAddr>,
+    pub services: Vec<ServiceRef>,
+    pub user: Option<Ident>,
+    pub span: Span,
+}
+
+/// A reference to ports: a service name or an explicit protocol/port spec.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ServiceRef {
+    /// `ssh`, or `domain/udp` to pick one protocol of a name.
+    Name {
+        name: Ident,
+        protocol: Option<Spanned<Protocol>>,
+        span: Span,
+    },
+    /// `tcp/22`, `udp/8000-8100`, or a bare `tcp` for every port of the protocol.
+    Spec(PortSpec),
+    /// Something the parser rejected and already reported.
+    Error(Span),
+}
+
+impl ServiceRef {
+    pub fn span(&self) -> Span {
+        match self {
+            ServiceRef::Name { span, .. } => *span,
+            ServiceRef::Spec(spec) => spec.span,
+            ServiceRef::Error(span) => *span,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PortSpec {
+    pub protocol: Spanned<Protocol>,
+    /// `None` for every port of the protocol.
+    pub ports: Option<Spanned<PortRange>>,
+    pub span: Span,
+}
+
+/// A source or destination: a named net, a literal address or prefix, or `any`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NetRef {
+    Any(Span),
+    /// A prefix exactly as written (host bits may be set; the resolver reports that). A bare address
+    /// is a full-length prefix.
+    Prefix(Spanned<IpNet>),
+    Name(Ident),
+    /// Something the parser rejected and already reported.
+    Error(Span),
+}
+
+impl NetRef {
+    pub fn span(&self) -> Span {
+        match self {
+            NetRef::Any(span) | NetRef::Error(span) => *span,
+            NetRef::Prefix(p) => p.span,
+            NetRef::Name(n) => n.span,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChainKind {
+    Input,
+    Output,
+    Forward,
+}
+
+impl ChainKind {
+    pub const ALL: [ChainKind; 3] = [ChainKind::Input, ChainKind::Output, ChainKind::Forward];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChainKind::Input => "input",
+            ChainKind::Output => "output",
+            ChainKind::Forward => "forward",
+        }
+    }
+}
+
+impl std::fmt::Display for ChainKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What happens to a packet: the verdict of a rule or the default of a chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// `allow` in a rule, `accept` as a chain default.
+    Accept,
+    /// `deny` in a rule: dropped silently.
+    Drop,
+    /// `reject`: refused with a TCP reset or an ICMP port-unreachable.
+    Reject,
+}
+
+impl Verdict {
+    /// How the verdict reads in a rule.
+    pub fn rule_word(self) -> &'static str {
+        match self {
+            Verdict::Accept => "allow",
+            Verdict::Drop => "deny",
+            Verdict::Reject => "reject",
+        }
+    }
+
+    /// How the verdict reads as a chain default.
+    pub fn policy_word(self) -> &'static str {
+        match self {
+            Verdict::Accept => "accept",
+            Verdict::Drop => "drop",
+            Verdict::Reject => "reject",
+        }
+    }
+
+    /// Whether the packet gets through.
+    pub fn admits(self) -> bool {
+        self == Verdict::Accept
+    }
+}
+
+/// `input drop { ... }`
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChainBlock {
+    pub kind: Spanned<ChainKind>,
+    pub policy: Spanned<Verdict>,
+    pub rules: Vec<Rule>,
+    pub span: Span,
+}
+
+/// `allow ssh from admins on eth0 limit 10/minute log "ssh " counter`
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rule {
+    pub verdict: Spanned<Verdict>,
+    /// `None` when the rule names no service: it matches every protocol and port.
+    pub services: Option<Vec<ServiceRef>>,
+    pub from: Option<Vec<NetRef>>,
+    pub to: Option<Vec<NetRef>>,
+    /// `on eth0`: the incoming interface (outgoing in an output chain).
+    pub interface: Option<Ident>,
+    pub limit: Option<Limit>,
+    pub log: Option<Log>,
+    pub counter: Option<Span>,
+    pub span: Span,
+}
+
+/// `limit 10/minute [burst 5] [per source]`
+#[derive(Debug, Clone, PartialEq)]
+pub struct Limit {
+    pub rate: u32,
+    pub unit: RateUnit,
+    pub burst: Option<u32>,
+    /// Each source address gets its own budget.
+    pub per_source: bool,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RateUnit {
+    Second,
+    Minute,
+    Hour,
+}
+
+impl RateUnit {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RateUnit::Second => "second",
+            RateUnit::Minute => "minute",
+            RateUnit::Hour => "hour",
+        }
+    }
+}
+
+/// `log` or `log "prefix "`
+#[derive(Debug, Clone, PartialEq)]
+pub struct Log {
+    pub prefix: Option<Spanned<String>>,
+    pub span: Span,
+}
+
+/// `forward-port tcp/8443 to 10.0.0.5:443`: DNAT to another address, and the forward accept for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ForwardPort {
+    pub spec: PortSpec,
+    pub from: Option<Vec<NetRef>>,
+    pub target: Spanned<IpAddr>,
+    /// `None`: the same port as the incoming one.
+    pub target_port: Option<Spanned<u16>>,
+    pub span: Span,
+}
