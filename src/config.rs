@@ -1,1 +1,292 @@
-//! Project configuration.
+//! The project configuration, `portcullis.yaml`: registry overlays, lint levels and compiler
+//! options.
+//!
+//! It is found next to the first policy file, or given with `--config`. Every key is optional;
+//! unknown keys are errors so a typo never silently falls back to a default.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::lint::Level;
+use crate::model::PortRange;
+use crate::registry::Overlay;
+
+/// The file name looked up next to a policy.
+pub const FILE_NAME: &str = "portcullis.yaml";
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Config {
+    #[serde(default)]
+    pub registry: RegistryConfig,
+    #[serde(default)]
+    pub lint: LintConfig,
+    #[serde(default)]
+    pub compile: CompileConfig,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RegistryConfig {
+    /// services(5) files layered over the IANA registry, first listed wins; paths are relative to
+    /// the configuration file.
+    #[serde(default)]
+    pub overlays: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct LintConfig {
+    /// Level per rule name or code: `error`, `warning`, `info` or `off`.
+    #[serde(default)]
+    pub levels: BTreeMap<String, Level>,
+    /// The ephemeral port range of the hosts (Linux `net.ipv4.ip_local_port_range`).
+    #[serde(default = "default_ephemeral_range")]
+    pub ephemeral_range: String,
+    /// Services the operator manages the host through; an input chain that drops by default must
+    /// allow at least one of them from somewhere.
+    #[serde(default = "default_management")]
+    pub management_services: Vec<String>,
+}
+
+fn default_ephemeral_range() -> String {
+    "32768-60999".to_string()
+}
+
+fn default_management() -> Vec<String> {
+    vec!["ssh".to_string()]
+}
+
+impl Default for LintConfig {
+    fn default() -> Self {
+        LintConfig {
+            levels: BTreeMap::new(),
+            ephemeral_range: default_ephemeral_range(),
+            management_services: default_management(),
+        }
+    }
+}
+
+impl LintConfig {
+    pub fn ephemeral_ports(&self) -> Result<PortRange, String> {
+        let bad = || {
+            format!(
+                "`lint.ephemeral-range` must look like `32768-60999`, found `{}`",
+                self.ephemeral_range
+            )
+        };
+        let (lo, hi) = self.ephemeral_range.split_once('-').ok_or_else(bad)?;
+        let lo: u16 = lo.trim().parse().map_err(|_| bad())?;
+        let hi: u16 = hi.trim().parse().map_err(|_| bad())?;
+        PortRange::new(lo, hi).ok_or_else(bad)
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct CompileConfig {
+    /// The table portcullis owns and replaces; nothing else is touched.
+    #[serde(default = "default_table")]
+    pub table: String,
+    #[serde(default)]
+    pub baseline: Baseline,
+}
+
+fn default_table() -> String {
+    "portcullis".to_string()
+}
+
+impl Default for CompileConfig {
+    fn default() -> Self {
+        CompileConfig {
+            table: default_table(),
+            baseline: Baseline::default(),
+        }
+    }
+}
+
+/// The rules every generated chain starts with. Each part can be switched off.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Baseline {
+    /// `ct state established,related accept`
+    #[serde(default = "yes")]
+    pub established: bool,
+    /// `ct state invalid drop`
+    #[serde(default = "yes")]
+    pub invalid: bool,
+    /// Accept everything on the loopback interface.
+    #[serde(default = "yes")]
+    pub loopback: bool,
+    /// The ICMP and ICMPv6 types IPv4 and IPv6 need (RFC 4890 for ICMPv6).
+    #[serde(default = "yes")]
+    pub icmp: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for Baseline {
+    fn default() -> Self {
+        Baseline {
+            established: true,
+            invalid: true,
+            loopback: true,
+            icmp: true,
+        }
+    }
+}
+
+/// A configuration with everything it refers to loaded.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    pub config: Config,
+    /// Where the configuration came from, if anywhere.
+    pub path: Option<PathBuf>,
+    pub overlays: Vec<Overlay>,
+}
+
+/// Why a configuration could not be loaded. Always fatal (exit 2): a policy checked against the
+/// wrong configuration would give wrong answers.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read `{path}`: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}:{column}: {message}")]
+    Invalid {
+        path: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("{path}: {message}")]
+    Overlay { path: String, message: String },
+}
+
+impl Settings {
+    /// Loads `explicit`, else `portcullis.yaml` next to `policy`, else the defaults.
+    pub fn discover(explicit: Option<&Path>, policy: Option<&Path>) -> Result<Settings, ConfigError> {
+        let path = match explicit {
+            Some(p) => Some(p.to_path_buf()),
+            None => policy
+                .and_then(|p| p.parent())
+                .map(|dir| {
+                    if dir.as_os_str().is_empty() {
+                        Path::new(".").join(FILE_NAME)
+                    } else {
+                        dir.join(FILE_NAME)
+                    }
+                })
+                .filter(|p| p.is_file()),
+        };
+        match path {
+            Some(path) => Self::load(&path),
+            None => Ok(Settings::default()),
+        }
+    }
+
+    pub fn load(path: &Path) -> Result<Settings, ConfigError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: shown.clone(),
+            source,
+        })?;
+        let config = Self::parse(&shown, &text)?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        let mut overlays = Vec::new();
+        for overlay in &config.registry.overlays {
+            let overlay_path = base.join(overlay);
+            let name = overlay_path.display().to_string();
+            let text =
+                std::fs::read_to_string(&overlay_path).map_err(|source| ConfigError::Read {
+                    path: name.clone(),
+                    source,
+                })?;
+            let parsed = Overlay::parse(&name, &text).map_err(|errors| ConfigError::Overlay {
+                path: name.clone(),
+                message: errors
+                    .iter()
+                    .map(|e| e.to_string())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            })?;
+            overlays.push(parsed);
+        }
+        Ok(Settings {
+            config,
+            path: Some(path.to_path_buf()),
+            overlays,
+        })
+    }
+
+    /// Parses configuration text; `path` only names it in errors.
+    pub fn parse(path: &str, text: &str) -> Result<Config, ConfigError> {
+        if text.trim().is_empty() {
+            return Ok(Config::default());
+        }
+        let config: Config = serde_saphyr::from_str(text).map_err(|e| {
+            let (line, column) = e
+                .location()
+                .map(|l| (l.line() as usize, l.column() as usize))
+                .unwrap_or((1, 1));
+            ConfigError::Invalid {
+                path: path.to_string(),
+                line,
+                column,
+                message: e.to_string().lines().next().unwrap_or("invalid").to_string(),
+            }
+        })?;
+        config
+            .lint
+            .ephemeral_ports()
+            .map_err(|message| ConfigError::Invalid {
+                path: path.to_string(),
+                line: 1,
+                column: 1,
+                message,
+            })?;
+        for name in config.lint.levels.keys() {
+            if crate::lint::find(name).is_none() {
+                return Err(ConfigError::Invalid {
+                    path: path.to_string(),
+                    line: 1,
+                    column: 1,
+                    message: format!("`lint.levels` names an unknown rule `{name}`"),
+                });
+            }
+        }
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_config_is_default() {
+        let c = Settings::parse("p.yaml", "").unwrap();
+        assert_eq!(c.compile.table, "portcullis");
+        assert!(c.compile.baseline.icmp);
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_with_a_line() {
+        let err = Settings::parse("p.yaml", "lint:\n  levls: {}\n").unwrap_err();
+        let text = err.to_string();
+        assert!(text.starts_with("p.yaml:2:"), "{text}");
+    }
+
+    #[test]
+    fn levels_name_known_rules() {
+        let c = Settings::parse("p.yaml", "lint:\n  levels:\n    host-bits-set: error\n").unwrap();
+        assert_eq!(c.lint.levels["host-bits-set"], Level::Error);
+        assert!(Settings::parse("p.yaml", "lint:\n  levels:\n    no-such-rule: off\n").is_err());
+    }
+}

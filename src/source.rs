@@ -43,7 +43,7 @@ impl Span {
 }
 
 /// A value with the span it was written at.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Spanned<T> {
     pub node: T,
     pub span: Span,

@@ -1,1 +1,8 @@
+//! The integration test binary: every topic is a module (one binary links once, which keeps the
+//! suite fast on small machines).
 
+mod support;
+
+mod cli;
+mod docs;
+mod lints;

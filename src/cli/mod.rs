@@ -1,1 +1,61 @@
-//! cli
+//! The command line: clap arguments -> a subcommand -> an exit code.
+//!
+//! Exit codes follow linters' convention: 0 clean, 1 findings at error level, 2 usage, I/O or
+//! internal errors (clap's own usage errors exit 2 as well).
+
+mod arguments;
+mod check;
+mod compile;
+mod explain;
+mod lookup;
+mod output;
+mod project;
+mod rules;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::{CommandFactory, FromArgMatches};
+
+pub use arguments::{Arguments, Command};
+pub use output::{Format, Outcome};
+
+/// Parses the process arguments and runs the command.
+pub fn main() -> ExitCode {
+    let matches = Arguments::command().get_matches();
+    let mut args = match Arguments::from_arg_matches(&matches) {
+        Ok(args) => args,
+        Err(e) => e.exit(),
+    };
+    if let (Command::Check(check), Some(("check", sub))) = (&mut args.command, matches.subcommand()) {
+        check.order_level_flags(sub);
+    }
+    let outcome = run(&args);
+    outcome.exit_code()
+}
+
+/// Runs one command. Output goes to stdout, fatal errors to stderr.
+pub fn run(args: &Arguments) -> Outcome {
+    let mut out = output::Output::new(args.color);
+    let result = match &args.command {
+        Command::Check(cmd) => check::run(cmd, args, &mut out),
+        Command::Lookup(cmd) => lookup::run(cmd, &mut out),
+        Command::Rules(cmd) => rules::list(cmd, &mut out),
+        Command::Rule(cmd) => rules::show(cmd, &mut out),
+        Command::Compile(cmd) => compile::run(cmd, args, &mut out),
+        Command::Explain(cmd) => explain::run(cmd, args, &mut out),
+    };
+    let outcome = match result {
+        Ok(outcome) => outcome,
+        Err(message) => {
+            out.fatal(&message);
+            Outcome::Fatal
+        }
+    };
+    if out.flush().is_err() {
+        // A closed pipe (`portcullis check ... | head`) is not an error worth a message.
+        return outcome;
+    }
+    let _ = std::io::stderr().flush();
+    outcome
+}

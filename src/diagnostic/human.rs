@@ -1,1 +1,183 @@
+//! Findings for people: miette's graphical reports, with the source under every label.
 
+use std::fmt;
+use std::sync::Arc;
+
+use miette::{
+    GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceCode, SourceSpan,
+};
+
+use super::{Diagnostic, Severity};
+use crate::source::{Sources, Span};
+
+/// How to render.
+#[derive(Debug, Clone, Copy)]
+pub struct HumanOptions {
+    pub color: bool,
+    /// Terminal width; output is wrapped to it.
+    pub width: usize,
+}
+
+impl Default for HumanOptions {
+    fn default() -> Self {
+        HumanOptions {
+            color: false,
+            width: 100,
+        }
+    }
+}
+
+/// One finding as miette sees it. Labels in another file than the primary one become related
+/// reports with their own source.
+struct Report {
+    code: String,
+    message: String,
+    severity: miette::Severity,
+    source: NamedSource<Arc<String>>,
+    labels: Vec<LabeledSpan>,
+    help: Option<String>,
+    related: Vec<Report>,
+}
+
+impl fmt::Debug for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Report {}
+
+impl miette::Diagnostic for Report {
+    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        (!self.code.is_empty()).then(|| Box::new(&self.code) as Box<dyn fmt::Display>)
+    }
+
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(self.severity)
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+    }
+
+    fn source_code(&self) -> Option<&dyn SourceCode> {
+        Some(&self.source)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        Some(Box::new(self.labels.iter().cloned()))
+    }
+
+    fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn miette::Diagnostic> + 'a>> {
+        if self.related.is_empty() {
+            None
+        } else {
+            Some(Box::new(
+                self.related.iter().map(|r| r as &dyn miette::Diagnostic),
+            ))
+        }
+    }
+}
+
+fn source_of(sources: &Sources, span: Span) -> NamedSource<Arc<String>> {
+    let file = sources.get(span.file);
+    NamedSource::new(file.name.clone(), file.text.clone())
+}
+
+fn labeled(span: Span, text: &str, primary: bool) -> LabeledSpan {
+    let label = (!text.is_empty()).then(|| text.to_string());
+    let source_span = SourceSpan::new(span.start.into(), span.len());
+    if primary {
+        LabeledSpan::new_primary_with_span(label, source_span)
+    } else {
+        LabeledSpan::new_with_span(label, source_span)
+    }
+}
+
+fn report(sources: &Sources, d: &Diagnostic) -> Report {
+    let span = d.primary.span;
+    let mut labels = vec![labeled(span, &d.primary.message, true)];
+    let mut related = Vec::new();
+    for label in &d.secondary {
+        if label.span.file == span.file {
+            labels.push(labeled(label.span, &label.message, false));
+        } else {
+            related.push(Report {
+                code: String::new(),
+                message: label.message.clone(),
+                severity: miette::Severity::Advice,
+                source: source_of(sources, label.span),
+                labels: vec![labeled(label.span, "", true)],
+                help: None,
+                related: Vec::new(),
+            });
+        }
+    }
+    Report {
+        code: format!("{}[{}]", d.severity, d.rule),
+        message: d.message.clone(),
+        severity: match d.severity {
+            Severity::Error => miette::Severity::Error,
+            Severity::Warning => miette::Severity::Warning,
+            Severity::Info => miette::Severity::Advice,
+        },
+        source: source_of(sources, span),
+        labels,
+        help: d.help.clone(),
+        related,
+    }
+}
+
+/// Renders one finding.
+pub fn render_one(sources: &Sources, d: &Diagnostic, options: HumanOptions) -> String {
+    let theme = if options.color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let handler = GraphicalReportHandler::new_themed(theme)
+        .with_width(options.width)
+        .with_links(false);
+    let mut out = String::new();
+    if handler.render_report(&mut out, &report(sources, d)).is_err() {
+        // Rendering only fails on a span outside its file, which is a bug; still say something.
+        out = format!("{}: {}: {}\n", sources.location(d.primary.span), d.severity, d.message);
+    }
+    out
+}
+
+/// Renders all findings followed by a one-line summary.
+pub fn render_human(sources: &Sources, diagnostics: &[Diagnostic], options: HumanOptions) -> String {
+    let mut out = String::new();
+    for d in diagnostics {
+        out.push_str(&render_one(sources, d, options));
+        out.push('\n');
+    }
+    out
+}
+
+/// `2 errors, 1 warning` (empty when there is nothing).
+pub fn summary(diagnostics: &[Diagnostic]) -> String {
+    let count = |s: Severity| diagnostics.iter().filter(|d| d.severity == s).count();
+    let mut parts = Vec::new();
+    for (severity, one, many) in [
+        (Severity::Error, "error", "errors"),
+        (Severity::Warning, "warning", "warnings"),
+        (Severity::Info, "note", "notes"),
+    ] {
+        match count(severity) {
+            0 => {}
+            1 => parts.push(format!("1 {one}")),
+            n => parts.push(format!("{n} {many}")),
+        }
+    }
+    parts.join(", ")
+}

@@ -5,6 +5,16 @@
 //! the rule's level and the user's configuration, and drops those the user turned off or suppressed.
 
 
+mod github;
+pub mod human;
+mod json;
+mod sarif;
+
+pub use github::render_github;
+pub use human::{render_human, summary, HumanOptions};
+pub use json::render_json;
+pub use sarif::render_sarif;
+
 use std::fmt;
 
 use crate::source::Span;

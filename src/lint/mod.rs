@@ -1,9 +1,36 @@
 //! Lint rules: their registry and the engine that runs them and applies the user's levels.
 
+mod describe;
+pub mod engine;
 mod rule;
 pub mod rules;
+pub mod suppression;
 
+pub use engine::{Check, LintContext, Levels};
 pub use rule::{first_line, Category, Level, LintRule};
+
+/// A rule's documentation as Markdown: a title, then its doc comment without the summary line.
+pub fn docs_markdown(rule: &LintRule) -> String {
+    let mut out = format!(
+        "# {} ({})\n\n{}\n\nDefault level: **{}**. Category: {}.\n",
+        rule.name,
+        rule.code,
+        rule.summary,
+        rule.default_level,
+        rule.category.as_str()
+    );
+    let mut lines = rule.docs.lines().map(|l| l.strip_prefix(' ').unwrap_or(l));
+    // The first line is the summary, already above.
+    lines.next();
+    for line in lines {
+        out.push_str(line);
+        out.push('\n');
+    }
+    while out.ends_with("\n\n") {
+        out.pop();
+    }
+    out
+}
 
 /// Looks a rule up by name or code (case-insensitive).
 pub fn find(name_or_code: &str) -> Option<&'static LintRule> {

@@ -182,6 +182,15 @@ impl Verdict {
         }
     }
 
+    /// What happens to a packet: `allowed`, `denied`, `rejected`.
+    pub fn past_tense(self) -> &'static str {
+        match self {
+            Verdict::Accept => "allowed",
+            Verdict::Drop => "denied",
+            Verdict::Reject => "rejected",
+        }
+    }
+
     /// How the verdict reads as a chain default.
     pub fn policy_word(self) -> &'static str {
         match self {

@@ -1,0 +1,213 @@
+//! The command line as clap sees it.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use super::output::Format;
+
+/// Turn a readable port policy into a correct nftables firewall, and catch the mistakes on the way.
+#[derive(Debug, Parser)]
+#[command(name = "portcullis", version, about, max_term_width = 100)]
+pub struct Arguments {
+    #[command(subcommand)]
+    pub command: Command,
+
+    /// When to colour output. `auto` honours NO_COLOR and colours only terminals.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+
+    /// The project configuration. Default: `portcullis.yaml` next to the (first) policy file.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check policy files: syntax, names, ports and every lint rule.
+    ///
+    /// Exits 0 when there is nothing at error level, 1 when there is, 2 on usage or I/O errors.
+    Check(CheckArgs),
+    /// Look up a service name or port in the embedded IANA registry.
+    ///
+    /// QUERY is a name (`ssh`), a port (`22`), a port and protocol (`22/tcp`, `tcp/22`) or a range
+    /// (`6000-6063/tcp`).
+    Lookup(LookupArgs),
+    /// List the lint rules with their codes and default levels.
+    Rules(RulesArgs),
+    /// Print the documentation of one lint rule.
+    Rule(RuleArgs),
+    /// Compile a policy to an nftables ruleset (`nft -f` script or libnftables JSON).
+    ///
+    /// Refuses, writing nothing, while the policy has error-level findings (exit 1). Files are
+    /// written atomically: a temporary file in the same directory, then a rename.
+    Compile(CompileArgs),
+    /// Show which rule decides a packet, or that the chain's default does.
+    ///
+    /// Example: `portcullis explain web.pcl tcp/8080 from 10.10.0.5`.
+    Explain(ExplainArgs),
+}
+
+/// Output formats of `compile`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RulesetFormat {
+    /// A script for `nft -f`.
+    Nft,
+    /// libnftables JSON, for `nft -j -f`.
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct CompileArgs {
+    /// The policy file.
+    pub file: PathBuf,
+
+    /// The host to compile; required when the policy has several hosts and `--out-dir` is not
+    /// given.
+    #[arg(long, value_name = "NAME")]
+    pub host: Option<String>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = RulesetFormat::Nft)]
+    pub format: RulesetFormat,
+
+    /// Write the ruleset to FILE instead of standard output.
+    #[arg(short, long, value_name = "FILE", conflicts_with = "out_dir")]
+    pub output: Option<PathBuf>,
+
+    /// Write one file per host into DIR (`HOST.nft` or `HOST.json`).
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The policy file.
+    pub file: PathBuf,
+
+    /// The host whose chains to evaluate; required when the policy has several hosts.
+    #[arg(long, value_name = "NAME")]
+    pub host: Option<String>,
+
+    /// The chain to evaluate.
+    #[arg(long, value_enum, default_value_t = ChainChoice::Input)]
+    pub chain: ChainChoice,
+
+    /// Output format (`human` or `json`).
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+
+    /// The packet: `tcp/8080 from 10.10.0.5 [to ADDR] [on IFACE]`. `icmp` (or any protocol
+    /// without ports) is written as `other`.
+    #[arg(required = true, num_args = 1.., value_name = "PACKET")]
+    pub packet: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ChainChoice {
+    Input,
+    Output,
+    Forward,
+}
+
+impl ChainChoice {
+    pub fn kind(self) -> crate::syntax::ast::ChainKind {
+        use crate::syntax::ast::ChainKind;
+        match self {
+            ChainChoice::Input => ChainKind::Input,
+            ChainChoice::Output => ChainKind::Output,
+            ChainChoice::Forward => ChainKind::Forward,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Policy files (`.pcl`, or `.yaml`/`.yml` for the YAML form).
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+
+    /// Report RULE (name or code) as an error. Repeatable; later flags win.
+    #[arg(long = "error", value_name = "RULE")]
+    pub error: Vec<String>,
+
+    /// Report RULE as a warning. Repeatable; later flags win.
+    #[arg(long = "warn", value_name = "RULE")]
+    pub warn: Vec<String>,
+
+    /// Do not report RULE. Repeatable; later flags win.
+    #[arg(long = "ignore", value_name = "RULE")]
+    pub ignore: Vec<String>,
+
+    /// Fail (exit 1) on warnings too.
+    #[arg(long)]
+    pub deny_warnings: bool,
+
+    /// `--error`, `--warn` and `--ignore` in the order given on the command line.
+    #[arg(skip)]
+    pub level_flags: Vec<(String, crate::lint::Level)>,
+}
+
+impl CheckArgs {
+    /// Recovers the command-line order of the level flags, which clap keeps only as indices.
+    pub fn order_level_flags(&mut self, matches: &clap::ArgMatches) {
+        use crate::lint::Level;
+        let mut flags = Vec::new();
+        for (id, level) in [("error", Level::Error), ("warn", Level::Warning), ("ignore", Level::Off)] {
+            if let (Some(indices), Some(values)) =
+                (matches.indices_of(id), matches.get_many::<String>(id))
+            {
+                for (index, value) in indices.zip(values) {
+                    flags.push((index, value.clone(), level));
+                }
+            }
+        }
+        flags.sort_by_key(|(index, _, _)| *index);
+        self.level_flags = flags.into_iter().map(|(_, v, l)| (v, l)).collect();
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct LookupArgs {
+    /// `ssh`, `22`, `22/tcp`, `6000-6063/tcp`.
+    pub query: String,
+
+    /// Output format (`human` or `json`).
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct RulesArgs {
+    /// Output format (`human` or `json`).
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct RuleArgs {
+    /// A rule name (`shadowed-rule`) or code (`PC201`).
+    pub name: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Arguments::command().debug_assert();
+    }
+}

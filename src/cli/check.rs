@@ -1,0 +1,152 @@
+//! `portcullis check FILE...`
+
+use std::path::Path;
+
+use super::arguments::{Arguments, CheckArgs};
+use super::output::{Format, Outcome, Output};
+use crate::config::Settings;
+use crate::diagnostic::{self, HumanOptions, Severity};
+use crate::lint::{self, Levels};
+use crate::pipeline::{self, Checked};
+
+pub fn run(cmd: &CheckArgs, args: &Arguments, out: &mut Output) -> Result<Outcome, String> {
+    let mut levels_flags = Vec::new();
+    for (name, level) in &cmd.level_flags {
+        let rule = lint::find(name).ok_or_else(|| unknown_rule(name))?;
+        levels_flags.push((rule, *level));
+    }
+    let mut outcome = Outcome::Clean;
+    let mut all: Vec<Checked> = Vec::new();
+    let mut settings_cache: Vec<(Option<std::path::PathBuf>, Settings)> = Vec::new();
+    for file in &cmd.files {
+        let settings = match settings_for(args.config.as_deref(), file, &mut settings_cache) {
+            Ok(s) => s,
+            Err(e) => {
+                out.fatal(&e);
+                outcome = Outcome::Fatal;
+                continue;
+            }
+        };
+        let mut levels = Levels::from_config(&settings.config.lint);
+        for &(rule, level) in &levels_flags {
+            levels.set(rule, level);
+        }
+        let loaded = match crate::load::load(file) {
+            Ok(loaded) => loaded,
+            Err(e) => {
+                out.fatal(&e.to_string());
+                outcome = Outcome::Fatal;
+                continue;
+            }
+        };
+        all.push(pipeline::check(loaded, &settings, &levels));
+    }
+
+    let failing = |c: &Checked| {
+        c.has_errors() || (cmd.deny_warnings && c.count(Severity::Warning) > 0)
+    };
+    if all.iter().any(failing) && outcome == Outcome::Clean {
+        outcome = Outcome::Findings;
+    }
+    render(cmd.format, &all, out);
+    if cmd.format == Format::Human {
+        let diagnostics: Vec<_> = all.iter().flat_map(|c| c.diagnostics.clone()).collect();
+        let files = all.len();
+        let noun = if files == 1 { "file" } else { "files" };
+        let summary = diagnostic::summary(&diagnostics);
+        if summary.is_empty() {
+            out.note(&format!("checked {files} {noun}: no problems found"));
+        } else {
+            out.note(&format!("checked {files} {noun}: {summary}"));
+        }
+    }
+    Ok(outcome)
+}
+
+fn unknown_rule(name: &str) -> String {
+    let names = lint::rules::ALL.iter().map(|r| r.name);
+    match crate::registry::suggest(name, names) {
+        Some(s) => format!("no lint rule is called `{name}`; did you mean `{s}`?"),
+        None => format!("no lint rule is called `{name}`; `portcullis rules` lists them"),
+    }
+}
+
+/// The settings for a policy file: `--config`, or `portcullis.yaml` in its directory.
+fn settings_for(
+    explicit: Option<&Path>,
+    file: &Path,
+    cache: &mut Vec<(Option<std::path::PathBuf>, Settings)>,
+) -> Result<Settings, String> {
+    let dir = if explicit.is_some() {
+        None
+    } else {
+        file.parent().map(Path::to_path_buf)
+    };
+    if let Some((_, s)) = cache.iter().find(|(d, _)| *d == dir) {
+        return Ok(s.clone());
+    }
+    let settings = Settings::discover(explicit, Some(file)).map_err(|e| e.to_string())?;
+    cache.push((dir, settings.clone()));
+    Ok(settings)
+}
+
+fn render(format: Format, all: &[Checked], out: &mut Output) {
+    match format {
+        Format::Human => {
+            let options = HumanOptions {
+                color: out.color,
+                width: terminal_width(),
+            };
+            for c in all {
+                out.print(&diagnostic::render_human(
+                    &c.loaded.sources,
+                    &c.diagnostics,
+                    options,
+                ));
+            }
+        }
+        Format::Json => {
+            // One document for all files: diagnostics carry their file names.
+            let (sources, diagnostics) = merged(all);
+            out.print(&diagnostic::render_json(&sources, &diagnostics));
+        }
+        Format::Sarif => {
+            let (sources, diagnostics) = merged(all);
+            out.print(&diagnostic::render_sarif(&sources, &diagnostics));
+        }
+        Format::Github => {
+            for c in all {
+                out.print(&diagnostic::render_github(&c.loaded.sources, &c.diagnostics));
+            }
+        }
+    }
+}
+
+/// All files' sources in one map, and their findings re-pointed into it.
+fn merged(all: &[Checked]) -> (crate::source::Sources, Vec<crate::diagnostic::Diagnostic>) {
+    let mut sources = crate::source::Sources::new();
+    let mut diagnostics = Vec::new();
+    for c in all {
+        let mut ids = Vec::new();
+        for (_, file) in c.loaded.sources.iter() {
+            ids.push(sources.add(file.clone()));
+        }
+        for d in &c.diagnostics {
+            let mut d = d.clone();
+            d.primary.span.file = ids[d.primary.span.file.0 as usize];
+            for l in &mut d.secondary {
+                l.span.file = ids[l.span.file.0 as usize];
+            }
+            diagnostics.push(d);
+        }
+    }
+    (sources, diagnostics)
+}
+
+fn terminal_width() -> usize {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(100)
+        .clamp(40, 200)
+}

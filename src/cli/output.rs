@@ -1,0 +1,98 @@
+//! Where output goes, whether it is coloured, and what a run amounts to.
+
+use std::io::{self, IsTerminal, Write};
+use std::process::ExitCode;
+
+use super::arguments::ColorChoice;
+
+/// The result of a command, as an exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Outcome {
+    /// Nothing at error level (exit 0).
+    Clean,
+    /// Findings at error level, or warnings with `--deny-warnings` (exit 1).
+    Findings,
+    /// Usage, I/O or internal error (exit 2).
+    Fatal,
+}
+
+impl Outcome {
+    pub fn exit_code(self) -> ExitCode {
+        ExitCode::from(match self {
+            Outcome::Clean => 0,
+            Outcome::Findings => 1,
+            Outcome::Fatal => 2,
+        })
+    }
+}
+
+/// Output formats of `check`, `lookup` and `explain`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Readable reports with the source under each finding.
+    Human,
+    /// JSON with a stable, documented schema.
+    Json,
+    /// SARIF 2.1.0, for code-scanning tools.
+    Sarif,
+    /// GitHub Actions workflow annotations.
+    Github,
+}
+
+/// Buffered stdout plus stderr for fatal errors; a broken pipe ends output quietly.
+pub struct Output {
+    stdout: io::BufWriter<io::Stdout>,
+    pub color: bool,
+    broken: bool,
+}
+
+impl Output {
+    pub fn new(choice: ColorChoice) -> Self {
+        let color = match choice {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                    && io::stdout().is_terminal()
+            }
+        };
+        Output {
+            stdout: io::BufWriter::new(io::stdout()),
+            color,
+            broken: false,
+        }
+    }
+
+    pub fn print(&mut self, text: &str) {
+        if self.broken {
+            return;
+        }
+        if self.stdout.write_all(text.as_bytes()).is_err() {
+            self.broken = true;
+        }
+    }
+
+    /// A message to stderr (progress, summaries), after what was printed so far.
+    pub fn note(&mut self, text: &str) {
+        let _ = self.stdout.flush();
+        eprintln!("{text}");
+    }
+
+    /// A fatal error, once, to stderr.
+    pub fn fatal(&mut self, message: &str) {
+        let _ = self.stdout.flush();
+        let prefix = if self.color && io::stderr().is_terminal() {
+            "\x1b[1;31merror\x1b[0m"
+        } else {
+            "error"
+        };
+        eprintln!("{prefix}: {message}");
+    }
+
+    pub fn flush(&mut self) -> io::Result<()> {
+        if self.broken {
+            return Err(io::ErrorKind::BrokenPipe.into());
+        }
+        self.stdout.flush()
+    }
+}

@@ -1,0 +1,52 @@
+//! `portcullis rules` and `portcullis rule NAME`.
+
+use super::arguments::{RuleArgs, RulesArgs};
+use super::output::{Format, Outcome, Output};
+use crate::lint;
+
+pub fn list(cmd: &RulesArgs, out: &mut Output) -> Result<Outcome, String> {
+    match cmd.format {
+        Format::Json => {
+            let rules: Vec<_> = lint::rules::ALL
+                .iter()
+                .map(|r| {
+                    serde_json::json!({
+                        "name": r.name,
+                        "code": r.code,
+                        "category": r.category,
+                        "default_level": r.default_level,
+                        "summary": r.summary,
+                    })
+                })
+                .collect();
+            let text = serde_json::to_string_pretty(&rules).map_err(|e| e.to_string())?;
+            out.print(&text);
+            out.print("\n");
+        }
+        _ => {
+            let width = lint::rules::ALL.iter().map(|r| r.name.len()).max().unwrap_or(0);
+            for r in lint::rules::ALL {
+                out.print(&format!(
+                    "{}  {:<width$}  {:<7}  {}\n",
+                    r.code,
+                    r.name,
+                    r.default_level.as_str(),
+                    r.summary
+                ));
+            }
+        }
+    }
+    Ok(Outcome::Clean)
+}
+
+pub fn show(cmd: &RuleArgs, out: &mut Output) -> Result<Outcome, String> {
+    let rule = lint::find(&cmd.name).ok_or_else(|| {
+        let names = lint::rules::ALL.iter().map(|r| r.name);
+        match crate::registry::suggest(&cmd.name, names) {
+            Some(s) => format!("no lint rule is called `{}`; did you mean `{s}`?", cmd.name),
+            None => format!("no lint rule is called `{}`; `portcullis rules` lists them", cmd.name),
+        }
+    })?;
+    out.print(&lint::docs_markdown(rule));
+    Ok(Outcome::Clean)
+}

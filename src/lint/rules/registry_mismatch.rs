@@ -1,0 +1,21 @@
+//! `registry-mismatch`: TODO(helper) one line.
+
+use crate::diagnostic::Diagnostic;
+use crate::lint::LintContext;
+
+crate::declare_lint! {
+    /// TODO(helper): summary.
+    ///
+    /// ## What it does
+    /// ## Why it matters
+    /// ## Example
+    /// ## Fix
+    pub static REGISTRY_MISMATCH = {
+        name: "registry-mismatch",
+        code: "PC105",
+        category: Ports,
+        default_level: Warning,
+    }
+}
+
+pub fn check(_ctx: &LintContext, _out: &mut Vec<Diagnostic>) {}

@@ -1,0 +1,104 @@
+//! `shadowed-rule`: a rule that can never match.
+
+use crate::diagnostic::Diagnostic;
+use crate::lint::describe::rule_text;
+use crate::lint::LintContext;
+
+crate::declare_lint! {
+    /// A rule never matches: earlier rules of another verdict decide all of its traffic.
+    ///
+    /// ## What it does
+    /// Evaluates each chain the way the firewall does, first match wins, and reports a rule whose
+    /// every packet is already decided by earlier rules, at least one of which has a different
+    /// verdict. The earlier rules are found together: a rule covered only by the union of two
+    /// earlier rules is reported too, and each covering rule is shown. A rule whose sources and
+    /// destinations are of different address families, and so matches nothing, is reported too.
+    ///
+    /// ## Why it matters
+    /// The rule looks as if it did something but the firewall never reaches it: the traffic you
+    /// meant to allow stays blocked, or the traffic you meant to block gets through.
+    ///
+    /// ## Example
+    /// ```text
+    /// input drop {
+    ///   deny tcp/1-1023
+    ///   allow ssh from admins
+    /// }
+    /// ```
+    ///
+    /// ## Fix
+    /// Move the rule above the rules that cover it, narrow those rules, or delete the rule if it
+    /// is no longer wanted.
+    pub static SHADOWED_RULE = {
+        name: "shadowed-rule",
+        code: "PC201",
+        category: Coverage,
+        default_level: Warning,
+    }
+}
+
+/// How many covering rules to point at before summarising.
+const MAX_LABELS: usize = 5;
+
+pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
+    for (_, chain, coverage) in ctx.coverages() {
+        for (rule, cov) in chain.rules.iter().zip(&coverage.rules) {
+            if !rule.resolved || rule.traffic.is_empty() {
+                continue;
+            }
+            if !cov.matches_anything {
+                if !rule.src.is_empty() && !rule.dst.is_empty() {
+                    out.push(
+                        Diagnostic::new(
+                            &SHADOWED_RULE,
+                            rule.span,
+                            "this rule can never match: its sources and destinations are of different address families",
+                        )
+                        .label("matches no packet")
+                        .help("a packet's source and destination are both IPv4 or both IPv6; make `from` and `to` share a family"),
+                    );
+                }
+                continue;
+            }
+            if cov.wins.is_some() {
+                continue;
+            }
+            let other: Vec<usize> = cov
+                .covering_with_other_verdict(chain, rule.verdict)
+                .map(|(i, _)| i)
+                .collect();
+            if other.is_empty() {
+                continue; // only same-verdict rules cover it: redundant-rule reports that
+            }
+            let all: Vec<usize> = cov.covered_by.keys().copied().collect();
+            let mut d = Diagnostic::new(
+                &SHADOWED_RULE,
+                rule.span,
+                format!(
+                    "`{}` never matches: {} decide{} all of its traffic first",
+                    rule_text(ctx.sources, rule),
+                    if all.len() == 1 { "an earlier rule" } else { "earlier rules" },
+                    if all.len() == 1 { "s" } else { "" },
+                ),
+            )
+            .label("never matches");
+            for &i in all.iter().take(MAX_LABELS) {
+                let earlier = &chain.rules[i];
+                d = d.secondary(
+                    earlier.span,
+                    format!(
+                        "{} {}",
+                        if earlier.verdict == rule.verdict { "also covered by this" } else { "covered by this" },
+                        earlier.verdict.rule_word()
+                    ),
+                );
+            }
+            if all.len() > MAX_LABELS {
+                d.message.push_str(&format!(" ({} rules in all)", all.len()));
+            }
+            out.push(d.help(
+                "move this rule above the rules that cover it, narrow them, or delete this rule",
+            ));
+        }
+    }
+}

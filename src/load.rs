@@ -1,0 +1,206 @@
+//! Reading a policy from disk: the file, its includes, and their syntax trees.
+//!
+//! Failures to read a file named on the command line are fatal ([`LoadError`], exit 2); problems
+//! inside the policy (a bad include, bytes that are not UTF-8, syntax) are findings, reported with
+//! the rest.
+
+use std::path::{Path, PathBuf};
+
+use crate::diagnostic::Diagnostic;
+use crate::lint::rules::{INCLUDE_ERROR, SYNTAX_ERROR};
+use crate::source::{FileId, SourceFile, Sources, Span};
+use crate::syntax::{self, ast};
+
+/// Files larger than this are refused: a policy of 100k rules is a few MiB, and reading an
+/// arbitrarily large file into memory would let a wrong path stall a CI job.
+pub const MAX_FILE_SIZE: u64 = 32 * 1024 * 1024;
+
+/// A policy as loaded: every file it consists of, parsed, in include order (the root first).
+#[derive(Debug, Clone, Default)]
+pub struct Loaded {
+    pub sources: Sources,
+    pub files: Vec<ast::PolicyFile>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Loaded {
+    /// The root file.
+    pub fn root(&self) -> FileId {
+        FileId(0)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("cannot read `{path}`: {reason}")]
+    Read { path: String, reason: String },
+}
+
+/// Why a file could not be read, as one lowercase phrase.
+fn read_problem(path: &Path) -> Result<Vec<u8>, String> {
+    let meta = std::fs::metadata(path).map_err(|e| io_reason(&e))?;
+    if meta.is_dir() {
+        return Err("it is a directory, not a policy file".to_string());
+    }
+    if meta.len() > MAX_FILE_SIZE {
+        return Err(format!(
+            "it is {} MiB, larger than the {} MiB a policy file may be",
+            meta.len() / (1024 * 1024),
+            MAX_FILE_SIZE / (1024 * 1024)
+        ));
+    }
+    std::fs::read(path).map_err(|e| io_reason(&e))
+}
+
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".to_string(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        _ => {
+            let text = e.to_string();
+            // "Is a directory (os error 21)" -> "is a directory"
+            let text = text.split(" (os error").next().unwrap_or(&text);
+            let mut chars = text.chars();
+            match chars.next() {
+                Some(first) => first.to_lowercase().chain(chars).collect(),
+                None => text.to_string(),
+            }
+        }
+    }
+}
+
+/// Loads `path` and everything it includes.
+pub fn load(path: &Path) -> Result<Loaded, LoadError> {
+    let bytes = read_problem(path).map_err(|reason| LoadError::Read {
+        path: path.display().to_string(),
+        reason,
+    })?;
+    let mut loaded = Loaded::default();
+    let name = path.display().to_string();
+    let mut stack = Vec::new();
+    add_file(&mut loaded, name, path.to_path_buf(), bytes, &mut stack);
+    Ok(loaded)
+}
+
+/// Loads policy text that did not come from disk (tests, standard input).
+pub fn load_text(name: &str, text: &str) -> Loaded {
+    let mut loaded = Loaded::default();
+    add_file(
+        &mut loaded,
+        name.to_string(),
+        PathBuf::from(name),
+        text.as_bytes().to_vec(),
+        &mut Vec::new(),
+    );
+    loaded
+}
+
+/// Adds one file and, recursively, its includes. `stack` holds the files being included, to find
+/// cycles.
+fn add_file(
+    loaded: &mut Loaded,
+    name: String,
+    path: PathBuf,
+    bytes: Vec<u8>,
+    stack: &mut Vec<PathBuf>,
+) -> FileId {
+    let (text, utf8_error) = match String::from_utf8(bytes) {
+        Ok(text) => (text, None),
+        Err(e) => {
+            let valid = e.utf8_error().valid_up_to();
+            let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+            (text, Some(valid))
+        }
+    };
+    let id = loaded.sources.add(SourceFile::new(name.clone(), path.clone(), text));
+    let text = loaded.sources.get(id).text.clone();
+    if let Some(offset) = utf8_error {
+        // Lossy decoding keeps everything before the first bad byte at the same offset.
+        let end = text[offset..]
+            .char_indices()
+            .nth(1)
+            .map_or(text.len(), |(i, _)| offset + i);
+        loaded.diagnostics.push(
+            Diagnostic::new(
+                &SYNTAX_ERROR,
+                Span::new(id, offset, end),
+                "the file is not valid UTF-8",
+            )
+            .label("this byte is not UTF-8")
+            .help("save the file as UTF-8; policy files are UTF-8 text"),
+        );
+        loaded.files.push(ast::PolicyFile {
+            file: id,
+            items: Vec::new(),
+        });
+        return id;
+    }
+    let (file, diagnostics) = syntax::parse(id, &name, &text);
+    loaded.diagnostics.extend(diagnostics);
+    let canonical = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+    stack.push(canonical);
+    let includes: Vec<ast::Include> = file
+        .items
+        .iter()
+        .filter_map(|item| match item {
+            ast::Item::Include(include) => Some(include.clone()),
+            _ => None,
+        })
+        .collect();
+    loaded.files.push(file);
+    for include in includes {
+        follow_include(loaded, &path, &include, stack);
+    }
+    stack.pop();
+    id
+}
+
+fn follow_include(loaded: &mut Loaded, from: &Path, include: &ast::Include, stack: &mut Vec<PathBuf>) {
+    let base = from.parent().unwrap_or(Path::new(""));
+    let target = base.join(&include.path.node);
+    let shown = target.display().to_string();
+    let canonical = std::fs::canonicalize(&target).unwrap_or_else(|_| target.clone());
+    if let Some(position) = stack.iter().position(|p| *p == canonical) {
+        let cycle: Vec<String> = stack[position..]
+            .iter()
+            .chain(std::iter::once(&canonical))
+            .map(|p| {
+                p.file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+            })
+            .collect();
+        loaded.diagnostics.push(
+            Diagnostic::new(
+                &INCLUDE_ERROR,
+                include.path.span,
+                format!("include cycle: {}", cycle.join(" -> ")),
+            )
+            .label("this include leads back to a file that is being included")
+            .help("move the shared definitions into a file that includes nothing of these"),
+        );
+        return;
+    }
+    // A file included twice along different paths is read once: definitions are not duplicated.
+    if loaded
+        .sources
+        .iter()
+        .any(|(_, f)| std::fs::canonicalize(&f.path).ok().as_ref() == Some(&canonical))
+    {
+        return;
+    }
+    match read_problem(&target) {
+        Ok(bytes) => {
+            add_file(loaded, shown, target, bytes, stack);
+        }
+        Err(reason) => loaded.diagnostics.push(
+            Diagnostic::new(
+                &INCLUDE_ERROR,
+                include.path.span,
+                format!("cannot include `{shown}`: {reason}"),
+            )
+            .label("included here")
+            .help("include paths are relative to the file that includes them"),
+        ),
+    }
+}

@@ -1,0 +1,239 @@
+//! Hosts, their binds, chains, rules and port forwards.
+
+use crate::diagnostic::Diagnostic;
+use crate::lint::rules::SYNTAX_ERROR;
+use crate::model::{self, AddrSet, Host, Traffic};
+use crate::source::Span;
+use crate::syntax::ast::{self, HostItem, Item, PolicyFile};
+
+use super::definitions::duplicate;
+use super::nets::NetResolver;
+use super::services::ServiceResolver;
+
+pub fn resolve_hosts(
+    files: &[PolicyFile],
+    services: &mut ServiceResolver,
+    nets: &mut NetResolver,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Vec<Host> {
+    let mut hosts: Vec<Host> = Vec::new();
+    let mut name_spans: Vec<Span> = Vec::new();
+    let mut top_level: Vec<&HostItem> = Vec::new();
+    for file in files {
+        for item in &file.items {
+            match item {
+                Item::Host(block) => {
+                    if let Some(i) = hosts
+                        .iter()
+                        .position(|h| h.name.as_deref() == Some(block.name.node.as_str()))
+                    {
+                        diagnostics.push(duplicate(
+                            "host",
+                            &block.name.node,
+                            block.name.span,
+                            name_spans[i],
+                        ));
+                        continue;
+                    }
+                    let items: Vec<&HostItem> = block.items.iter().collect();
+                    hosts.push(resolve_host(
+                        Some(block.name.node.clone()),
+                        block.name.span,
+                        &items,
+                        services,
+                        nets,
+                        diagnostics,
+                    ));
+                    name_spans.push(block.name.span);
+                }
+                Item::HostItem(item) => top_level.push(item),
+                _ => {}
+            }
+        }
+    }
+    if let Some(first) = top_level.first() {
+        let span = host_item_span(first);
+        if let Some(named) = name_spans.first() {
+            diagnostics.push(
+                Diagnostic::new(
+                    &SYNTAX_ERROR,
+                    span,
+                    "top-level chains and binds cannot be mixed with `host` blocks",
+                )
+                .label("outside any host block")
+                .secondary(*named, "a host block")
+                .help("move this into a `host NAME { ... }` block, or remove the host blocks"),
+            );
+        } else {
+            hosts.push(resolve_host(None, span, &top_level, services, nets, diagnostics));
+        }
+    }
+    hosts
+}
+
+fn host_item_span(item: &HostItem) -> Span {
+    match item {
+        HostItem::Bind(b) => b.span,
+        HostItem::Chain(c) => c.kind.span,
+        HostItem::ForwardPort(f) => f.span,
+    }
+}
+
+fn resolve_host(
+    name: Option<String>,
+    span: Span,
+    items: &[&HostItem],
+    services: &mut ServiceResolver,
+    nets: &mut NetResolver,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Host {
+    let mut host = Host {
+        name,
+        span,
+        binds: Vec::new(),
+        chains: Vec::new(),
+        forwards: Vec::new(),
+    };
+    for item in items {
+        match item {
+            HostItem::Bind(bind) => {
+                if let Some(b) = resolve_bind(bind, services, diagnostics) {
+                    host.binds.push(b);
+                }
+            }
+            HostItem::Chain(chain) => {
+                if let Some(first) = host.chains.iter().find(|c| c.kind == chain.kind.node) {
+                    diagnostics.push(duplicate(
+                        "chain",
+                        chain.kind.node.as_str(),
+                        chain.kind.span,
+                        first.span,
+                    ));
+                    continue;
+                }
+                host.chains.push(model::Chain {
+                    kind: chain.kind.node,
+                    policy: chain.policy.node,
+                    policy_span: chain.policy.span,
+                    span: chain.kind.span,
+                    rules: chain
+                        .rules
+                        .iter()
+                        .map(|r| resolve_rule(r, services, nets, diagnostics))
+                        .collect(),
+                });
+            }
+            HostItem::ForwardPort(forward) => {
+                if let Some(f) = resolve_forward(forward, nets, diagnostics) {
+                    host.forwards.push(f);
+                }
+            }
+        }
+    }
+    host.chains.sort_by_key(|c| c.kind);
+    host
+}
+
+fn resolve_services(
+    refs: &[ast::ServiceRef],
+    services: &mut ServiceResolver,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> (Vec<model::ServiceUse>, Traffic, bool) {
+    let mut uses = Vec::new();
+    let mut traffic = Traffic::empty();
+    let mut ok = true;
+    for r in refs {
+        match services.resolve(r, diagnostics) {
+            Some(u) => {
+                traffic = traffic.union(&u.traffic);
+                uses.push(u);
+            }
+            None => ok = false,
+        }
+    }
+    (uses, traffic, ok)
+}
+
+fn resolve_bind(
+    bind: &ast::Bind,
+    services: &mut ServiceResolver,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<model::Bind> {
+    let (uses, traffic, _) = resolve_services(&bind.services, services, diagnostics);
+    Some(model::Bind {
+        process: bind.process.node.clone(),
+        address: bind.address.node,
+        address_span: bind.address.span,
+        services: uses,
+        traffic,
+        user: bind.user.as_ref().map(|u| u.node.clone()),
+        user_span: bind.user.as_ref().map(|u| u.span),
+        span: bind.span,
+    })
+}
+
+fn resolve_rule(
+    rule: &ast::Rule,
+    services: &mut ServiceResolver,
+    nets: &mut NetResolver,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> model::Rule {
+    let (uses, traffic, mut resolved) = match &rule.services {
+        Some(refs) => resolve_services(refs, services, diagnostics),
+        None => (Vec::new(), Traffic::all(), true),
+    };
+    let mut side = |refs: &Option<Vec<ast::NetRef>>| match refs {
+        None => (AddrSet::any(), Vec::new()),
+        Some(refs) => match nets.resolve_list(refs, diagnostics) {
+            Some(r) => (r.addresses, r.names),
+            None => {
+                resolved = false;
+                (AddrSet::empty(), Vec::new())
+            }
+        },
+    };
+    let (src, src_names) = side(&rule.from);
+    let (dst, dst_names) = side(&rule.to);
+    model::Rule {
+        verdict: rule.verdict.node,
+        span: rule.span,
+        services: uses,
+        traffic,
+        src,
+        dst,
+        src_names,
+        dst_names,
+        interface: rule.interface.as_ref().map(|i| i.node.clone()),
+        limit: rule.limit.as_ref().map(|l| model::Limit {
+            rate: l.rate,
+            unit: l.unit,
+            burst: l.burst,
+            per_source: l.per_source,
+        }),
+        log: rule
+            .log
+            .as_ref()
+            .map(|l| l.prefix.as_ref().map(|p| p.node.clone())),
+        counter: rule.counter.is_some(),
+        resolved,
+    }
+}
+
+fn resolve_forward(
+    forward: &ast::ForwardPort,
+    nets: &mut NetResolver,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<model::Forward> {
+    let from = match &forward.from {
+        None => AddrSet::any(),
+        Some(refs) => nets.resolve_list(refs, diagnostics)?.addresses,
+    };
+    Some(model::Forward {
+        protocol: forward.spec.protocol.node,
+        ports: forward.spec.ports.as_ref()?.node,
+        from,
+        target: forward.target.node,
+        target_port: forward.target_port.as_ref().map(|p| p.node),
+        span: forward.span,
+    })
+}

@@ -1,0 +1,168 @@
+//! Net references -> address sets.
+
+use ipnet::IpNet;
+
+use crate::diagnostic::Diagnostic;
+use crate::lint::rules::{HOST_BITS_SET, UNKNOWN_NET};
+use crate::model::{AddrSet, NetDefinition};
+use crate::registry;
+use crate::source::Span;
+use crate::syntax::ast::NetRef;
+
+use super::Definitions;
+
+#[derive(Clone)]
+enum State {
+    Pending,
+    InProgress,
+    Done(Option<AddrSet>),
+}
+
+pub struct NetResolver<'a> {
+    defs: &'a Definitions<'a>,
+    state: Vec<State>,
+    used: Vec<bool>,
+}
+
+/// A resolved list of net references.
+pub struct Resolved {
+    pub addresses: AddrSet,
+    /// The net names it used, in order.
+    pub names: Vec<String>,
+}
+
+impl<'a> NetResolver<'a> {
+    pub fn new(defs: &'a Definitions<'a>) -> Self {
+        let n = defs.nets.len();
+        NetResolver {
+            defs,
+            state: vec![State::Pending; n],
+            used: vec![false; n],
+        }
+    }
+
+    /// Resolves a `from`/`to` list; `None` when any member does not resolve.
+    pub fn resolve_list(&mut self, refs: &[NetRef], diagnostics: &mut Vec<Diagnostic>) -> Option<Resolved> {
+        let mut addresses = Some(AddrSet::empty());
+        let mut names = Vec::new();
+        for r in refs {
+            if let NetRef::Name(name) = r {
+                names.push(name.node.clone());
+            }
+            match self.resolve(r, diagnostics) {
+                Some(set) => addresses = addresses.map(|a| a.union(&set)),
+                None => addresses = None,
+            }
+        }
+        addresses.map(|addresses| Resolved { addresses, names })
+    }
+
+    fn resolve(&mut self, r: &NetRef, diagnostics: &mut Vec<Diagnostic>) -> Option<AddrSet> {
+        match r {
+            NetRef::Any(_) => Some(AddrSet::any()),
+            NetRef::Error(_) => None,
+            NetRef::Prefix(prefix) => {
+                check_host_bits(prefix.node, prefix.span, diagnostics);
+                Some(AddrSet::prefix(prefix.node))
+            }
+            NetRef::Name(name) => match self.defs.net(&name.node) {
+                Some(index) => {
+                    self.used[index] = true;
+                    self.definition(index, diagnostics)
+                }
+                None => {
+                    let candidates = self.defs.nets.iter().map(|d| d.name.node.as_str());
+                    let mut d = Diagnostic::new(
+                        &UNKNOWN_NET,
+                        name.span,
+                        format!("unknown net `{}`", name.node),
+                    )
+                    .label("no net of this name is defined");
+                    d = match registry::suggest(&name.node, candidates) {
+                        Some(s) => d.help(format!("did you mean `{s}`?")),
+                        None => d.help(format!(
+                            "define it: `net {} = 192.0.2.0/24`",
+                            name.node
+                        )),
+                    };
+                    diagnostics.push(d);
+                    None
+                }
+            },
+        }
+    }
+
+    fn definition(&mut self, index: usize, diagnostics: &mut Vec<Diagnostic>) -> Option<AddrSet> {
+        match &self.state[index] {
+            State::Done(set) => return set.clone(),
+            State::InProgress => {
+                let def = self.defs.nets[index];
+                diagnostics.push(
+                    Diagnostic::new(
+                        &UNKNOWN_NET,
+                        def.name.span,
+                        format!("net `{}` is defined in terms of itself", def.name.node),
+                    )
+                    .label("this definition refers back to itself")
+                    .help("break the cycle: list addresses instead of the net that leads back here"),
+                );
+                self.state[index] = State::Done(None);
+                return None;
+            }
+            State::Pending => {}
+        }
+        self.state[index] = State::InProgress;
+        let def = self.defs.nets[index];
+        let resolved = self
+            .resolve_list(&def.members, diagnostics)
+            .map(|r| r.addresses);
+        if matches!(self.state[index], State::InProgress) {
+            self.state[index] = State::Done(resolved.clone());
+        }
+        match &self.state[index] {
+            State::Done(set) => set.clone(),
+            _ => resolved,
+        }
+    }
+
+    /// Resolves the nets nothing used (to report their mistakes too) and returns them all.
+    pub fn finish(mut self, diagnostics: &mut Vec<Diagnostic>) -> Vec<NetDefinition> {
+        for index in 0..self.defs.nets.len() {
+            self.definition(index, diagnostics);
+        }
+        (0..self.defs.nets.len())
+            .map(|index| {
+                let def = self.defs.nets[index];
+                NetDefinition {
+                    name: def.name.node.clone(),
+                    span: def.span,
+                    name_span: def.name.span,
+                    addresses: match &self.state[index] {
+                        State::Done(Some(set)) => set.clone(),
+                        _ => AddrSet::empty(),
+                    },
+                    used: self.used[index],
+                }
+            })
+            .collect()
+    }
+}
+
+fn check_host_bits(prefix: IpNet, span: Span, diagnostics: &mut Vec<Diagnostic>) {
+    let network = prefix.trunc();
+    if network != prefix {
+        let host = IpNet::new(prefix.addr(), prefix.max_prefix_len()).unwrap_or(prefix);
+        diagnostics.push(
+            Diagnostic::new(
+                &HOST_BITS_SET,
+                span,
+                format!("`{prefix}` has host bits set; it matches all of `{network}`"),
+            )
+            .label(format!("the network is `{network}`"))
+            .help(format!(
+                "write `{network}` for the network, or `{}` for the single host",
+                host.addr()
+            )),
+        );
+    }
+}

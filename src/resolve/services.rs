@@ -1,0 +1,302 @@
+//! Service references -> protocols and ports.
+
+use crate::diagnostic::Diagnostic;
+use crate::lint::rules::{PROTOCOL_MISMATCH, UNKNOWN_SERVICE};
+use crate::model::{IntervalSet, Origin, Protocol, ServiceDefinition, ServiceUse, Traffic};
+use crate::registry::{self, Overlay};
+use crate::source::Span;
+use crate::syntax::ast::{ServiceRef, ServiceDef};
+
+use super::Definitions;
+
+#[derive(Clone)]
+enum State {
+    Pending,
+    InProgress,
+    Done(Option<Traffic>),
+}
+
+pub struct ServiceResolver<'a> {
+    defs: &'a Definitions<'a>,
+    overlays: &'a [Overlay],
+    state: Vec<State>,
+    used: Vec<bool>,
+    parts: Vec<Vec<ServiceUse>>,
+}
+
+/// What a name stands for before a protocol is picked.
+struct Named {
+    origin: Origin,
+    name: String,
+    /// Ports per protocol the name is defined or registered for.
+    traffic: Traffic,
+    /// For registry names: the protocols it is actually used on, when known.
+    in_use: Option<Vec<Protocol>>,
+}
+
+impl<'a> ServiceResolver<'a> {
+    pub fn new(defs: &'a Definitions<'a>, overlays: &'a [Overlay]) -> Self {
+        let n = defs.services.len();
+        ServiceResolver {
+            defs,
+            overlays,
+            state: vec![State::Pending; n],
+            used: vec![false; n],
+            parts: vec![Vec::new(); n],
+        }
+    }
+
+    /// Resolves one reference; `None` when it does not resolve (a finding has been reported).
+    pub fn resolve(&mut self, r: &ServiceRef, diagnostics: &mut Vec<Diagnostic>) -> Option<ServiceUse> {
+        match r {
+            ServiceRef::Error(_) => None,
+            ServiceRef::Spec(spec) => {
+                let traffic = match spec.ports {
+                    Some(ports) => Traffic::ports(spec.protocol.node, ports.node),
+                    None => Traffic::protocol(spec.protocol.node),
+                };
+                Some(ServiceUse {
+                    text: match spec.ports {
+                        Some(ports) => format!("{}/{}", spec.protocol.node, ports.node),
+                        None => spec.protocol.node.to_string(),
+                    },
+                    span: spec.span,
+                    origin: Origin::Spec,
+                    name: None,
+                    explicit_protocol: true,
+                    registered_protocols: Vec::new(),
+                    traffic,
+                })
+            }
+            ServiceRef::Name {
+                name,
+                protocol,
+                span,
+            } => {
+                let named = self.lookup(&name.node, name.span, diagnostics)?;
+                let registered: Vec<Protocol> = named.traffic.protocols().collect();
+                let text = match protocol {
+                    Some(p) => format!("{}/{}", name.node, p.node),
+                    None => name.node.clone(),
+                };
+                let traffic = match protocol {
+                    Some(p) => {
+                        if !registered.contains(&p.node) {
+                            let ports = all_ports(&named.traffic);
+                            diagnostics.push(protocol_mismatch(&named, p.node, p.span, &registered, &ports));
+                            let mut t = Traffic::empty();
+                            t.ports[p.node.index()] = ports;
+                            t
+                        } else {
+                            only(&named.traffic, &[p.node])
+                        }
+                    }
+                    None => match &named.in_use {
+                        Some(in_use) => {
+                            let chosen = only(&named.traffic, in_use);
+                            if chosen.is_empty() {
+                                named.traffic.clone()
+                            } else {
+                                chosen
+                            }
+                        }
+                        None => named.traffic.clone(),
+                    },
+                };
+                Some(ServiceUse {
+                    text,
+                    span: *span,
+                    origin: named.origin,
+                    name: Some(named.name),
+                    explicit_protocol: protocol.is_some(),
+                    registered_protocols: registered,
+                    traffic,
+                })
+            }
+        }
+    }
+
+    fn lookup(&mut self, name: &str, span: Span, diagnostics: &mut Vec<Diagnostic>) -> Option<Named> {
+        if let Some(index) = self.defs.service(name) {
+            self.used[index] = true;
+            let def = self.defs.services[index];
+            let traffic = self.definition(index, diagnostics)?;
+            return Some(Named {
+                origin: Origin::Policy(def.name.span),
+                name: name.to_string(),
+                traffic,
+                in_use: None,
+            });
+        }
+        for overlay in self.overlays {
+            let entries = overlay.by_name(name);
+            if entries.is_empty() {
+                continue;
+            }
+            let traffic = entries.iter().fold(Traffic::empty(), |t, e| {
+                t.union(&Traffic::ports(e.protocol, e.ports))
+            });
+            return Some(Named {
+                origin: Origin::Overlay {
+                    file: overlay.name().to_string(),
+                    line: entries[0].line,
+                },
+                name: entries[0].name.clone(),
+                traffic,
+                in_use: None,
+            });
+        }
+        let entries = registry::by_name(name);
+        if !entries.is_empty() {
+            let traffic = entries.iter().fold(Traffic::empty(), |t, e| {
+                t.union(&Traffic::ports(e.protocol, e.ports))
+            });
+            return Some(Named {
+                origin: Origin::Registry,
+                name: entries[0].name.to_string(),
+                traffic,
+                in_use: registry::in_use_protocols(name).map(|p| p.to_vec()),
+            });
+        }
+        diagnostics.push(self.unknown(name, span));
+        None
+    }
+
+    fn unknown(&self, name: &str, span: Span) -> Diagnostic {
+        let overlay_names: Vec<String> = self
+            .overlays
+            .iter()
+            .flat_map(|o| o.names().map(str::to_string).collect::<Vec<_>>())
+            .collect();
+        let candidates = self
+            .defs
+            .services
+            .iter()
+            .map(|d| d.name.node.as_str())
+            .chain(overlay_names.iter().map(String::as_str))
+            // Re-borrow the registry's `'static` names at the local lifetime so the chain types agree.
+            .chain(registry::names().map(|n| -> &str { n }));
+        let mut d = Diagnostic::new(&UNKNOWN_SERVICE, span, format!("unknown service `{name}`"))
+            .label("not a service of this policy, its overlays or the IANA registry");
+        d = match registry::suggest(name, candidates) {
+            Some(s) => d.help(format!("did you mean `{s}`?")),
+            None => d.help(format!(
+                "define it (`service {name} = tcp/PORT`) or write the port (`tcp/PORT`)"
+            )),
+        };
+        d
+    }
+
+    /// The traffic of a policy definition, resolving it on first use.
+    fn definition(&mut self, index: usize, diagnostics: &mut Vec<Diagnostic>) -> Option<Traffic> {
+        match &self.state[index] {
+            State::Done(t) => return t.clone(),
+            State::InProgress => {
+                let def = self.defs.services[index];
+                diagnostics.push(
+                    Diagnostic::new(
+                        &UNKNOWN_SERVICE,
+                        def.name.span,
+                        format!("service `{}` is defined in terms of itself", def.name.node),
+                    )
+                    .label("this definition refers back to itself")
+                    .help("define the service with port specs such as `tcp/8080`"),
+                );
+                self.state[index] = State::Done(None);
+                return None;
+            }
+            State::Pending => {}
+        }
+        self.state[index] = State::InProgress;
+        let def: &ServiceDef = self.defs.services[index];
+        let mut traffic = Some(Traffic::empty());
+        let mut parts = Vec::new();
+        for part in &def.ports {
+            match self.resolve(part, diagnostics) {
+                Some(u) => {
+                    traffic = traffic.map(|t| t.union(&u.traffic));
+                    parts.push(u);
+                }
+                None => traffic = None,
+            }
+        }
+        if matches!(self.state[index], State::InProgress) {
+            self.state[index] = State::Done(traffic.clone());
+        }
+        self.parts[index] = parts;
+        match &self.state[index] {
+            State::Done(t) => t.clone(),
+            _ => traffic,
+        }
+    }
+
+    /// Resolves the definitions nothing used (to report their mistakes too) and returns them all.
+    pub fn finish(mut self, diagnostics: &mut Vec<Diagnostic>) -> Vec<ServiceDefinition> {
+        for index in 0..self.defs.services.len() {
+            self.definition(index, diagnostics);
+        }
+        (0..self.defs.services.len())
+            .map(|index| {
+                let def = self.defs.services[index];
+                ServiceDefinition {
+                    name: def.name.node.clone(),
+                    span: def.span,
+                    name_span: def.name.span,
+                    traffic: match &self.state[index] {
+                        State::Done(Some(t)) => t.clone(),
+                        _ => Traffic::empty(),
+                    },
+                    parts: std::mem::take(&mut self.parts[index]),
+                    used: self.used[index],
+                }
+            })
+            .collect()
+    }
+}
+
+fn only(traffic: &Traffic, protocols: &[Protocol]) -> Traffic {
+    let mut t = Traffic::empty();
+    for &p in protocols {
+        t.ports[p.index()] = traffic.ports[p.index()].clone();
+    }
+    t
+}
+
+fn all_ports(traffic: &Traffic) -> IntervalSet<u16> {
+    traffic
+        .ports
+        .iter()
+        .fold(IntervalSet::empty(), |acc, s| acc.union(s))
+}
+
+fn protocol_mismatch(
+    named: &Named,
+    protocol: Protocol,
+    span: Span,
+    registered: &[Protocol],
+    ports: &IntervalSet<u16>,
+) -> Diagnostic {
+    let list = registered
+        .iter()
+        .map(|p| p.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let source = match named.origin {
+        Origin::Registry => "registered",
+        _ => "defined",
+    };
+    let mut spec = Traffic::empty();
+    spec.ports[protocol.index()] = ports.clone();
+    Diagnostic::new(
+        &PROTOCOL_MISMATCH,
+        span,
+        format!(
+            "`{}` is not {source} for {protocol}; it is {source} for {list}",
+            named.name
+        ),
+    )
+    .label(format!("{source} for {list} only"))
+    .help(format!(
+        "if {protocol} is really meant, write the port explicitly (`{spec}`); otherwise drop `/{protocol}`"
+    ))
+}

@@ -1,0 +1,7 @@
+//! The pest parser generated from `grammar/portcullis.pest`.
+
+use pest_derive::Parser;
+
+#[derive(Parser)]
+#[grammar = "../grammar/portcullis.pest"]
+pub(crate) struct PolicyParser;

@@ -1,0 +1,158 @@
+//! Parsing the text form with recovery, so that one run reports every syntax error of a file.
+//!
+//! pest stops at the first error. After each one, the statement it is in (its line, with the lines
+//! a trailing `\` joins to it) is blanked out and the text parsed again. Blanking replaces characters
+//! with spaces, so every byte offset and line number stays what it was in the file; it keeps `{` and
+//! `}` so that blocks still pair up: a broken `host web 1 {` leaves a headerless block whose contents
+//! are still checked. The tree comes from the first parse that succeeds.
+
+use std::ops::Range;
+
+use pest::Parser;
+
+use super::ast::Item;
+use super::grammar::{PolicyParser, Rule};
+use super::parse_error::{self, Context};
+use super::parser::{Builder, Origin};
+use crate::diagnostic::Diagnostic;
+use crate::source::FileId;
+
+/// More syntax errors than this in one file are not worth reading one by one.
+const MAX_ATTEMPTS: usize = 50;
+
+pub(crate) fn parse_text(file: FileId, text: &str) -> (Vec<Item>, Vec<Diagnostic>) {
+    let mut work = text.to_owned();
+    let mut blanked: Vec<Range<usize>> = Vec::new();
+    let mut diagnostics = Vec::new();
+    for _ in 0..MAX_ATTEMPTS {
+        let error = match PolicyParser::parse(Rule::file, &work) {
+            Ok(pairs) => {
+                let items = Builder::new(file, Origin::At(0), &blanked, &mut diagnostics).file(pairs);
+                return (items, diagnostics);
+            }
+            Err(error) => error,
+        };
+        let pos = floor_char_boundary(&work, parse_error::position(&error).min(work.len()));
+        let statement = statement_range(&work, pos);
+        // An error on a line already blanked comes from the braces kept there: a follow-on of the
+        // error reported for that line.
+        let follow_on = blanked
+            .iter()
+            .any(|range| range.start <= pos && pos <= range.end);
+        if !follow_on {
+            diagnostics.push(parse_error::diagnostic(
+                &error,
+                &work,
+                file,
+                Origin::At(0),
+                Context::File,
+            ));
+        }
+        let progressed = (!follow_on && blank(&mut work, &statement, true))
+            || blank(&mut work, &statement, false);
+        if !progressed {
+            break;
+        }
+        blanked.push(statement);
+    }
+    (Vec::new(), diagnostics)
+}
+
+/// The byte range of the statement around `pos`: its physical line, extended over the lines that a
+/// trailing `\` joins to it, without the final newline.
+fn statement_range(text: &str, pos: usize) -> Range<usize> {
+    let continues = |line_end: usize| text[..line_end].trim_end_matches('\r').ends_with('\\');
+    let mut start = text[..pos].rfind('\n').map_or(0, |i| i + 1);
+    while start > 0 && continues(start - 1) {
+        start = text[..start - 1].rfind('\n').map_or(0, |i| i + 1);
+    }
+    let line_end = |from: usize| text[from..].find('\n').map_or(text.len(), |i| from + i);
+    let mut end = line_end(pos);
+    while end < text.len() && continues(end) {
+        end = line_end(end + 1);
+    }
+    start..end
+}
+
+/// Replaces the statement's characters with spaces, keeping newlines and, if `keep_braces`, the
+/// braces outside strings and comments. Returns whether anything changed.
+fn blank(text: &mut String, range: &Range<usize>, keep_braces: bool) -> bool {
+    let mut out = String::with_capacity(text.len());
+    let mut changed = false;
+    let mut in_string = false;
+    let mut in_comment = false;
+    let mut escaped = false;
+    for (i, c) in text.char_indices() {
+        if !range.contains(&i) || c == '\n' || c == '\r' {
+            if c == '\n' || c == '\r' {
+                in_string = false;
+                in_comment = false;
+            }
+            out.push(c);
+            continue;
+        }
+        let keep = if in_comment {
+            false
+        } else if in_string {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => in_string = false,
+                _ => {}
+            }
+            false
+        } else {
+            match c {
+                '#' => in_comment = true,
+                '"' => in_string = true,
+                _ => {}
+            }
+            keep_braces && (c == '{' || c == '}')
+        };
+        if keep || c == ' ' {
+            out.push(c);
+        } else {
+            changed = true;
+            out.extend(std::iter::repeat_n(' ', c.len_utf8()));
+        }
+    }
+    *text = out;
+    changed
+}
+
+fn floor_char_boundary(text: &str, mut pos: usize) -> usize {
+    while pos > 0 && !text.is_char_boundary(pos) {
+        pos -= 1;
+    }
+    pos
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statements_follow_continuations() {
+        let text = "a\nb \\\nc\nd";
+        assert_eq!(statement_range(text, 0), 0..1);
+        assert_eq!(statement_range(text, 2), 2..7);
+        assert_eq!(statement_range(text, 6), 2..7);
+        assert_eq!(statement_range(text, 8), 8..9);
+        assert_eq!(statement_range(text, 9), 8..9);
+        assert_eq!(statement_range("x\n", 1), 0..1);
+        assert_eq!(statement_range("x\n", 2), 2..2);
+    }
+
+    #[test]
+    fn blanking_keeps_offsets_and_braces() {
+        let mut text = String::from("host ü 1 { # {\nx");
+        assert!(blank(&mut text, &(0..14), true));
+        assert_eq!(text, "          {    \nx");
+        assert!(blank(&mut text, &(0..14), false));
+        assert_eq!(text, "               \nx");
+        assert!(!blank(&mut text, &(0..14), false));
+        let mut text = String::from("log \"}\" }");
+        blank(&mut text, &(0..9), true);
+        assert_eq!(text, "        }");
+    }
+}

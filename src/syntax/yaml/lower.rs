@@ -1,0 +1,611 @@
+//! The YAML node tree -> the same AST as the text form.
+//!
+//! Every scalar that holds policy syntax (a port spec, a net, a name, a limit) is parsed with the
+//! grammar rule the text form uses for it and built by the same [`Builder`] methods, so both forms
+//! accept exactly the same values and report them the same way. Names are validated here too: a
+//! YAML key can hold any string, and nothing unvalidated may reach the generated ruleset.
+
+use pest::iterators::Pairs;
+use pest::Parser;
+
+use super::node::{Node, Value};
+use crate::diagnostic::Diagnostic;
+use crate::lint::rules::SYNTAX_ERROR;
+use crate::source::{FileId, Span, Spanned};
+use crate::syntax::ast::{
+    self, Bind, ChainBlock, ChainKind, ForwardPort, HostBlock, HostItem, Ident, Include, Item,
+    Log, NetDef, NetRef, ServiceDef, ServiceRef, Verdict,
+};
+use crate::syntax::grammar::{PolicyParser, Rule};
+use crate::syntax::lexical;
+use crate::syntax::parse_error::{self, Context};
+use crate::syntax::parser::Builder;
+
+const POLICY_KEYS: &[&str] = &[
+    "include",
+    "services",
+    "nets",
+    "hosts",
+    "binds",
+    "input",
+    "output",
+    "forward",
+    "forward-ports",
+];
+const HOST_KEYS: &[&str] = &["binds", "input", "output", "forward", "forward-ports"];
+const CHAIN_KEYS: &[&str] = &["policy", "rules"];
+const RULE_KEYS: &[&str] = &[
+    "allow", "deny", "reject", "from", "to", "on", "limit", "log", "counter",
+];
+const BIND_KEYS: &[&str] = &["process", "on", "services", "as"];
+const FORWARD_KEYS: &[&str] = &["port", "from", "to"];
+
+pub(crate) struct Lowering {
+    file: FileId,
+    pub(crate) diagnostics: Vec<Diagnostic>,
+}
+
+/// One checked entry of a mapping.
+struct Field<'n> {
+    key: &'n str,
+    key_node: &'n Node,
+    value: &'n Node,
+}
+
+impl Lowering {
+    pub(crate) fn new(file: FileId) -> Self {
+        Lowering {
+            file,
+            diagnostics: Vec::new(),
+        }
+    }
+
+    pub(crate) fn policy(&mut self, root: &Node) -> Vec<Item> {
+        if root.value == Value::Null {
+            return Vec::new();
+        }
+        let Some(fields) = self.fields(root, "the policy", POLICY_KEYS, true) else {
+            return Vec::new();
+        };
+        let mut items = Vec::new();
+        for field in fields {
+            match field.key {
+                "include" => {
+                    for node in self.one_or_many(field.value) {
+                        items.extend(self.include(node).map(Item::Include));
+                    }
+                }
+                "services" => {
+                    for (name, value) in self.named(field.value, "services") {
+                        items.extend(self.service_def(name, value).map(Item::Service));
+                    }
+                }
+                "nets" => {
+                    for (name, value) in self.named(field.value, "nets") {
+                        items.extend(self.net_def(name, value).map(Item::Net));
+                    }
+                }
+                "hosts" => {
+                    for (name, value) in self.named(field.value, "hosts") {
+                        items.extend(self.host(name, value).map(Item::Host));
+                    }
+                }
+                _ => items.extend(self.host_field(&field).into_iter().map(Item::HostItem)),
+            }
+        }
+        items
+    }
+
+    fn include(&mut self, node: &Node) -> Option<Include> {
+        let path = self.text(node, "an include path")?;
+        if let Err(err) = lexical::include_path(path) {
+            self.error(node.span, err.message, err.help);
+            return None;
+        }
+        Some(Include {
+            path: Spanned::new(path.to_string(), node.span),
+            span: node.span,
+        })
+    }
+
+    fn service_def(&mut self, name: &Node, value: &Node) -> Option<ServiceDef> {
+        let name = self.ref_name(name)?;
+        let ports = self.service_refs(value)?;
+        Some(ServiceDef {
+            span: name.span.to(value.span),
+            name,
+            ports,
+        })
+    }
+
+    fn net_def(&mut self, name: &Node, value: &Node) -> Option<NetDef> {
+        let name = self.ref_name(name)?;
+        let members = self.net_refs(value)?;
+        Some(NetDef {
+            span: name.span.to(value.span),
+            name,
+            members,
+        })
+    }
+
+    fn host(&mut self, name: &Node, value: &Node) -> Option<HostBlock> {
+        let name = self.name(name)?;
+        let span = name.span.to(value.span);
+        let mut items = Vec::new();
+        if value.value != Value::Null {
+            for field in self.fields(value, "a host", HOST_KEYS, true)? {
+                items.extend(self.host_field(&field));
+            }
+        }
+        Some(HostBlock { name, items, span })
+    }
+
+    /// `binds`, `input`, `output`, `forward` or `forward-ports`, in a host or at the top level.
+    fn host_field(&mut self, field: &Field<'_>) -> Vec<HostItem> {
+        match field.key {
+            "binds" => self
+                .list(field.value, "binds")
+                .iter()
+                .filter_map(|node| self.bind(node))
+                .map(HostItem::Bind)
+                .collect(),
+            "forward-ports" => self
+                .list(field.value, "forward-ports")
+                .iter()
+                .filter_map(|node| self.forward_port(node))
+                .map(HostItem::ForwardPort)
+                .collect(),
+            "input" | "output" | "forward" => self
+                .chain(field)
+                .map(HostItem::Chain)
+                .into_iter()
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn bind(&mut self, node: &Node) -> Option<Bind> {
+        let fields = self.fields(node, "a bind", BIND_KEYS, false)?;
+        let process = self.required(&fields, node, "process", "a bind")?;
+        let on = self.required(&fields, node, "on", "a bind")?;
+        let services = self.required(&fields, node, "services", "a bind")?;
+        let process = self.name(process.value);
+        let address = self.scalar(on.value, Rule::address_only, "an address", |b, mut pairs| {
+            pairs.find(|p| p.as_rule() == Rule::address).and_then(|p| b.address(p))
+        });
+        let services = self.service_refs(services.value);
+        let user = match field(&fields, "as") {
+            Some(user) => Some(self.name(user.value)?),
+            None => None,
+        };
+        Some(Bind {
+            process: process?,
+            address: address.flatten()?,
+            services: services?,
+            user,
+            span: node.span,
+        })
+    }
+
+    fn forward_port(&mut self, node: &Node) -> Option<ForwardPort> {
+        let fields = self.fields(node, "a forward-port", FORWARD_KEYS, false)?;
+        let port = self.required(&fields, node, "port", "a forward-port")?;
+        let to = self.required(&fields, node, "to", "a forward-port")?;
+        let spec = self.scalar(port.value, Rule::port_spec_only, "a port spec", |b, mut pairs| {
+            pairs
+                .find(|p| p.as_rule() == Rule::port_spec)
+                .and_then(|p| b.forward_spec(p))
+        });
+        let target = self.scalar(to.value, Rule::target_only, "a target address", |b, mut pairs| {
+            pairs.find(|p| p.as_rule() == Rule::target).and_then(|p| b.target(p))
+        });
+        let from = match field(&fields, "from") {
+            Some(from) => Some(self.net_refs(from.value)?),
+            None => None,
+        };
+        let (target, target_port) = target.flatten()?;
+        Some(ForwardPort {
+            spec: spec.flatten()?,
+            from,
+            target,
+            target_port,
+            span: node.span,
+        })
+    }
+
+    fn chain(&mut self, chain: &Field<'_>) -> Option<ChainBlock> {
+        let kind = match chain.key {
+            "input" => ChainKind::Input,
+            "output" => ChainKind::Output,
+            _ => ChainKind::Forward,
+        };
+        let what = format!("the `{}` chain", chain.key);
+        let fields = self.fields(chain.value, &what, CHAIN_KEYS, false)?;
+        let policy = self.required(&fields, chain.value, "policy", &what)?;
+        let policy = self
+            .scalar(policy.value, Rule::policy_only, "a default verdict", |b, mut pairs| {
+                pairs.find(|p| p.as_rule() == Rule::policy).and_then(|p| b.policy(p))
+            })
+            .flatten()?;
+        let rules = match field(&fields, "rules") {
+            Some(rules) => self
+                .list(rules.value, "rules")
+                .iter()
+                .filter_map(|node| self.rule(node))
+                .collect(),
+            None => Vec::new(),
+        };
+        Some(ChainBlock {
+            kind: Spanned::new(kind, chain.key_node.span),
+            policy,
+            rules,
+            span: chain.key_node.span.to(chain.value.span),
+        })
+    }
+
+    fn rule(&mut self, node: &Node) -> Option<ast::Rule> {
+        let fields = self.fields(node, "a rule", RULE_KEYS, false)?;
+        let verdicts: Vec<&Field<'_>> = fields
+            .iter()
+            .filter(|f| matches!(f.key, "allow" | "deny" | "reject"))
+            .collect();
+        let verdict_field = match verdicts.as_slice() {
+            [one] => *one,
+            [] => {
+                self.error(
+                    node.span,
+                    "a rule needs one of `allow`, `deny` or `reject`".into(),
+                    Some("write `- {allow: ssh, from: admins}`".into()),
+                );
+                return None;
+            }
+            [first, second, ..] => {
+                self.diagnostics.push(
+                    Diagnostic::new(
+                        &SYNTAX_ERROR,
+                        second.key_node.span,
+                        format!("a rule has one verdict, this one has `{}` and `{}`", first.key, second.key),
+                    )
+                    .label("second verdict")
+                    .secondary(first.key_node.span, "first verdict")
+                    .help("split it into two rules"),
+                );
+                return None;
+            }
+        };
+        let verdict = match verdict_field.key {
+            "allow" => Verdict::Accept,
+            "deny" => Verdict::Drop,
+            _ => Verdict::Reject,
+        };
+        let services = match verdict_field.value.value {
+            Value::Null => None,
+            _ => Some(self.service_refs(verdict_field.value)?),
+        };
+        let mut rule = ast::Rule {
+            verdict: Spanned::new(verdict, verdict_field.key_node.span),
+            services,
+            from: None,
+            to: None,
+            interface: None,
+            limit: None,
+            log: None,
+            counter: None,
+            span: node.span,
+        };
+        let mut valid = true;
+        for option in &fields {
+            let value = option.value;
+            match option.key {
+                "from" => rule.from = self.net_refs(value),
+                "to" => rule.to = self.net_refs(value),
+                "on" => {
+                    rule.interface = self
+                        .scalar(value, Rule::iface_only, "an interface name", |b, mut pairs| {
+                            pairs.find(|p| p.as_rule() == Rule::iface).and_then(|p| b.interface(p))
+                        })
+                        .flatten();
+                    valid &= rule.interface.is_some();
+                }
+                "limit" => {
+                    rule.limit = self
+                        .scalar(value, Rule::limit_only, "a rate like `10/minute`", |b, mut pairs| {
+                            pairs
+                                .find(|p| p.as_rule() == Rule::limit_body)
+                                .and_then(|p| b.limit_body(p, value.span))
+                        })
+                        .flatten();
+                    valid &= rule.limit.is_some();
+                }
+                "log" => match &value.value {
+                    Value::Bool(true, _) => {
+                        rule.log = Some(Log {
+                            prefix: None,
+                            span: option.key_node.span.to(value.span),
+                        })
+                    }
+                    Value::Bool(false, _) => {}
+                    Value::Text(prefix) => {
+                        let prefix = Spanned::new(prefix.clone(), value.span);
+                        let mut builder = Builder::new(self.file, value.origin, &[], &mut self.diagnostics);
+                        let prefix = builder.checked_log_prefix(prefix, value.origin);
+                        valid &= prefix.is_some();
+                        rule.log = Some(Log {
+                            prefix,
+                            span: option.key_node.span.to(value.span),
+                        });
+                    }
+                    _ => {
+                        self.expected(value, "`true`, `false` or a log prefix string");
+                        valid = false;
+                    }
+                },
+                "counter" => match &value.value {
+                    Value::Bool(true, _) => rule.counter = Some(option.key_node.span.to(value.span)),
+                    Value::Bool(false, _) => {}
+                    _ => {
+                        self.expected(value, "`true` or `false`");
+                        valid = false;
+                    }
+                },
+                _ => {}
+            }
+        }
+        valid &= !fields.iter().any(|f| f.key == "from") || rule.from.is_some();
+        valid &= !fields.iter().any(|f| f.key == "to") || rule.to.is_some();
+        valid.then_some(rule)
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Values
+
+    /// A service list: one string (`http, https` as in the text form) or a list of them.
+    fn service_refs(&mut self, node: &Node) -> Option<Vec<ServiceRef>> {
+        let mut refs = Vec::new();
+        for item in self.non_empty(node, "a service name or a port spec like `tcp/22`")? {
+            let parsed = self.scalar(
+                item,
+                Rule::service_list_only,
+                "a service name or a port spec like `tcp/22`",
+                |b, mut pairs| {
+                    pairs
+                        .find(|p| p.as_rule() == Rule::service_list)
+                        .map(|p| b.service_list(p))
+                        .unwrap_or_default()
+                },
+            );
+            refs.extend(parsed.unwrap_or_else(|| vec![ServiceRef::Error(item.span)]));
+        }
+        Some(refs)
+    }
+
+    /// A net list: one string (`office, 10.0.0.0/8`) or a list of them.
+    fn net_refs(&mut self, node: &Node) -> Option<Vec<NetRef>> {
+        let mut refs = Vec::new();
+        for item in self.non_empty(node, "a net name, an address like `10.0.0.0/8`, or `any`")? {
+            let parsed = self.scalar(
+                item,
+                Rule::net_list_only,
+                "a net name, an address like `10.0.0.0/8`, or `any`",
+                |b, mut pairs| {
+                    pairs
+                        .find(|p| p.as_rule() == Rule::net_list)
+                        .map(|p| b.net_list(p))
+                        .unwrap_or_default()
+                },
+            );
+            refs.extend(parsed.unwrap_or_else(|| vec![NetRef::Error(item.span)]));
+        }
+        Some(refs)
+    }
+
+    /// The name of a service or net.
+    fn ref_name(&mut self, node: &Node) -> Option<Ident> {
+        self.scalar(node, Rule::ref_name_only, "a name", |b, mut pairs| {
+            pairs.find(|p| p.as_rule() == Rule::ref_name).map(|p| b.ident(p))
+        })
+        .flatten()
+    }
+
+    /// The name of a host, process or user.
+    fn name(&mut self, node: &Node) -> Option<Ident> {
+        self.scalar(node, Rule::name_only, "a name", |b, mut pairs| {
+            pairs.find(|p| p.as_rule() == Rule::name).map(|p| b.ident(p))
+        })
+        .flatten()
+    }
+
+    /// Parses a scalar with a grammar rule and builds the result; a parse error is reported at the
+    /// scalar and gives `None`.
+    fn scalar<T>(
+        &mut self,
+        node: &Node,
+        rule: Rule,
+        what: &str,
+        build: impl FnOnce(&mut Builder<'_>, Pairs<'_, Rule>) -> T,
+    ) -> Option<T> {
+        let text = self.text(node, what)?;
+        match PolicyParser::parse(rule, text) {
+            Ok(pairs) => {
+                let mut builder = Builder::new(self.file, node.origin, &[], &mut self.diagnostics);
+                Some(build(&mut builder, pairs))
+            }
+            Err(error) => {
+                self.diagnostics.push(parse_error::diagnostic(
+                    &error,
+                    text,
+                    self.file,
+                    node.origin,
+                    Context::Value,
+                ));
+                None
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Shapes
+
+    /// The entries of a mapping whose keys must be among `allowed`. Unknown keys are reported and
+    /// skipped; so are repeated ones unless `repeats` (lists of statements may say `binds` twice).
+    fn fields<'n>(
+        &mut self,
+        node: &'n Node,
+        what: &str,
+        allowed: &[&str],
+        repeats: bool,
+    ) -> Option<Vec<Field<'n>>> {
+        let Value::Map(entries) = &node.value else {
+            self.error(
+                node.span,
+                format!("expected a mapping for {what}, found {}", node.kind()),
+                Some(format!("{what} has the keys {}", backticked(allowed))),
+            );
+            return None;
+        };
+        let mut fields: Vec<Field<'n>> = Vec::new();
+        for (key_node, value) in entries {
+            let Some(key) = key_node.text() else {
+                self.expected(key_node, "a key");
+                continue;
+            };
+            if !allowed.contains(&key) {
+                let guess = allowed
+                    .iter()
+                    .map(|k| (strsim::levenshtein(key, k), *k))
+                    .min()
+                    .filter(|(distance, _)| *distance <= 2)
+                    .map(|(_, k)| format!("did you mean `{k}`? "))
+                    .unwrap_or_default();
+                self.error(
+                    key_node.span,
+                    format!("unknown key `{}` in {what}", printable(key)),
+                    Some(format!("{guess}{what} has the keys {}", backticked(allowed))),
+                );
+                continue;
+            }
+            if !repeats {
+                if let Some(first) = fields.iter().find(|f| f.key == key) {
+                    self.diagnostics.push(
+                        Diagnostic::new(
+                            &SYNTAX_ERROR,
+                            key_node.span,
+                            format!("`{key}` is given twice in {what}"),
+                        )
+                        .label(format!("second `{key}`"))
+                        .secondary(first.key_node.span, format!("first `{key}` here")),
+                    );
+                    continue;
+                }
+            }
+            fields.push(Field {
+                key,
+                key_node,
+                value,
+            });
+        }
+        Some(fields)
+    }
+
+    fn required<'f, 'n>(
+        &mut self,
+        fields: &'f [Field<'n>],
+        node: &Node,
+        key: &str,
+        what: &str,
+    ) -> Option<&'f Field<'n>> {
+        let found = field(fields, key);
+        if found.is_none() {
+            self.error(node.span, format!("{what} needs `{key}`"), None);
+        }
+        found
+    }
+
+    /// A mapping from names to definitions (`services`, `nets`, `hosts`).
+    fn named<'n>(&mut self, node: &'n Node, what: &str) -> Vec<(&'n Node, &'n Node)> {
+        match &node.value {
+            Value::Map(entries) => entries.iter().map(|(k, v)| (k, v)).collect(),
+            Value::Null => Vec::new(),
+            _ => {
+                self.error(
+                    node.span,
+                    format!("expected a mapping from names to definitions for `{what}`, found {}", node.kind()),
+                    None,
+                );
+                Vec::new()
+            }
+        }
+    }
+
+    /// A list of mappings (`binds`, `rules`, `forward-ports`); empty for an empty value.
+    fn list<'n>(&mut self, node: &'n Node, what: &str) -> Vec<&'n Node> {
+        match &node.value {
+            Value::Seq(items) => items.iter().collect(),
+            Value::Null => Vec::new(),
+            _ => {
+                self.error(
+                    node.span,
+                    format!("expected a list for `{what}`, found {}", node.kind()),
+                    Some(format!("write each entry of `{what}` on its own line starting with `- `")),
+                );
+                Vec::new()
+            }
+        }
+    }
+
+    /// A scalar or a list of scalars.
+    fn one_or_many<'n>(&mut self, node: &'n Node) -> Vec<&'n Node> {
+        match &node.value {
+            Value::Seq(items) => items.iter().collect(),
+            _ => vec![node],
+        }
+    }
+
+    /// A scalar or a non-empty list of scalars; an empty value or list is reported.
+    fn non_empty<'n>(&mut self, node: &'n Node, what: &str) -> Option<Vec<&'n Node>> {
+        let items = self.one_or_many(node);
+        if items.is_empty() || node.value == Value::Null {
+            self.expected(node, what);
+            return None;
+        }
+        Some(items)
+    }
+
+    fn text<'n>(&mut self, node: &'n Node, what: &str) -> Option<&'n str> {
+        let text = node.text();
+        if text.is_none() {
+            self.expected(node, what);
+        }
+        text
+    }
+
+    fn expected(&mut self, node: &Node, what: &str) {
+        self.error(node.span, format!("expected {what}, found {}", node.kind()), None);
+    }
+
+    fn error(&mut self, span: Span, message: String, help: Option<String>) {
+        let mut diagnostic = Diagnostic::new(&SYNTAX_ERROR, span, message).label("here");
+        if let Some(help) = help {
+            diagnostic = diagnostic.help(help);
+        }
+        self.diagnostics.push(diagnostic);
+    }
+}
+
+fn field<'f, 'n>(fields: &'f [Field<'n>], key: &str) -> Option<&'f Field<'n>> {
+    fields.iter().find(|f| f.key == key)
+}
+
+fn backticked(keys: &[&str]) -> String {
+    let keys: Vec<String> = keys.iter().map(|k| format!("`{k}`")).collect();
+    keys.join(", ")
+}
+
+/// A key for a message: control characters escaped, long keys cut.
+fn printable(key: &str) -> String {
+    let escaped: String = key.escape_debug().collect();
+    match escaped.char_indices().nth(40) {
+        Some((cut, _)) => format!("{}...", &escaped[..cut]),
+        None => escaped,
+    }
+}
