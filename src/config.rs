@@ -171,7 +171,10 @@ pub enum ConfigError {
 
 impl Settings {
     /// Loads `explicit`, else `portcullis.yaml` next to `policy`, else the defaults.
-    pub fn discover(explicit: Option<&Path>, policy: Option<&Path>) -> Result<Settings, ConfigError> {
+    pub fn discover(
+        explicit: Option<&Path>,
+        policy: Option<&Path>,
+    ) -> Result<Settings, ConfigError> {
         let path = match explicit {
             Some(p) => Some(p.to_path_buf()),
             None => policy
@@ -239,7 +242,12 @@ impl Settings {
                 path: path.to_string(),
                 line,
                 column,
-                message: e.to_string().lines().next().unwrap_or("invalid").to_string(),
+                message: e
+                    .to_string()
+                    .lines()
+                    .next()
+                    .unwrap_or("invalid")
+                    .to_string(),
             }
         })?;
         config

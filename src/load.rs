@@ -112,7 +112,9 @@ fn add_file(
             (text, Some(valid))
         }
     };
-    let id = loaded.sources.add(SourceFile::new(name.clone(), path.clone(), text));
+    let id = loaded
+        .sources
+        .add(SourceFile::new(name.clone(), path.clone(), text));
     let text = loaded.sources.get(id).text.clone();
     if let Some(offset) = utf8_error {
         // Lossy decoding keeps everything before the first bad byte at the same offset.
@@ -155,7 +157,12 @@ fn add_file(
     id
 }
 
-fn follow_include(loaded: &mut Loaded, from: &Path, include: &ast::Include, stack: &mut Vec<PathBuf>) {
+fn follow_include(
+    loaded: &mut Loaded,
+    from: &Path,
+    include: &ast::Include,
+    stack: &mut Vec<PathBuf>,
+) {
     let base = from.parent().unwrap_or(Path::new(""));
     let target = base.join(&include.path.node);
     let shown = target.display().to_string();

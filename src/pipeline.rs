@@ -3,7 +3,7 @@
 
 use crate::config::Settings;
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::lint::{self, LintContext, Levels};
+use crate::lint::{self, Levels, LintContext};
 use crate::load::Loaded;
 use crate::model::Policy;
 

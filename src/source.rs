@@ -69,8 +69,9 @@ pub struct SourceFile {
     /// The path used to read the file and to resolve includes relative to it.
     pub path: PathBuf,
     pub text: Arc<String>,
-    /// Byte offset of the start of each line, for line/column look-ups.
-    line_starts: Vec<usize>,
+    /// Byte offset of the start of each line, for line/column look-ups (shared: files are cloned
+    /// into every rendered report).
+    line_starts: Arc<[usize]>,
 }
 
 impl SourceFile {

@@ -1,10 +1,343 @@
 //! The command line: exit codes, formats and messages for good and bad input.
 
-use crate::support::portcullis;
+use std::path::Path;
+
+use crate::support::{portcullis, root};
+
+fn write(dir: &Path, name: &str, text: impl AsRef<[u8]>) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
+
+fn snapshot(name: &str, text: &str) {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(root().join("tests/snapshots/cli"));
+    settings.set_prepend_module_to_snapshot(false);
+    settings.bind(|| insta::assert_snapshot!(name, text));
+}
 
 #[test]
-fn check_passes_on_the_examples() {
-    for example in ["examples/web.pcl"] {
-        portcullis(None, &["check", example]).code(0);
+fn the_examples_check_clean() {
+    let mut examples: Vec<_> = std::fs::read_dir(root().join("examples"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            matches!(
+                p.extension().and_then(|e| e.to_str()),
+                Some("pcl" | "yaml" | "yml")
+            )
+        })
+        .collect();
+    examples.sort();
+    assert!(examples.len() >= 4, "{examples:?}");
+    for example in examples {
+        let run = portcullis(None, &["check", example.to_str().unwrap()]);
+        assert_eq!(
+            run.code,
+            0,
+            "{}\n{}{}",
+            example.display(),
+            run.stdout,
+            run.stderr
+        );
+        assert!(
+            !run.stdout.contains("warning["),
+            "{} has warnings:\n{}",
+            example.display(),
+            run.stdout
+        );
     }
+}
+
+#[test]
+fn three_mistakes_are_all_reported_with_their_places() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "three.pcl",
+        "service app = tcp/8080\n\ninput drop {\n  allow htps\n  allow ssh from ofice\n  allow 8080\n  allow app\n}\n",
+    );
+    let run = portcullis(Some(dir.path()), &["check", "three.pcl"]);
+    run.code(1);
+    assert!(run.stdout.contains("[three.pcl:4:9]"), "{}", run.stdout);
+    assert!(run.stdout.contains("[three.pcl:5:18]"), "{}", run.stdout);
+    assert!(run.stdout.contains("[three.pcl:6:9]"), "{}", run.stdout);
+    assert!(run.stdout.contains("did you mean `https`?"), "{}", run.stdout);
+    assert!(run.stderr.contains("3 errors"), "{}", run.stderr);
+    snapshot("three_mistakes", &run.stdout);
+    let _ = file;
+}
+
+#[test]
+fn a_missing_file_is_a_usage_error() {
+    let run = portcullis(None, &["check", "no/such/file.pcl"]);
+    run.code(2);
+    assert!(
+        run.stderr.contains("cannot read `no/such/file.pcl`: no such file"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_directory_is_a_usage_error() {
+    let run = portcullis(None, &["check", "examples"]);
+    run.code(2);
+    assert!(run.stderr.contains("it is a directory"), "{}", run.stderr);
+}
+
+#[test]
+fn other_files_are_still_checked_after_an_unreadable_one() {
+    let run = portcullis(None, &["check", "no-such.pcl", "examples/web.pcl"]);
+    run.code(2);
+    assert!(run.stderr.contains("checked 1 file"), "{}", run.stderr);
+}
+
+#[test]
+fn bytes_that_are_not_utf8_are_pointed_at() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "latin1.pcl", b"input drop {\n  allow ssh # caf\xe9\n}\n");
+    let run = portcullis(Some(dir.path()), &["check", "latin1.pcl"]);
+    run.code(1);
+    assert!(run.stdout.contains("not valid UTF-8"), "{}", run.stdout);
+    assert!(run.stdout.contains("[latin1.pcl:2:19]"), "{}", run.stdout);
+}
+
+#[test]
+fn an_empty_file_is_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "empty.pcl", "");
+    let run = portcullis(Some(dir.path()), &["check", "empty.pcl"]);
+    run.code(0);
+    assert!(run.stdout.contains("empty-policy"), "{}", run.stdout);
+    portcullis(Some(dir.path()), &["check", "--deny-warnings", "empty.pcl"]).code(1);
+}
+
+#[test]
+fn an_include_cycle_is_an_error_at_the_include() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a.pcl", "include \"b.pcl\"\ninput drop { allow ssh }\n");
+    write(dir.path(), "b.pcl", "include \"a.pcl\"\nnet office = 10.0.0.0/8\n");
+    let run = portcullis(Some(dir.path()), &["check", "a.pcl"]);
+    run.code(1);
+    assert!(
+        run.stdout.contains("include cycle: a.pcl -> b.pcl -> a.pcl"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("[b.pcl:1:9]"), "{}", run.stdout);
+}
+
+#[test]
+fn a_huge_file_is_refused_without_reading_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("huge.pcl");
+    let file = std::fs::File::create(&path).unwrap();
+    file.set_len(50 * 1024 * 1024).unwrap();
+    let run = portcullis(Some(dir.path()), &["check", "huge.pcl"]);
+    run.code(2);
+    assert!(run.stderr.contains("it is 50 MiB"), "{}", run.stderr);
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    portcullis(None, &["check"]).code(2);
+    portcullis(None, &["frobnicate"]).code(2);
+    portcullis(None, &["check", "--format", "xml", "examples/web.pcl"]).code(2);
+    let run = portcullis(None, &["check", "--ignore", "shadowed-rules", "examples/web.pcl"]);
+    run.code(2);
+    assert!(run.stderr.contains("did you mean `shadowed-rule`?"), "{}", run.stderr);
+}
+
+#[test]
+fn level_flags_apply_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "bits.pcl", "net db = 10.0.0.1/8\ninput drop {\n  allow ssh from db\n}\n");
+    portcullis(Some(dir.path()), &["check", "bits.pcl"]).code(0);
+    portcullis(Some(dir.path()), &["check", "--error", "host-bits-set", "bits.pcl"]).code(1);
+    portcullis(
+        Some(dir.path()),
+        &["check", "--error", "host-bits-set", "--ignore", "PC015", "bits.pcl"],
+    )
+    .code(0);
+    portcullis(
+        Some(dir.path()),
+        &["check", "--ignore", "host-bits-set", "--error", "host-bits-set", "bits.pcl"],
+    )
+    .code(1);
+}
+
+#[test]
+fn levels_come_from_the_configuration_next_to_the_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "bits.pcl", "net db = 10.0.0.1/8\ninput drop {\n  allow ssh from db\n}\n");
+    write(dir.path(), "portcullis.yaml", "lint:\n  levels:\n    host-bits-set: error\n");
+    portcullis(Some(dir.path()), &["check", "bits.pcl"]).code(1);
+    // The command line wins over the configuration.
+    portcullis(Some(dir.path()), &["check", "--warn", "host-bits-set", "bits.pcl"]).code(0);
+}
+
+#[test]
+fn a_broken_configuration_is_a_usage_error_with_its_place() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "p.pcl", "input drop { allow ssh }\n");
+    write(dir.path(), "portcullis.yaml", "lint:\n  levls: {}\n");
+    let run = portcullis(Some(dir.path()), &["check", "p.pcl"]);
+    run.code(2);
+    assert!(run.stderr.contains("portcullis.yaml:2:"), "{}", run.stderr);
+}
+
+#[test]
+fn suppressions_silence_one_finding_and_unused_ones_are_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "s.pcl",
+        "net db = 10.0.0.1/8  # portcullis: ignore[host-bits-set]\n# portcullis: ignore[redundant-rule]\ninput drop {\n  allow ssh from db\n}\n",
+    );
+    let run = portcullis(Some(dir.path()), &["check", "--format", "json", "s.pcl"]);
+    run.code(0);
+    let json: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let rules: Vec<&str> = json["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(rules, ["unused-suppression"], "{}", run.stdout);
+}
+
+#[test]
+fn json_output_has_the_documented_shape() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "j.pcl", "input drop {\n  allow htps\n}\n");
+    let run = portcullis(Some(dir.path()), &["check", "--format", "json", "j.pcl"]);
+    run.code(1);
+    let json: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(json["version"], 1);
+    let d = &json["diagnostics"][0];
+    assert_eq!(d["rule"], "unknown-service");
+    assert_eq!(d["code"], "PC010");
+    assert_eq!(d["severity"], "error");
+    assert_eq!(d["file"], "j.pcl");
+    assert_eq!(d["line"], 2);
+    assert_eq!(d["column"], 9);
+    assert_eq!(d["end_column"], 13);
+    assert_eq!(d["help"], "did you mean `https`?");
+    assert_eq!(json["summary"]["errors"], 1);
+}
+
+#[test]
+fn github_output_is_one_annotation_per_finding() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "g.pcl", "input drop {\n  allow htps\n}\n");
+    let run = portcullis(Some(dir.path()), &["check", "--format", "github", "g.pcl"]);
+    run.code(1);
+    assert!(
+        run.stdout.starts_with(
+            "::error file=g.pcl,line=2,col=9,endLine=2,endColumn=13,title=portcullis unknown-service::unknown service `htps`%0Ahelp: did you mean `https`?"
+        ),
+        "{}",
+        run.stdout
+    );
+}
+
+/// The official SARIF 2.1.0 schema, as shipped inside the serde-sarif crate's sources.
+fn sarif_schema() -> serde_json::Value {
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(std::env::var("HOME").unwrap()).join(".cargo"));
+    let registry = cargo_home.join("registry/src");
+    for index in std::fs::read_dir(&registry).unwrap() {
+        let index = index.unwrap().path();
+        for krate in std::fs::read_dir(&index).unwrap() {
+            let krate = krate.unwrap().path();
+            let name = krate.file_name().unwrap().to_string_lossy().into_owned();
+            if name.starts_with("serde-sarif-") {
+                let text = std::fs::read_to_string(krate.join("src/schema.json")).unwrap();
+                return serde_json::from_str(&text).unwrap();
+            }
+        }
+    }
+    panic!("the serde-sarif sources (with the SARIF schema) are not in {}", registry.display());
+}
+
+#[test]
+fn sarif_output_validates_against_the_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "s.pcl",
+        "net db = 10.0.0.1/8\ninput drop {\n  deny tcp/1-1023\n  allow ssh from db\n  allow htps\n}\n",
+    );
+    let run = portcullis(Some(dir.path()), &["check", "--format", "sarif", "s.pcl"]);
+    run.code(1);
+    let sarif: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let schema = sarif_schema();
+    let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(&sarif)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}\n{}", run.stdout);
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    assert!(results.len() >= 3, "{}", run.stdout);
+    assert!(results
+        .iter()
+        .any(|r| r["ruleId"] == "shadowed-rule" && r["relatedLocations"].is_array()));
+}
+
+#[test]
+fn lookup_agrees_with_the_registry() {
+    for (query, expected) in [
+        ("22/tcp", "ssh"),
+        ("23/tcp", "telnet"),
+        ("53", "domain"),
+        ("443/udp", "https"),
+        ("465/tcp", "submissions"),
+        ("3306/tcp", "mysql"),
+        ("5432/tcp", "postgresql"),
+        ("6000-6063/tcp", "x11"),
+    ] {
+        let run = portcullis(None, &["lookup", "--format", "json", query]);
+        run.code(0);
+        assert!(run.stdout.contains(&format!("\"{expected}\"")), "{query}: {}", run.stdout);
+    }
+    let run = portcullis(None, &["lookup", "--format", "json", "49151"]);
+    assert!(run.stdout.contains("\"user\""), "{}", run.stdout);
+    let run = portcullis(None, &["lookup", "--format", "json", "49152"]);
+    assert!(run.stdout.contains("\"dynamic\""), "{}", run.stdout);
+    let run = portcullis(None, &["lookup", "htps"]);
+    run.code(2);
+    assert!(run.stderr.contains("`https`"), "{}", run.stderr);
+}
+
+#[test]
+fn rules_and_rule_print_the_registry_and_docs() {
+    let run = portcullis(None, &["rules"]);
+    run.code(0);
+    assert!(run.stdout.contains("PC201  shadowed-rule"), "{}", run.stdout);
+    let run = portcullis(None, &["rule", "PC201"]);
+    run.code(0);
+    assert!(run.stdout.starts_with("# shadowed-rule (PC201)"), "{}", run.stdout);
+    portcullis(None, &["rule", "no-such-rule"]).code(2);
+}
+
+#[test]
+fn explain_names_the_deciding_rule() {
+    let run = portcullis(
+        None,
+        &["explain", "examples/web.pcl", "tcp/8050", "from", "10.10.0.5"],
+    );
+    run.code(0);
+    assert!(run.stdout.contains("allow by examples/web.pcl:"), "{}", run.stdout);
+    let run = portcullis(
+        None,
+        &["explain", "examples/web.pcl", "--format", "json", "tcp/9999", "from", "198.51.100.7"],
+    );
+    run.code(0);
+    let json: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(json["verdict"], "deny");
+    assert!(json["rule"].is_null());
 }

@@ -4,5 +4,7 @@
 mod support;
 
 mod cli;
+mod coverage;
 mod docs;
+mod kernel;
 mod lints;

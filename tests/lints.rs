@@ -70,5 +70,8 @@ fn every_rule_has_fixtures_that_trigger_it_or_not() {
             render(&checked)
         );
     }
-    assert!(missing.is_empty(), "rules without trigger.pcl and clean.pcl: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "rules without trigger.pcl and clean.pcl: {missing:?}"
+    );
 }

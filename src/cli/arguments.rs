@@ -164,7 +164,11 @@ impl CheckArgs {
     pub fn order_level_flags(&mut self, matches: &clap::ArgMatches) {
         use crate::lint::Level;
         let mut flags = Vec::new();
-        for (id, level) in [("error", Level::Error), ("warn", Level::Warning), ("ignore", Level::Off)] {
+        for (id, level) in [
+            ("error", Level::Error),
+            ("warn", Level::Warning),
+            ("ignore", Level::Off),
+        ] {
             if let (Some(indices), Some(values)) =
                 (matches.indices_of(id), matches.get_many::<String>(id))
             {

@@ -42,9 +42,8 @@ pub fn run(cmd: &CheckArgs, args: &Arguments, out: &mut Output) -> Result<Outcom
         all.push(pipeline::check(loaded, &settings, &levels));
     }
 
-    let failing = |c: &Checked| {
-        c.has_errors() || (cmd.deny_warnings && c.count(Severity::Warning) > 0)
-    };
+    let failing =
+        |c: &Checked| c.has_errors() || (cmd.deny_warnings && c.count(Severity::Warning) > 0);
     if all.iter().any(failing) && outcome == Outcome::Clean {
         outcome = Outcome::Findings;
     }
@@ -116,7 +115,10 @@ fn render(format: Format, all: &[Checked], out: &mut Output) {
         }
         Format::Github => {
             for c in all {
-                out.print(&diagnostic::render_github(&c.loaded.sources, &c.diagnostics));
+                out.print(&diagnostic::render_github(
+                    &c.loaded.sources,
+                    &c.diagnostics,
+                ));
             }
         }
     }

@@ -13,23 +13,26 @@ use crate::source::Sources;
 /// Parses `tcp/8080 from 10.10.0.5 to 192.0.2.1 on eth0`.
 pub fn parse_packet(words: &[String]) -> Result<Packet, String> {
     let mut words = words.iter().map(String::as_str);
-    let spec = words.next().ok_or("the packet needs a protocol and port, e.g. `tcp/8080`")?;
-    let (protocol, port) = if spec.eq_ignore_ascii_case("other") || spec.eq_ignore_ascii_case("icmp") {
-        (None, 0)
-    } else {
-        let (proto, port) = spec
-            .split_once('/')
-            .ok_or_else(|| format!("`{spec}` is not a protocol and port; write e.g. `tcp/{spec}`"))?;
-        let protocol: Protocol = proto
-            .parse()
-            .map_err(|_| format!("unknown protocol `{proto}`: expected tcp, udp, sctp or dccp"))?;
-        let port: u16 = port
-            .parse()
-            .ok()
-            .filter(|&p| p > 0)
-            .ok_or_else(|| format!("`{port}` is not a port (1-65535)"))?;
-        (Some(protocol), port)
-    };
+    let spec = words
+        .next()
+        .ok_or("the packet needs a protocol and port, e.g. `tcp/8080`")?;
+    let (protocol, port) =
+        if spec.eq_ignore_ascii_case("other") || spec.eq_ignore_ascii_case("icmp") {
+            (None, 0)
+        } else {
+            let (proto, port) = spec.split_once('/').ok_or_else(|| {
+                format!("`{spec}` is not a protocol and port; write e.g. `tcp/{spec}`")
+            })?;
+            let protocol: Protocol = proto.parse().map_err(|_| {
+                format!("unknown protocol `{proto}`: expected tcp, udp, sctp or dccp")
+            })?;
+            let port: u16 = port
+                .parse()
+                .ok()
+                .filter(|&p| p > 0)
+                .ok_or_else(|| format!("`{port}` is not a port (1-65535)"))?;
+            (Some(protocol), port)
+        };
     let mut src = None;
     let mut dst = None;
     let mut interface = None;
@@ -102,7 +105,11 @@ fn rule_ref(sources: &Sources, chain: &Chain, index: usize) -> RuleRef {
         file: location.file,
         line: location.line,
         column: location.column,
-        text: sources.text(rule.span).split_whitespace().collect::<Vec<_>>().join(" "),
+        text: sources
+            .text(rule.span)
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" "),
         verdict: rule.verdict.rule_word(),
     }
 }
@@ -153,11 +160,21 @@ pub fn run(cmd: &ExplainArgs, args: &Arguments, out: &mut Output) -> Result<Outc
                     limited.verdict, limited.file, limited.line, limited.column, limited.text
                 ));
             }
-            let prefix = if explanation.limited.is_empty() { "" } else { "over the limit: " };
+            let prefix = if explanation.limited.is_empty() {
+                ""
+            } else {
+                "over the limit: "
+            };
             match &explanation.rule {
                 Some(rule) => text.push_str(&format!(
                     "{prefix}{} {}: {} by {}:{}:{}: {}\n",
-                    explanation.packet, kind, rule.verdict, rule.file, rule.line, rule.column, rule.text
+                    explanation.packet,
+                    kind,
+                    rule.verdict,
+                    rule.file,
+                    rule.line,
+                    rule.column,
+                    rule.text
                 )),
                 None => {
                     let location = sources.location(chain.policy_span);

@@ -27,7 +27,8 @@ pub fn main() -> ExitCode {
         Ok(args) => args,
         Err(e) => e.exit(),
     };
-    if let (Command::Check(check), Some(("check", sub))) = (&mut args.command, matches.subcommand()) {
+    if let (Command::Check(check), Some(("check", sub))) = (&mut args.command, matches.subcommand())
+    {
         check.order_level_flags(sub);
     }
     let outcome = run(&args);

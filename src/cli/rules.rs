@@ -24,7 +24,11 @@ pub fn list(cmd: &RulesArgs, out: &mut Output) -> Result<Outcome, String> {
             out.print("\n");
         }
         _ => {
-            let width = lint::rules::ALL.iter().map(|r| r.name.len()).max().unwrap_or(0);
+            let width = lint::rules::ALL
+                .iter()
+                .map(|r| r.name.len())
+                .max()
+                .unwrap_or(0);
             for r in lint::rules::ALL {
                 out.print(&format!(
                     "{}  {:<width$}  {:<7}  {}\n",
@@ -44,7 +48,10 @@ pub fn show(cmd: &RuleArgs, out: &mut Output) -> Result<Outcome, String> {
         let names = lint::rules::ALL.iter().map(|r| r.name);
         match crate::registry::suggest(&cmd.name, names) {
             Some(s) => format!("no lint rule is called `{}`; did you mean `{s}`?", cmd.name),
-            None => format!("no lint rule is called `{}`; `portcullis rules` lists them", cmd.name),
+            None => format!(
+                "no lint rule is called `{}`; `portcullis rules` lists them",
+                cmd.name
+            ),
         }
     })?;
     out.print(&lint::docs_markdown(rule));

@@ -1,14 +1,14 @@
 //! Findings for people: miette's graphical reports, with the source under every label.
 
 use std::fmt;
-use std::sync::Arc;
 
 use miette::{
-    GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceCode, SourceSpan,
+    GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError, MietteSpanContents,
+    SourceCode, SourceSpan, SpanContents,
 };
 
 use super::{Diagnostic, Severity};
-use crate::source::{Sources, Span};
+use crate::source::{SourceFile, Sources, Span};
 
 /// How to render.
 #[derive(Debug, Clone, Copy)]
@@ -27,13 +27,59 @@ impl Default for HumanOptions {
     }
 }
 
+/// A file as miette reads it. miette's own `read_span` scans the text from its start for every
+/// label, which makes rendering many findings of a large file quadratic; this one cuts out the
+/// few lines around the span with the file's line index first.
+struct IndexedSource {
+    file: SourceFile,
+}
+
+impl SourceCode for IndexedSource {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        context_lines_before: usize,
+        context_lines_after: usize,
+    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+        let text = self.file.text.as_str();
+        let start = span.offset();
+        let end = start + span.len();
+        if end > text.len() {
+            return Err(MietteError::OutOfBounds);
+        }
+        let (first_line, _) = self.file.line_col(start);
+        let (last_line, _) = self.file.line_col(end.saturating_sub(1).max(start));
+        let from_line = first_line.saturating_sub(context_lines_before).max(1);
+        let to_line = (last_line + context_lines_after).min(self.file.line_count());
+        let window_start = self.file.line_span(from_line).0;
+        let window_end = self.file.line_span(to_line).1.max(end);
+        let window = &text[window_start..window_end];
+        let inner = window.read_span(
+            &SourceSpan::new((start - window_start).into(), span.len()),
+            context_lines_before,
+            context_lines_after,
+        )?;
+        Ok(Box::new(MietteSpanContents::new_named(
+            self.file.name.clone(),
+            inner.data(),
+            SourceSpan::new(
+                (window_start + inner.span().offset()).into(),
+                inner.span().len(),
+            ),
+            inner.line() + from_line - 1,
+            inner.column(),
+            inner.line_count(),
+        )))
+    }
+}
+
 /// One finding as miette sees it. Labels in another file than the primary one become related
 /// reports with their own source.
 struct Report {
     code: String,
     message: String,
     severity: miette::Severity,
-    source: NamedSource<Arc<String>>,
+    source: IndexedSource,
     labels: Vec<LabeledSpan>,
     help: Option<String>,
     related: Vec<Report>,
@@ -87,9 +133,10 @@ impl miette::Diagnostic for Report {
     }
 }
 
-fn source_of(sources: &Sources, span: Span) -> NamedSource<Arc<String>> {
-    let file = sources.get(span.file);
-    NamedSource::new(file.name.clone(), file.text.clone())
+fn source_of(sources: &Sources, span: Span) -> IndexedSource {
+    IndexedSource {
+        file: sources.get(span.file).clone(),
+    }
 }
 
 fn labeled(span: Span, text: &str, primary: bool) -> LabeledSpan {
@@ -147,15 +194,27 @@ pub fn render_one(sources: &Sources, d: &Diagnostic, options: HumanOptions) -> S
         .with_width(options.width)
         .with_links(false);
     let mut out = String::new();
-    if handler.render_report(&mut out, &report(sources, d)).is_err() {
+    if handler
+        .render_report(&mut out, &report(sources, d))
+        .is_err()
+    {
         // Rendering only fails on a span outside its file, which is a bug; still say something.
-        out = format!("{}: {}: {}\n", sources.location(d.primary.span), d.severity, d.message);
+        out = format!(
+            "{}: {}: {}\n",
+            sources.location(d.primary.span),
+            d.severity,
+            d.message
+        );
     }
     out
 }
 
 /// Renders all findings followed by a one-line summary.
-pub fn render_human(sources: &Sources, diagnostics: &[Diagnostic], options: HumanOptions) -> String {
+pub fn render_human(
+    sources: &Sources,
+    diagnostics: &[Diagnostic],
+    options: HumanOptions,
+) -> String {
     let mut out = String::new();
     for d in diagnostics {
         out.push_str(&render_one(sources, d, options));

@@ -4,7 +4,6 @@
 //! A diagnostic names the lint rule that produced it; the lint engine sets its final severity from
 //! the rule's level and the user's configuration, and drops those the user turned off or suppressed.
 
-
 mod github;
 pub mod human;
 mod json;

@@ -48,7 +48,11 @@ fn location(sources: &Sources, span: Span, message: Option<&str>) -> sarif::Loca
         .end_column(end_column as i64)
         .build();
     let physical = sarif::PhysicalLocation::builder()
-        .artifact_location(sarif::ArtifactLocation::builder().uri(uri(&file.name)).build())
+        .artifact_location(
+            sarif::ArtifactLocation::builder()
+                .uri(uri(&file.name))
+                .build(),
+        )
         .region(region)
         .build();
     match message {
@@ -56,7 +60,9 @@ fn location(sources: &Sources, span: Span, message: Option<&str>) -> sarif::Loca
             .physical_location(physical)
             .message(sarif::Message::builder().text(text).build())
             .build(),
-        _ => sarif::Location::builder().physical_location(physical).build(),
+        _ => sarif::Location::builder()
+            .physical_location(physical)
+            .build(),
     }
 }
 
@@ -103,7 +109,11 @@ pub fn render_sarif(sources: &Sources, diagnostics: &[Diagnostic]) -> String {
                 .rule_index(rule_index as i64)
                 .level(level(d.severity))
                 .message(sarif::Message::builder().text(text).build())
-                .locations(vec![location(sources, d.primary.span, Some(&d.primary.message))]);
+                .locations(vec![location(
+                    sources,
+                    d.primary.span,
+                    Some(&d.primary.message),
+                )]);
             if d.secondary.is_empty() {
                 base.build()
             } else {

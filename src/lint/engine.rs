@@ -39,9 +39,10 @@ impl<'a> LintContext<'a> {
             config,
             compile,
             // Validated when the configuration was loaded; this is the built-in default.
-            ephemeral: config
-                .ephemeral_ports()
-                .unwrap_or(PortRange { lo: 32768, hi: 60999 }),
+            ephemeral: config.ephemeral_ports().unwrap_or(PortRange {
+                lo: 32768,
+                hi: 60999,
+            }),
             coverage: OnceLock::new(),
         }
     }
@@ -118,7 +119,11 @@ pub fn run(ctx: &LintContext, levels: &Levels, out: &mut Vec<Diagnostic>) {
 }
 
 /// Applies suppressions and levels, reports suppressions that suppressed nothing, and sorts.
-pub fn finish(mut diagnostics: Vec<Diagnostic>, sources: &Sources, levels: &Levels) -> Vec<Diagnostic> {
+pub fn finish(
+    mut diagnostics: Vec<Diagnostic>,
+    sources: &Sources,
+    levels: &Levels,
+) -> Vec<Diagnostic> {
     let suppressions = suppression::collect(sources);
     let mut used: Vec<Vec<bool>> = suppressions
         .iter()

@@ -6,7 +6,7 @@ mod rule;
 pub mod rules;
 pub mod suppression;
 
-pub use engine::{Check, LintContext, Levels};
+pub use engine::{Check, Levels, LintContext};
 pub use rule::{first_line, Category, Level, LintRule};
 
 /// A rule's documentation as Markdown: a title, then its doc comment without the summary line.
@@ -57,7 +57,12 @@ mod tests {
     fn every_rule_has_its_sections() {
         for rule in super::rules::ALL {
             assert!(!rule.summary.is_empty(), "{} has no summary", rule.name);
-            for section in ["## What it does", "## Why it matters", "## Example", "## Fix"] {
+            for section in [
+                "## What it does",
+                "## Why it matters",
+                "## Example",
+                "## Fix",
+            ] {
                 assert!(rule.docs.contains(section), "{} lacks {section}", rule.name);
             }
         }

@@ -111,8 +111,7 @@ impl OwnerMap {
                 self.map.insert(hi + 1, (h, o));
             }
         }
-        let inside: Vec<u32> = self.map.range(lo..=hi).map(|(&k, _)| k).collect();
-        for k in inside {
+        while let Some((&k, _)) = self.map.range(lo..=hi).next() {
             self.map.remove(&k);
         }
         self.map.insert(lo, (hi, owner));
@@ -219,12 +218,16 @@ impl Chain {
         let mut result = Coverage {
             rules: vec![RuleCoverage::default(); self.rules.len()],
         };
-        self.coverage_family(&mut result, |set| set.v4.clone(), |a: u32| {
-            IpAddr::V4(Ipv4Addr::from(a))
-        });
-        self.coverage_family(&mut result, |set| set.v6.clone(), |a: u128| {
-            IpAddr::V6(Ipv6Addr::from(a))
-        });
+        self.coverage_family(
+            &mut result,
+            |set| set.v4.clone(),
+            |a: u32| IpAddr::V4(Ipv4Addr::from(a)),
+        );
+        self.coverage_family(
+            &mut result,
+            |set| set.v6.clone(),
+            |a: u128| IpAddr::V6(Ipv6Addr::from(a)),
+        );
         result
     }
 
@@ -262,6 +265,16 @@ impl Chain {
         interfaces.sort();
         interfaces.dedup();
         interfaces.push(None);
+
+        // Each rule's traffic as (slot, lo, hi) pieces, once.
+        let mut pieces: Vec<Vec<(usize, u32, u32)>> = vec![Vec::new(); self.rules.len()];
+        for &i in &active {
+            pieces[i] = slots(&self.rules[i].traffic)
+                .iter()
+                .enumerate()
+                .flat_map(|(slot, ranges)| ranges.iter().map(move |&(lo, hi)| (slot, lo, hi)))
+                .collect();
+        }
 
         // Rules of each cell, in chain order.
         let cell_id = |s: u32, d: u32, f: usize| {
@@ -303,75 +316,76 @@ impl Chain {
                 dst: addr(dst.representative[d as usize]),
                 interface: interfaces[f].clone(),
             };
-            self.sweep_cell(&rules, result, &packet);
+            self.sweep_cell(&rules, &pieces, result, &packet);
         }
     }
 
     /// First-match sweep over the rules of one cell, forward for ownership, then backward for
-    /// whether each rule changes anything.
+    /// whether each rule changes anything. `pieces[i]` is rule `i`'s traffic as
+    /// `(slot, lo, hi)` ranges, computed once per chain.
     fn sweep_cell(
         &self,
         rules: &[usize],
+        pieces: &[Vec<(usize, u32, u32)>],
         result: &mut Coverage,
         packet: &dyn Fn(usize, u32) -> Packet,
     ) {
         let mut owners: [OwnerMap; 5] = Default::default();
-        // Pieces each rule wins in this cell: (slot, lo, hi).
-        let mut won: Vec<Vec<(usize, u32, u32)>> = vec![Vec::new(); rules.len()];
-        let mut slots_of: Vec<[Vec<(u32, u32)>; 5]> = Vec::with_capacity(rules.len());
-        for (pos, &i) in rules.iter().enumerate() {
-            let rule = &self.rules[i];
-            let slots = slots(&rule.traffic);
+        // Pieces each rule wins in this cell, flat: rule position p owns won[won_at[p]..won_at[p+1]].
+        let mut won: Vec<(usize, u32, u32)> = Vec::new();
+        let mut won_at: Vec<usize> = Vec::with_capacity(rules.len() + 1);
+        let mut gaps: Vec<(u32, u32)> = Vec::new();
+        for &i in rules {
+            won_at.push(won.len());
+            let terminal = self.rules[i].is_terminal();
             let coverage = &mut result.rules[i];
-            for (slot, ranges) in slots.iter().enumerate() {
-                for &(lo, hi) in ranges {
-                    let mut gaps = Vec::new();
-                    owners[slot].visit(lo, hi, |plo, phi, owner| match owner {
-                        Some(Some(earlier)) => {
-                            coverage
-                                .covered_by
-                                .entry(earlier)
-                                .or_insert_with(|| packet(slot, plo));
-                        }
-                        _ => gaps.push((plo, phi)),
-                    });
-                    for &(glo, ghi) in &gaps {
-                        if coverage.wins.is_none() {
-                            coverage.wins = Some(packet(slot, glo));
-                        }
-                        if rule.is_terminal() {
-                            owners[slot].assign(glo, ghi, Some(i));
-                        }
-                        won[pos].push((slot, glo, ghi));
+            for &(slot, lo, hi) in &pieces[i] {
+                gaps.clear();
+                owners[slot].visit(lo, hi, |plo, phi, owner| match owner {
+                    Some(Some(earlier)) => {
+                        coverage
+                            .covered_by
+                            .entry(earlier)
+                            .or_insert_with(|| packet(slot, plo));
                     }
+                    _ => gaps.push((plo, phi)),
+                });
+                for &(glo, ghi) in &gaps {
+                    if coverage.wins.is_none() {
+                        coverage.wins = Some(packet(slot, glo));
+                    }
+                    if terminal {
+                        owners[slot].assign(glo, ghi, Some(i));
+                    }
+                    won.push((slot, glo, ghi));
                 }
             }
-            slots_of.push(slots);
         }
+        won_at.push(won.len());
 
         // Backward: `after` maps each port to what decides it among the later rules.
         let mut after: [OwnerMap; 5] = std::array::from_fn(|_| OwnerMap::covering(None));
         for (pos, &i) in rules.iter().enumerate().rev() {
             let rule = &self.rules[i];
             let coverage = &mut result.rules[i];
-            for &(slot, lo, hi) in &won[pos] {
-                after[slot].visit(lo, hi, |plo, _, owner| {
-                    let owner = owner.flatten();
-                    let verdict = owner.map_or(self.policy, |o| self.rules[o].verdict);
-                    if verdict != rule.verdict {
-                        if coverage.needed.is_none() {
-                            coverage.needed = Some(packet(slot, plo));
+            if coverage.needed.is_none() {
+                for &(slot, lo, hi) in &won[won_at[pos]..won_at[pos + 1]] {
+                    after[slot].visit(lo, hi, |plo, _, owner| {
+                        let owner = owner.flatten();
+                        let verdict = owner.map_or(self.policy, |o| self.rules[o].verdict);
+                        if verdict != rule.verdict {
+                            if coverage.needed.is_none() {
+                                coverage.needed = Some(packet(slot, plo));
+                            }
+                        } else if coverage.fallback.is_none() {
+                            coverage.fallback = Some(owner);
                         }
-                    } else if coverage.fallback.is_none() {
-                        coverage.fallback = Some(owner);
-                    }
-                });
+                    });
+                }
             }
             if rule.is_terminal() {
-                for (slot, ranges) in slots_of[pos].iter().enumerate() {
-                    for &(lo, hi) in ranges {
-                        after[slot].assign(lo, hi, Some(i));
-                    }
+                for &(slot, lo, hi) in &pieces[i] {
+                    after[slot].assign(lo, hi, Some(i));
                 }
             }
         }

@@ -106,9 +106,9 @@ impl<T: Point> IntervalSet<T> {
 
     /// Number of points, saturating.
     pub fn count(&self) -> u128 {
-        self.ranges
-            .iter()
-            .fold(0u128, |acc, &(lo, hi)| acc.saturating_add(T::span_len(lo, hi)))
+        self.ranges.iter().fold(0u128, |acc, &(lo, hi)| {
+            acc.saturating_add(T::span_len(lo, hi))
+        })
     }
 
     pub fn union(&self, other: &Self) -> Self {
@@ -189,7 +189,10 @@ mod tests {
 
     #[test]
     fn merges_overlapping_and_adjacent() {
-        assert_eq!(set(&[(5, 9), (1, 3), (4, 4), (20, 30), (25, 26)]).ranges(), &[(1, 9), (20, 30)]);
+        assert_eq!(
+            set(&[(5, 9), (1, 3), (4, 4), (20, 30), (25, 26)]).ranges(),
+            &[(1, 9), (20, 30)]
+        );
         assert_eq!(set(&[(0, 65535), (3, 4)]).ranges(), &[(0, 65535)]);
     }
 
@@ -202,9 +205,8 @@ mod tests {
     }
 
     fn arb_set() -> impl Strategy<Value = IntervalSet<u16>> {
-        prop::collection::vec((0u16..200, 0u16..20), 0..6).prop_map(|v| {
-            IntervalSet::from_ranges(v.into_iter().map(|(lo, len)| (lo, lo + len)))
-        })
+        prop::collection::vec((0u16..200, 0u16..20), 0..6)
+            .prop_map(|v| IntervalSet::from_ranges(v.into_iter().map(|(lo, len)| (lo, lo + len))))
     }
 
     proptest! {

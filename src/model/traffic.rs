@@ -64,7 +64,12 @@ impl Traffic {
         }
     }
 
-    fn zip(&self, other: &Self, f: impl Fn(&IntervalSet<u16>, &IntervalSet<u16>) -> IntervalSet<u16>, g: impl Fn(bool, bool) -> bool) -> Self {
+    fn zip(
+        &self,
+        other: &Self,
+        f: impl Fn(&IntervalSet<u16>, &IntervalSet<u16>) -> IntervalSet<u16>,
+        g: impl Fn(bool, bool) -> bool,
+    ) -> Self {
         Traffic {
             ports: std::array::from_fn(|i| f(&self.ports[i], &other.ports[i])),
             other: g(self.other, other.other),
@@ -84,8 +89,7 @@ impl Traffic {
     }
 
     pub fn intersects(&self, other: &Self) -> bool {
-        (self.other && other.other)
-            || (0..4).any(|i| self.ports[i].intersects(&other.ports[i]))
+        (self.other && other.other) || (0..4).any(|i| self.ports[i].intersects(&other.ports[i]))
     }
 
     pub fn is_subset(&self, other: &Self) -> bool {

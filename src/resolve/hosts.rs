@@ -65,7 +65,14 @@ pub fn resolve_hosts(
                 .help("move this into a `host NAME { ... }` block, or remove the host blocks"),
             );
         } else {
-            hosts.push(resolve_host(None, span, &top_level, services, nets, diagnostics));
+            hosts.push(resolve_host(
+                None,
+                span,
+                &top_level,
+                services,
+                nets,
+                diagnostics,
+            ));
         }
     }
     hosts

@@ -46,7 +46,11 @@ pub fn resolve(loaded: &Loaded, overlays: &[Overlay], diagnostics: &mut Vec<Diag
 }
 
 /// Loads nothing: resolves policy text in memory. For tests and tools.
-pub fn resolve_text(name: &str, text: &str, overlays: &[Overlay]) -> (Loaded, Policy, Vec<Diagnostic>) {
+pub fn resolve_text(
+    name: &str,
+    text: &str,
+    overlays: &[Overlay],
+) -> (Loaded, Policy, Vec<Diagnostic>) {
     let loaded = crate::load::load_text(name, text);
     let mut diagnostics = loaded.diagnostics.clone();
     let policy = resolve(&loaded, overlays, &mut diagnostics);

@@ -42,7 +42,11 @@ impl<'a> NetResolver<'a> {
     }
 
     /// Resolves a `from`/`to` list; `None` when any member does not resolve.
-    pub fn resolve_list(&mut self, refs: &[NetRef], diagnostics: &mut Vec<Diagnostic>) -> Option<Resolved> {
+    pub fn resolve_list(
+        &mut self,
+        refs: &[NetRef],
+        diagnostics: &mut Vec<Diagnostic>,
+    ) -> Option<Resolved> {
         let mut addresses = Some(AddrSet::empty());
         let mut names = Vec::new();
         for r in refs {
@@ -80,10 +84,7 @@ impl<'a> NetResolver<'a> {
                     .label("no net of this name is defined");
                     d = match registry::suggest(&name.node, candidates) {
                         Some(s) => d.help(format!("did you mean `{s}`?")),
-                        None => d.help(format!(
-                            "define it: `net {} = 192.0.2.0/24`",
-                            name.node
-                        )),
+                        None => d.help(format!("define it: `net {} = 192.0.2.0/24`", name.node)),
                     };
                     diagnostics.push(d);
                     None
@@ -104,7 +105,9 @@ impl<'a> NetResolver<'a> {
                         format!("net `{}` is defined in terms of itself", def.name.node),
                     )
                     .label("this definition refers back to itself")
-                    .help("break the cycle: list addresses instead of the net that leads back here"),
+                    .help(
+                        "break the cycle: list addresses instead of the net that leads back here",
+                    ),
                 );
                 self.state[index] = State::Done(None);
                 return None;

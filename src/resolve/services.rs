@@ -5,7 +5,7 @@ use crate::lint::rules::{PROTOCOL_MISMATCH, UNKNOWN_SERVICE};
 use crate::model::{IntervalSet, Origin, Protocol, ServiceDefinition, ServiceUse, Traffic};
 use crate::registry::{self, Overlay};
 use crate::source::Span;
-use crate::syntax::ast::{ServiceRef, ServiceDef};
+use crate::syntax::ast::{ServiceDef, ServiceRef};
 
 use super::Definitions;
 
@@ -47,7 +47,11 @@ impl<'a> ServiceResolver<'a> {
     }
 
     /// Resolves one reference; `None` when it does not resolve (a finding has been reported).
-    pub fn resolve(&mut self, r: &ServiceRef, diagnostics: &mut Vec<Diagnostic>) -> Option<ServiceUse> {
+    pub fn resolve(
+        &mut self,
+        r: &ServiceRef,
+        diagnostics: &mut Vec<Diagnostic>,
+    ) -> Option<ServiceUse> {
         match r {
             ServiceRef::Error(_) => None,
             ServiceRef::Spec(spec) => {
@@ -83,7 +87,13 @@ impl<'a> ServiceResolver<'a> {
                     Some(p) => {
                         if !registered.contains(&p.node) {
                             let ports = all_ports(&named.traffic);
-                            diagnostics.push(protocol_mismatch(&named, p.node, p.span, &registered, &ports));
+                            diagnostics.push(protocol_mismatch(
+                                &named,
+                                p.node,
+                                p.span,
+                                &registered,
+                                &ports,
+                            ));
                             let mut t = Traffic::empty();
                             t.ports[p.node.index()] = ports;
                             t
@@ -116,7 +126,12 @@ impl<'a> ServiceResolver<'a> {
         }
     }
 
-    fn lookup(&mut self, name: &str, span: Span, diagnostics: &mut Vec<Diagnostic>) -> Option<Named> {
+    fn lookup(
+        &mut self,
+        name: &str,
+        span: Span,
+        diagnostics: &mut Vec<Diagnostic>,
+    ) -> Option<Named> {
         if let Some(index) = self.defs.service(name) {
             self.used[index] = true;
             let def = self.defs.services[index];

@@ -54,8 +54,9 @@ pub(crate) fn port(text: &str) -> Result<u16, ValueError> {
     }
     let digits = text.trim_start_matches('0');
     if digits.is_empty() {
-        return Err(ValueError::new("port 0 cannot be matched")
-            .help("ports run from 1 to 65535; to match every port, write the protocol alone: `tcp`"));
+        return Err(ValueError::new("port 0 cannot be matched").help(
+            "ports run from 1 to 65535; to match every port, write the protocol alone: `tcp`",
+        ));
     }
     match digits.parse::<u16>() {
         Ok(port) if digits.len() <= 5 => Ok(port),
@@ -143,7 +144,9 @@ pub(crate) fn prefix(text: &str) -> Result<IpNet, ValueError> {
                     return Err(ValueError::new(format!(
                         "`{len_text}` is not a valid {family} prefix length"
                     ))
-                    .help(format!("an {family} prefix length is a number from 0 to {max}"))
+                    .help(format!(
+                        "an {family} prefix length is a number from 0 to {max}"
+                    ))
                     .at(at));
                 }
             }
@@ -266,11 +269,17 @@ mod tests {
 
     #[test]
     fn ranges_must_not_be_inverted() {
-        assert_eq!(port_range("80", Some("90")), Ok(PortRange::new(80, 90).unwrap()));
+        assert_eq!(
+            port_range("80", Some("90")),
+            Ok(PortRange::new(80, 90).unwrap())
+        );
         assert_eq!(port_range("80", Some("80")), Ok(PortRange::single(80)));
         let err = port_range("8100", Some("8000")).unwrap_err();
         assert!(err.message.contains("inverted"));
-        assert_eq!(err.help.as_deref(), Some("write the lower port first: `8000-8100`"));
+        assert_eq!(
+            err.help.as_deref(),
+            Some("write the lower port first: `8000-8100`")
+        );
         assert_eq!(port_range("1", Some("0")).unwrap_err().at, Some(2..3));
     }
 
@@ -295,7 +304,10 @@ mod tests {
     fn addresses_are_single() {
         assert!(address("0.0.0.0").is_ok());
         assert!(address("::").is_ok());
-        assert!(address("10.0.0.0/8").unwrap_err().message.contains("prefix"));
+        assert!(address("10.0.0.0/8")
+            .unwrap_err()
+            .message
+            .contains("prefix"));
         assert!(address("1.2.3").is_err());
         assert!(ipv4("::1").is_err());
         assert!(ipv6("10.0.0.1").is_err());

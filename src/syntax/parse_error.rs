@@ -62,7 +62,11 @@ fn expected(rule: Rule) -> Option<Expected> {
         Rule::chain_kind | Rule::chain_block => {
             (3, "a chain (`input`, `output` or `forward`)", CHAIN_KINDS)
         }
-        Rule::policy => (4, "a default verdict (`accept`, `drop` or `reject`)", POLICIES),
+        Rule::policy => (
+            4,
+            "a default verdict (`accept`, `drop` or `reject`)",
+            POLICIES,
+        ),
         Rule::rule_option => (
             5,
             "an option (`from`, `to`, `on`, `limit`, `log` or `counter`)",
@@ -112,6 +116,7 @@ fn expected(rule: Rule) -> Option<Expected> {
         Rule::name | Rule::ref_name => (7, "a name", &[]),
         Rule::string | Rule::quote => (7, "a quoted string like `\"common.pcl\"`", &[]),
         Rule::close_quote => (7, "a closing `\"`", &[]),
+        Rule::close_bracket => (8, "`]`", &[]),
         Rule::lbrace => (8, "`{`", &[]),
         Rule::equals => (8, "`=`", &[]),
         Rule::comma => (5, "`,`", &[]),
@@ -184,18 +189,24 @@ pub(crate) fn diagnostic(
     let mut wanted: Vec<Expected> = positives.into_iter().filter_map(expected).collect();
     wanted.sort_by_key(|e| (e.order, e.phrase));
     wanted.dedup_by_key(|e| e.phrase);
-    // Blank lines are allowed anywhere statements are: listing the end of the line next to a
-    // statement is noise, and the end of the file is only worth saying when it is all there is.
+    // Blank lines are allowed anywhere statements are: listing the end of the line or file next to
+    // a statement is noise. Where a statement may end, its line ending says enough.
     if wanted.iter().any(|e| e.order <= 2) {
-        wanted.retain(|e| e.order != 9);
+        wanted.retain(|e| e.order < 9);
     }
-    if wanted.len() > 1 {
+    if wanted.iter().any(|e| e.order == 9) && wanted.len() > 1 {
         wanted.retain(|e| e.order != 10);
     }
 
     let phrases: Vec<&str> = wanted
         .iter()
-        .map(|e| if e.order == 10 { context.end() } else { e.phrase })
+        .map(|e| {
+            if e.order == 10 {
+                context.end()
+            } else {
+                e.phrase
+            }
+        })
         .collect();
     let message = if phrases.is_empty() {
         format!("unexpected {found}")
@@ -233,7 +244,9 @@ fn help(wanted: &[Expected], token: &str) -> Option<String> {
         return Some("a string ends on the line it starts on; write a newline as `\\n`".into());
     }
     if wants("a name") && RESERVED.contains(&word) {
-        return Some(format!("`{word}` is a keyword and cannot be used as a name"));
+        return Some(format!(
+            "`{word}` is a keyword and cannot be used as a name"
+        ));
     }
     let in_host = wants("a host statement") && !wants("a statement");
     let in_chain = wants("a rule");
@@ -267,8 +280,12 @@ fn help(wanted: &[Expected], token: &str) -> Option<String> {
             }
         }
     }
-    if wants("a protocol") && word.bytes().all(|b| b.is_ascii_digit()) && !word.is_empty() {
+    let number = !word.is_empty() && word.bytes().all(|b| b.is_ascii_digit());
+    if wants("a protocol") && number {
         return Some("a port spec starts with its protocol: `tcp/22`".into());
+    }
+    if wants("a rate") && number {
+        return Some("write a rate as one word: `10/minute`".into());
     }
     None
 }
@@ -295,15 +312,13 @@ fn token_at(text: &str, pos: usize) -> &str {
     let end = if first == '\n' || first == '\r' {
         0
     } else if first == '"' {
-        rest[1..]
-            .find(['"', '\n', '\r'])
-            .map_or(rest.len(), |i| {
-                if rest.as_bytes()[1 + i] == b'"' {
-                    i + 2
-                } else {
-                    i + 1
-                }
-            })
+        rest[1..].find(['"', '\n', '\r']).map_or(rest.len(), |i| {
+            if rest.as_bytes()[1 + i] == b'"' {
+                i + 2
+            } else {
+                i + 1
+            }
+        })
     } else if PUNCTUATION.contains(&first) {
         first.len_utf8()
     } else {

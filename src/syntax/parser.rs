@@ -83,10 +83,6 @@ impl<'a> Builder<'a> {
             Rule::net_def => self.net_def(inner).map(Item::Net),
             Rule::host_block => self.host_block(inner).map(Item::Host),
             Rule::host_item => self.host_item(inner).map(Item::HostItem),
-            Rule::orphan_block => {
-                self.orphan_block(inner);
-                None
-            }
             _ => None,
         }
     }
@@ -501,8 +497,7 @@ impl<'a> Builder<'a> {
                     }
                 }
                 Rule::burst => {
-                    if let Some(number) = inner.into_inner().find(|p| p.as_rule() == Rule::number)
-                    {
+                    if let Some(number) = inner.into_inner().find(|p| p.as_rule() == Rule::number) {
                         burst = self.count(number, "burst");
                         valid &= burst.is_some();
                     }
@@ -529,9 +524,15 @@ impl<'a> Builder<'a> {
         match pair.as_str().parse::<u32>() {
             Ok(0) => {
                 self.diagnostics.push(
-                    Diagnostic::new(&SYNTAX_ERROR, span, format!("a {what} of 0 never lets a packet through"))
-                        .label("zero")
-                        .help(format!("a {what} is at least 1; to block the traffic, use `deny`")),
+                    Diagnostic::new(
+                        &SYNTAX_ERROR,
+                        span,
+                        format!("a {what} of 0 never lets a packet through"),
+                    )
+                    .label("zero")
+                    .help(format!(
+                        "a {what} is at least 1; to block the traffic, use `deny`"
+                    )),
                 );
                 None
             }
@@ -572,11 +573,13 @@ impl<'a> Builder<'a> {
             Err(err) => {
                 // Offsets into the decoded text only match the source when nothing was escaped.
                 let span = match (&err.at, origin) {
-                    (Some(at), Origin::At(offset)) => Span::new(self.file, offset + at.start, offset + at.end),
+                    (Some(at), Origin::At(offset)) => {
+                        Span::new(self.file, offset + at.start, offset + at.end)
+                    }
                     _ => prefix.span,
                 };
-                let mut diagnostic = Diagnostic::new(&SYNTAX_ERROR, span, err.message)
-                    .label("invalid log prefix");
+                let mut diagnostic =
+                    Diagnostic::new(&SYNTAX_ERROR, span, err.message).label("invalid log prefix");
                 if let Some(help) = err.help {
                     diagnostic = diagnostic.help(help);
                 }
@@ -619,9 +622,13 @@ impl<'a> Builder<'a> {
             Rule::bare_port => {
                 let text = inner.as_str();
                 self.diagnostics.push(
-                    Diagnostic::new(&INVALID_PORT, span, format!("the port `{text}` has no protocol"))
-                        .label("which protocol?")
-                        .help(format!("write `tcp/{text}` or `udp/{text}`")),
+                    Diagnostic::new(
+                        &INVALID_PORT,
+                        span,
+                        format!("the port `{text}` has no protocol"),
+                    )
+                    .label("which protocol?")
+                    .help(format!("write `tcp/{text}` or `udp/{text}`")),
                 );
                 Some(ServiceRef::Error(span))
             }
@@ -658,7 +665,9 @@ impl<'a> Builder<'a> {
             Ok(range) => Some(Spanned::new(range, span)),
             Err(err) => {
                 let at = match &err.at {
-                    Some(at) => self.origin.span(self.file, start + at.start, start + at.end),
+                    Some(at) => self
+                        .origin
+                        .span(self.file, start + at.start, start + at.end),
                     None => span,
                 };
                 self.report(&INVALID_PORT, at, err, "invalid port");
@@ -692,7 +701,9 @@ impl<'a> Builder<'a> {
                 Err(err) => {
                     let start = inner.as_span().start();
                     let at = match &err.at {
-                        Some(at) => self.origin.span(self.file, start + at.start, start + at.end),
+                        Some(at) => self
+                            .origin
+                            .span(self.file, start + at.start, start + at.end),
                         None => span,
                     };
                     self.report(&INVALID_ADDRESS, at, err, "invalid address");
@@ -757,7 +768,9 @@ impl<'a> Builder<'a> {
             Ok(text) => Some(Spanned::new(text, span)),
             Err(err) => {
                 let at = match &err.at {
-                    Some(at) => self.origin.span(self.file, start + at.start, start + at.end),
+                    Some(at) => self
+                        .origin
+                        .span(self.file, start + at.start, start + at.end),
                     None => span,
                 };
                 self.report(&SYNTAX_ERROR, at, err, "unknown escape");
@@ -769,9 +782,11 @@ impl<'a> Builder<'a> {
     // ---------------------------------------------------------------------------------------------
     // Helpers
 
+    /// The span of what a pair holds. pest leaves the whitespace and comments it skipped before an
+    /// optional or repeated part that did not match inside the pair; its last token ends it.
     fn span(&self, pair: &Pair<'_, Rule>) -> Span {
-        let span = pair.as_span();
-        self.origin.span(self.file, span.start(), span.end())
+        self.origin
+            .span(self.file, pair.as_span().start(), content_end(pair))
     }
 
     fn report(&mut self, rule: &'static LintRule, span: Span, err: ValueError, label: &str) {
@@ -780,5 +795,23 @@ impl<'a> Builder<'a> {
             diagnostic = diagnostic.help(help);
         }
         self.diagnostics.push(diagnostic);
+    }
+}
+
+/// Where the last token of a pair ends.
+fn content_end(pair: &Pair<'_, Rule>) -> usize {
+    // Compound-atomic rules skip nothing, and may end in a literal that is not a pair (`]`).
+    let exact = matches!(
+        pair.as_rule(),
+        Rule::port_spec
+            | Rule::port_range
+            | Rule::service_name
+            | Rule::target
+            | Rule::rate
+            | Rule::string
+    );
+    match pair.clone().into_inner().last() {
+        Some(last) if !exact => content_end(&last),
+        _ => pair.as_span().end(),
     }
 }

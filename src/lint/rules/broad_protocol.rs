@@ -1,15 +1,37 @@
-//! `broad-protocol`: TODO(helper) one line.
+//! `broad-protocol`: a registry name that opens more protocols than the service runs on.
 
 use crate::diagnostic::Diagnostic;
 use crate::lint::LintContext;
+use crate::model::{Origin, Protocol, ServiceUse, Traffic};
+use crate::registry;
 
 crate::declare_lint! {
-    /// TODO(helper): summary.
+    /// A service name without a protocol resolved to several protocols, although the service
+    /// commonly runs on one.
     ///
     /// ## What it does
+    /// Reports a registry name written without a protocol (`rfb`, not `rfb/tcp`) in a rule, a
+    /// bind or a definition when it resolves to more than one protocol and Debian's netbase
+    /// `/etc/services` does not list the service on all of them: either netbase lists it on one
+    /// protocol only, or netbase does not know the name and IANA registers it on several (as it
+    /// does for most names, whatever the service really uses). Names netbase lists on several
+    /// protocols (`domain` on TCP and UDP) are not reported, nor are names it narrows to one
+    /// (`ssh` resolves to tcp/22 only).
+    ///
     /// ## Why it matters
+    /// IANA reserves most names on both TCP and UDP, but a service almost always uses one of
+    /// them. `allow rfb` opens udp/5900 as well as VNC's tcp/5900: a port nothing should answer
+    /// on is open, and the policy says less precisely what it means.
+    ///
     /// ## Example
+    /// ```text
+    /// input drop {
+    ///   allow rfb from office
+    /// }
+    /// ```
+    ///
     /// ## Fix
+    /// Name the protocol the service runs on: `rfb/tcp`, or the port itself, `tcp/5900`.
     pub static BROAD_PROTOCOL = {
         name: "broad-protocol",
         code: "PC106",
@@ -18,4 +40,149 @@ crate::declare_lint! {
     }
 }
 
-pub fn check(_ctx: &LintContext, _out: &mut Vec<Diagnostic>) {}
+pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
+    let policy = ctx.policy;
+    let definitions = policy.services.iter().flat_map(|d| d.parts.iter());
+    let binds = policy
+        .hosts
+        .iter()
+        .flat_map(|h| h.binds.iter().flat_map(|b| b.services.iter()));
+    let rules = policy.hosts.iter().flat_map(|h| {
+        h.chains.iter().flat_map(|c| {
+            c.rules
+                .iter()
+                .filter(|r| r.resolved)
+                .flat_map(|r| r.services.iter())
+        })
+    });
+    for service in definitions.chain(binds).chain(rules) {
+        if let Some(d) = broad(service) {
+            out.push(d);
+        }
+    }
+}
+
+fn broad(service: &ServiceUse) -> Option<Diagnostic> {
+    if service.origin != Origin::Registry || service.explicit_protocol {
+        return None;
+    }
+    let name = service.name.as_deref()?;
+    let opened: Vec<Protocol> = service.traffic.protocols().collect();
+    if opened.len() < 2 {
+        return None;
+    }
+    let in_use = registry::in_use_protocols(name);
+    if let Some(in_use) = in_use {
+        if opened.iter().all(|p| in_use.contains(p)) {
+            return None; // genuinely used on several protocols, like `domain`
+        }
+    }
+    // The protocol to suggest: the one netbase names, else TCP, which most services use.
+    let suggested = in_use
+        .and_then(|u| u.iter().find(|p| opened.contains(p)).copied())
+        .unwrap_or(if opened.contains(&Protocol::Tcp) {
+            Protocol::Tcp
+        } else {
+            opened[0]
+        });
+    let why = match in_use {
+        Some(in_use) => format!(
+            "netbase lists `{name}` on {} only",
+            join(&in_use.iter().map(|p| p.to_string()).collect::<Vec<_>>())
+        ),
+        None => "netbase does not say which one it runs on".to_string(),
+    };
+    let parts: Vec<String> = opened
+        .iter()
+        .map(|&p| only(&service.traffic, p).to_string())
+        .collect();
+    let written = &service.text;
+    let spec = only(&service.traffic, suggested);
+    Some(
+        Diagnostic::new(
+            &BROAD_PROTOCOL,
+            service.span,
+            format!(
+                "`{written}` opens {}: the registry lists it on {}, and {why}",
+                join(&parts),
+                if opened.len() == 2 {
+                    "both"
+                } else {
+                    "all of them"
+                },
+            ),
+        )
+        .label(format!(
+            "opens {}",
+            join(&opened.iter().map(|p| p.to_string()).collect::<Vec<_>>())
+        ))
+        .help(format!(
+            "name the protocol the service runs on: `{written}/{suggested}` (or `{spec}`)"
+        )),
+    )
+}
+
+fn only(traffic: &Traffic, protocol: Protocol) -> Traffic {
+    let mut t = Traffic::empty();
+    t.ports[protocol.index()] = traffic.of(protocol).clone();
+    t
+}
+
+/// `a`, `a and b`, `a, b and c`.
+fn join(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::pipeline::check_text;
+
+    fn findings(text: &str) -> Vec<crate::diagnostic::Diagnostic> {
+        check_text("test.pcl", text)
+            .diagnostics
+            .into_iter()
+            .filter(|d| d.rule == "broad-protocol")
+            .collect()
+    }
+
+    #[test]
+    fn a_name_netbase_does_not_know() {
+        let found = findings("input drop {\n  allow rfb\n}\n");
+        assert_eq!(found.len(), 1);
+        let d = &found[0];
+        assert_eq!(
+            d.message,
+            "`rfb` opens tcp/5900 and udp/5900: the registry lists it on both, and netbase does not say which one it runs on"
+        );
+        assert!(d
+            .help
+            .as_deref()
+            .unwrap()
+            .contains("`rfb/tcp` (or `tcp/5900`)"));
+    }
+
+    #[test]
+    fn binds_and_definitions_are_checked_too() {
+        let found = findings(
+            "service vnc = rfb\nbind x on 0.0.0.0 rfb as x\ninput drop {\n  allow vnc\n}\n",
+        );
+        // The definition's part and the bind; `allow vnc` names the policy's own service.
+        assert_eq!(found.len(), 2);
+    }
+
+    #[test]
+    fn explicit_protocols_and_names_used_on_several_are_not_reported() {
+        for text in [
+            "input drop {\n  allow rfb/tcp\n}\n",
+            "input drop {\n  allow domain\n}\n",
+            "input drop {\n  allow ssh, http, postgresql\n}\n",
+            "input drop {\n  allow tcp/5900, udp/5900\n}\n",
+        ] {
+            assert!(findings(text).is_empty(), "{text}: {:?}", findings(text));
+        }
+    }
+}

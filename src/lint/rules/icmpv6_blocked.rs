@@ -1,15 +1,52 @@
-//! `icmpv6-blocked`: TODO(helper) one line.
+//! `icmpv6-blocked`: a chain lets IPv6 in but drops the ICMPv6 it depends on.
 
 use crate::diagnostic::Diagnostic;
+use crate::lint::describe::chain_name;
 use crate::lint::LintContext;
+use crate::model::{AddrSet, IntervalSet, Protocol, Traffic};
+use crate::syntax::ast::{ChainKind, Verdict};
+
+use super::insecure_service::exposure::{admitted, is_inbound, loopback_only, Probe};
 
 crate::declare_lint! {
-    /// TODO(helper): summary.
+    /// A chain lets IPv6 in but drops the ICMPv6 that IPv6 cannot work without.
     ///
     /// ## What it does
+    /// Runs only when the compiler's ICMP baseline is off (`compile: baseline: {icmp: false}` in
+    /// `portcullis.yaml`); by default the compiler accepts the ICMPv6 types RFC 4890 lists before
+    /// any rule, and there is nothing to report.
+    ///
+    /// With the baseline off, ICMPv6 gets in only through rules that name no service (they match
+    /// every protocol, ICMPv6 included) or an `accept` default. The rule then evaluates the
+    /// `input` and `forward` chains for IPv6 packets of protocols without ports, and reports a
+    /// chain that accepts some IPv6 traffic (so IPv6 is meant to work) but no such packet:
+    ///
+    /// - in `input`, from link-local sources (`fe80::/10`): neighbour discovery, with which
+    ///   IPv6 resolves addresses, finds routers and detects duplicate addresses;
+    /// - in `input` and `forward`, from other sources: packet-too-big messages from routers on
+    ///   the path, which path MTU discovery depends on.
+    ///
+    /// A chain that accepts no IPv6 at all is not reported: IPv6 is off there on purpose.
+    ///
     /// ## Why it matters
+    /// IPv6 has no ARP and routers do not fragment: without neighbour discovery the host cannot
+    /// reach its neighbours or its gateway, and without packet-too-big, connections whose
+    /// packets are larger than some link on the path hang after the handshake (the classic
+    /// "ssh logs in, then freezes"). Both fail silently.
+    ///
     /// ## Example
+    /// ```text
+    /// # portcullis.yaml: compile: {baseline: {icmp: false}}
+    /// input drop {
+    ///   allow ssh from admins
+    ///   allow https
+    /// }
+    /// ```
+    ///
     /// ## Fix
+    /// Turn the baseline back on: remove `icmp: false` from `compile.baseline`. It accepts the
+    /// ICMPv6 types RFC 4890 says must not be dropped and nothing else, which no rule of the
+    /// policy language can express as precisely.
     pub static ICMPV6_BLOCKED = {
         name: "icmpv6-blocked",
         code: "PC305",
@@ -18,4 +55,165 @@ crate::declare_lint! {
     }
 }
 
-pub fn check(_ctx: &LintContext, _out: &mut Vec<Diagnostic>) {}
+/// `fe80::/10`, where neighbour discovery comes from.
+fn link_local() -> AddrSet {
+    AddrSet::prefix("fe80::/10".parse().expect("a valid prefix"))
+}
+
+pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
+    if ctx.compile.baseline.icmp {
+        return;
+    }
+    let ipv6 = AddrSet {
+        v4: IntervalSet::empty(),
+        v6: IntervalSet::full(),
+    };
+    let link_local = link_local();
+    let other = Traffic {
+        other: true,
+        ..Traffic::empty()
+    };
+    let ports = Protocol::ALL
+        .iter()
+        .fold(Traffic::empty(), |t, &p| t.union(&Traffic::protocol(p)));
+    let probe = |traffic: &Traffic, src: AddrSet| Probe {
+        traffic: traffic.clone(),
+        src,
+        dst: ipv6.clone(),
+    };
+    const NEIGHBOUR: usize = 0;
+    const TOO_BIG: usize = 1;
+    let probes = [
+        probe(&other, link_local.clone()),
+        probe(
+            &other,
+            AddrSet {
+                v4: IntervalSet::empty(),
+                v6: ipv6.v6.difference(&link_local.v6),
+            },
+        ),
+        probe(&ports, ipv6.clone()),
+    ];
+    for (host, chain) in ctx.chains() {
+        if !is_inbound(chain.kind) || chain.rules.iter().any(|r| !r.resolved) {
+            continue;
+        }
+        let mut accepted = [false; 3];
+        for a in admitted(chain, &probes, |r| !loopback_only(r)) {
+            if a.rule.is_none_or(|i| !loopback_only(&chain.rules[i])) {
+                accepted[a.probe] = true;
+            }
+        }
+        if !accepted.iter().any(|&a| a) {
+            continue; // no IPv6 at all: nothing depends on ICMPv6
+        }
+        let mut broken = Vec::new();
+        if chain.kind == ChainKind::Input && !accepted[NEIGHBOUR] {
+            broken.push("neighbour discovery");
+        }
+        if !accepted[TOO_BIG] {
+            broken.push("path MTU discovery");
+        }
+        if broken.is_empty() {
+            continue;
+        }
+        let mut d = Diagnostic::new(
+            &ICMPV6_BLOCKED,
+            chain.span,
+            format!(
+                "the {} lets IPv6 in but drops the ICMPv6 it needs: {} will fail",
+                chain_name(host, chain),
+                broken.join(" and ")
+            ),
+        )
+        .label("accepts IPv6, but no ICMPv6");
+        if chain.policy != Verdict::Accept {
+            d = d.secondary(
+                chain.policy_span,
+                format!(
+                    "ICMPv6 falls through to this `{}`",
+                    chain.policy.policy_word()
+                ),
+            );
+        }
+        out.push(d.help(
+            "turn the compiler's ICMP baseline back on (remove `icmp: false` under `compile.baseline` in portcullis.yaml): it accepts exactly the ICMPv6 types RFC 4890 says IPv6 needs",
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Settings;
+    use crate::lint::Levels;
+    use crate::pipeline;
+
+    fn findings_with(icmp: bool, text: &str) -> Vec<Diagnostic> {
+        let mut settings = Settings::default();
+        settings.config.compile.baseline.icmp = icmp;
+        let levels = Levels::from_config(&settings.config.lint);
+        pipeline::check(crate::load::load_text("t.pcl", text), &settings, &levels)
+            .diagnostics
+            .into_iter()
+            .filter(|d| d.rule == ICMPV6_BLOCKED.name)
+            .collect()
+    }
+
+    fn findings(text: &str) -> Vec<Diagnostic> {
+        findings_with(false, text)
+    }
+
+    #[test]
+    fn only_when_the_baseline_is_off() {
+        let policy = "input drop {\n  allow ssh\n}\n";
+        assert!(findings_with(true, policy).is_empty());
+        let found = findings(policy);
+        assert_eq!(found.len(), 1);
+        assert!(
+            found[0]
+                .message
+                .contains("neighbour discovery and path MTU"),
+            "{}",
+            found[0].message
+        );
+    }
+
+    #[test]
+    fn an_ipv4_only_chain_is_fine() {
+        assert!(
+            findings("input drop {\n  allow ssh from 10.0.0.0/8, 192.0.2.0/24\n}\n").is_empty()
+        );
+    }
+
+    #[test]
+    fn rules_without_services_let_icmpv6_in() {
+        assert!(findings(
+            "input drop {\n  allow ssh\n  allow from fe80::/10\n  allow from 2000::/3\n}\n"
+        )
+        .is_empty());
+        let found = findings("input drop {\n  allow ssh\n  allow from fe80::/10\n}\n");
+        assert_eq!(found.len(), 1);
+        assert!(
+            !found[0].message.contains("neighbour"),
+            "{}",
+            found[0].message
+        );
+        assert!(findings("input accept {\n  deny tcp/23\n}\n").is_empty());
+    }
+
+    #[test]
+    fn forward_chains_need_only_packet_too_big() {
+        assert!(findings("forward drop {\n  allow https\n  allow from 2000::/3\n}\n").is_empty());
+        assert_eq!(findings("forward drop {\n  allow https\n}\n").len(), 1);
+        assert!(findings("output drop {\n  allow https\n}\n").is_empty());
+    }
+
+    #[test]
+    fn loopback_rules_do_not_count() {
+        assert_eq!(
+            findings("input drop {\n  allow on lo\n  allow ssh\n}\n").len(),
+            1
+        );
+    }
+}

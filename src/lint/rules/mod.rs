@@ -64,7 +64,6 @@ pub use unreachable_bind::UNREACHABLE_BIND;
 pub use unused_definition::UNUSED_DEFINITION;
 pub use unused_suppression::UNUSED_SUPPRESSION;
 
-
 /// All rules, in code order.
 pub static ALL: &[&LintRule] = &[
     &SYNTAX_ERROR,

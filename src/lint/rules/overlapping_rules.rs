@@ -62,10 +62,14 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
             .label("partly decided by an earlier rule")
             .secondary(earlier.span, format!("decides {example} first"));
             if more > 0 {
-                d.message
-                    .push_str(&format!(" ({more} more earlier rule{} overlap)", if more == 1 { "" } else { "s" }));
+                d.message.push_str(&format!(
+                    " ({more} more earlier rule{} overlap)",
+                    if more == 1 { "" } else { "s" }
+                ));
             }
-            out.push(d.help("if this order is intended, nothing to do; otherwise reorder or narrow the rules"));
+            out.push(d.help(
+                "if this order is intended, nothing to do; otherwise reorder or narrow the rules",
+            ));
         }
     }
 }

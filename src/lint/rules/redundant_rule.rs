@@ -45,7 +45,11 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
             }
             let text = rule_text(ctx.sources, rule);
             if cov.wins.is_none() {
-                if cov.covering_with_other_verdict(chain, rule.verdict).next().is_some() {
+                if cov
+                    .covering_with_other_verdict(chain, rule.verdict)
+                    .next()
+                    .is_some()
+                {
                     continue; // shadowed-rule reports it
                 }
                 let mut d = Diagnostic::new(
@@ -78,7 +82,13 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                     ),
                 )
                 .label("removing it changes nothing")
-                .secondary(chain.rules[later].span, format!("this rule would {} it", chain.rules[later].verdict.rule_word()))
+                .secondary(
+                    chain.rules[later].span,
+                    format!(
+                        "this rule would {} it",
+                        chain.rules[later].verdict.rule_word()
+                    ),
+                )
                 .help("delete this rule, or add `log`/`counter` if it is there to be seen"),
                 None => Diagnostic::new(
                     &REDUNDANT_RULE,

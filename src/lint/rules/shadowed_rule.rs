@@ -77,7 +77,11 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                 format!(
                     "`{}` never matches: {} decide{} all of its traffic first",
                     rule_text(ctx.sources, rule),
-                    if all.len() == 1 { "an earlier rule" } else { "earlier rules" },
+                    if all.len() == 1 {
+                        "an earlier rule"
+                    } else {
+                        "earlier rules"
+                    },
                     if all.len() == 1 { "s" } else { "" },
                 ),
             )
@@ -88,13 +92,18 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                     earlier.span,
                     format!(
                         "{} {}",
-                        if earlier.verdict == rule.verdict { "also covered by this" } else { "covered by this" },
+                        if earlier.verdict == rule.verdict {
+                            "also covered by this"
+                        } else {
+                            "covered by this"
+                        },
                         earlier.verdict.rule_word()
                     ),
                 );
             }
             if all.len() > MAX_LABELS {
-                d.message.push_str(&format!(" ({} rules in all)", all.len()));
+                d.message
+                    .push_str(&format!(" ({} rules in all)", all.len()));
             }
             out.push(d.help(
                 "move this rule above the rules that cover it, narrow them, or delete this rule",

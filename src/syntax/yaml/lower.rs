@@ -13,8 +13,8 @@ use crate::diagnostic::Diagnostic;
 use crate::lint::rules::SYNTAX_ERROR;
 use crate::source::{FileId, Span, Spanned};
 use crate::syntax::ast::{
-    self, Bind, ChainBlock, ChainKind, ForwardPort, HostBlock, HostItem, Ident, Include, Item,
-    Log, NetDef, NetRef, ServiceDef, ServiceRef, Verdict,
+    self, Bind, ChainBlock, ChainKind, ForwardPort, HostBlock, HostItem, Ident, Include, Item, Log,
+    NetDef, NetRef, ServiceDef, ServiceRef, Verdict,
 };
 use crate::syntax::grammar::{PolicyParser, Rule};
 use crate::syntax::lexical;
@@ -155,11 +155,9 @@ impl Lowering {
                 .filter_map(|node| self.forward_port(node))
                 .map(HostItem::ForwardPort)
                 .collect(),
-            "input" | "output" | "forward" => self
-                .chain(field)
-                .map(HostItem::Chain)
-                .into_iter()
-                .collect(),
+            "input" | "output" | "forward" => {
+                self.chain(field).map(HostItem::Chain).into_iter().collect()
+            }
             _ => Vec::new(),
         }
     }
@@ -170,9 +168,16 @@ impl Lowering {
         let on = self.required(&fields, node, "on", "a bind")?;
         let services = self.required(&fields, node, "services", "a bind")?;
         let process = self.name(process.value);
-        let address = self.scalar(on.value, Rule::address_only, "an address", |b, mut pairs| {
-            pairs.find(|p| p.as_rule() == Rule::address).and_then(|p| b.address(p))
-        });
+        let address = self.scalar(
+            on.value,
+            Rule::address_only,
+            "an address",
+            |b, mut pairs| {
+                pairs
+                    .find(|p| p.as_rule() == Rule::address)
+                    .and_then(|p| b.address(p))
+            },
+        );
         let services = self.service_refs(services.value);
         let user = match field(&fields, "as") {
             Some(user) => Some(self.name(user.value)?),
@@ -191,14 +196,26 @@ impl Lowering {
         let fields = self.fields(node, "a forward-port", FORWARD_KEYS, false)?;
         let port = self.required(&fields, node, "port", "a forward-port")?;
         let to = self.required(&fields, node, "to", "a forward-port")?;
-        let spec = self.scalar(port.value, Rule::port_spec_only, "a port spec", |b, mut pairs| {
-            pairs
-                .find(|p| p.as_rule() == Rule::port_spec)
-                .and_then(|p| b.forward_spec(p))
-        });
-        let target = self.scalar(to.value, Rule::target_only, "a target address", |b, mut pairs| {
-            pairs.find(|p| p.as_rule() == Rule::target).and_then(|p| b.target(p))
-        });
+        let spec = self.scalar(
+            port.value,
+            Rule::port_spec_only,
+            "a port spec",
+            |b, mut pairs| {
+                pairs
+                    .find(|p| p.as_rule() == Rule::port_spec)
+                    .and_then(|p| b.forward_spec(p))
+            },
+        );
+        let target = self.scalar(
+            to.value,
+            Rule::target_only,
+            "a target address",
+            |b, mut pairs| {
+                pairs
+                    .find(|p| p.as_rule() == Rule::target)
+                    .and_then(|p| b.target(p))
+            },
+        );
         let from = match field(&fields, "from") {
             Some(from) => Some(self.net_refs(from.value)?),
             None => None,
@@ -223,9 +240,16 @@ impl Lowering {
         let fields = self.fields(chain.value, &what, CHAIN_KEYS, false)?;
         let policy = self.required(&fields, chain.value, "policy", &what)?;
         let policy = self
-            .scalar(policy.value, Rule::policy_only, "a default verdict", |b, mut pairs| {
-                pairs.find(|p| p.as_rule() == Rule::policy).and_then(|p| b.policy(p))
-            })
+            .scalar(
+                policy.value,
+                Rule::policy_only,
+                "a default verdict",
+                |b, mut pairs| {
+                    pairs
+                        .find(|p| p.as_rule() == Rule::policy)
+                        .and_then(|p| b.policy(p))
+                },
+            )
             .flatten()?;
         let rules = match field(&fields, "rules") {
             Some(rules) => self
@@ -264,7 +288,10 @@ impl Lowering {
                     Diagnostic::new(
                         &SYNTAX_ERROR,
                         second.key_node.span,
-                        format!("a rule has one verdict, this one has `{}` and `{}`", first.key, second.key),
+                        format!(
+                            "a rule has one verdict, this one has `{}` and `{}`",
+                            first.key, second.key
+                        ),
                     )
                     .label("second verdict")
                     .secondary(first.key_node.span, "first verdict")
@@ -301,19 +328,31 @@ impl Lowering {
                 "to" => rule.to = self.net_refs(value),
                 "on" => {
                     rule.interface = self
-                        .scalar(value, Rule::iface_only, "an interface name", |b, mut pairs| {
-                            pairs.find(|p| p.as_rule() == Rule::iface).and_then(|p| b.interface(p))
-                        })
+                        .scalar(
+                            value,
+                            Rule::iface_only,
+                            "an interface name",
+                            |b, mut pairs| {
+                                pairs
+                                    .find(|p| p.as_rule() == Rule::iface)
+                                    .and_then(|p| b.interface(p))
+                            },
+                        )
                         .flatten();
                     valid &= rule.interface.is_some();
                 }
                 "limit" => {
                     rule.limit = self
-                        .scalar(value, Rule::limit_only, "a rate like `10/minute`", |b, mut pairs| {
-                            pairs
-                                .find(|p| p.as_rule() == Rule::limit_body)
-                                .and_then(|p| b.limit_body(p, value.span))
-                        })
+                        .scalar(
+                            value,
+                            Rule::limit_only,
+                            "a rate like `10/minute`",
+                            |b, mut pairs| {
+                                pairs
+                                    .find(|p| p.as_rule() == Rule::limit_body)
+                                    .and_then(|p| b.limit_body(p, value.span))
+                            },
+                        )
                         .flatten();
                     valid &= rule.limit.is_some();
                 }
@@ -327,7 +366,8 @@ impl Lowering {
                     Value::Bool(false, _) => {}
                     Value::Text(prefix) => {
                         let prefix = Spanned::new(prefix.clone(), value.span);
-                        let mut builder = Builder::new(self.file, value.origin, &[], &mut self.diagnostics);
+                        let mut builder =
+                            Builder::new(self.file, value.origin, &[], &mut self.diagnostics);
                         let prefix = builder.checked_log_prefix(prefix, value.origin);
                         valid &= prefix.is_some();
                         rule.log = Some(Log {
@@ -341,7 +381,9 @@ impl Lowering {
                     }
                 },
                 "counter" => match &value.value {
-                    Value::Bool(true, _) => rule.counter = Some(option.key_node.span.to(value.span)),
+                    Value::Bool(true, _) => {
+                        rule.counter = Some(option.key_node.span.to(value.span))
+                    }
                     Value::Bool(false, _) => {}
                     _ => {
                         self.expected(value, "`true` or `false`");
@@ -402,7 +444,9 @@ impl Lowering {
     /// The name of a service or net.
     fn ref_name(&mut self, node: &Node) -> Option<Ident> {
         self.scalar(node, Rule::ref_name_only, "a name", |b, mut pairs| {
-            pairs.find(|p| p.as_rule() == Rule::ref_name).map(|p| b.ident(p))
+            pairs
+                .find(|p| p.as_rule() == Rule::ref_name)
+                .map(|p| b.ident(p))
         })
         .flatten()
     }
@@ -410,7 +454,9 @@ impl Lowering {
     /// The name of a host, process or user.
     fn name(&mut self, node: &Node) -> Option<Ident> {
         self.scalar(node, Rule::name_only, "a name", |b, mut pairs| {
-            pairs.find(|p| p.as_rule() == Rule::name).map(|p| b.ident(p))
+            pairs
+                .find(|p| p.as_rule() == Rule::name)
+                .map(|p| b.ident(p))
         })
         .flatten()
     }
@@ -480,7 +526,10 @@ impl Lowering {
                 self.error(
                     key_node.span,
                     format!("unknown key `{}` in {what}", printable(key)),
-                    Some(format!("{guess}{what} has the keys {}", backticked(allowed))),
+                    Some(format!(
+                        "{guess}{what} has the keys {}",
+                        backticked(allowed)
+                    )),
                 );
                 continue;
             }
@@ -529,7 +578,10 @@ impl Lowering {
             _ => {
                 self.error(
                     node.span,
-                    format!("expected a mapping from names to definitions for `{what}`, found {}", node.kind()),
+                    format!(
+                        "expected a mapping from names to definitions for `{what}`, found {}",
+                        node.kind()
+                    ),
                     None,
                 );
                 Vec::new()
@@ -546,7 +598,9 @@ impl Lowering {
                 self.error(
                     node.span,
                     format!("expected a list for `{what}`, found {}", node.kind()),
-                    Some(format!("write each entry of `{what}` on its own line starting with `- `")),
+                    Some(format!(
+                        "write each entry of `{what}` on its own line starting with `- `"
+                    )),
                 );
                 Vec::new()
             }
@@ -580,7 +634,11 @@ impl Lowering {
     }
 
     fn expected(&mut self, node: &Node, what: &str) {
-        self.error(node.span, format!("expected {what}, found {}", node.kind()), None);
+        self.error(
+            node.span,
+            format!("expected {what}, found {}", node.kind()),
+            None,
+        );
     }
 
     fn error(&mut self, span: Span, message: String, help: Option<String>) {

@@ -10,7 +10,7 @@ use crate::source::FileId;
 pub(crate) fn parse(file: FileId, text: &str) -> (Vec<Item>, Vec<Diagnostic>) {
     let root = match node::read(file, text) {
         Ok(root) => root,
-        Err(diagnostic) => return (Vec::new(), vec![diagnostic]),
+        Err(diagnostic) => return (Vec::new(), vec![*diagnostic]),
     };
     let mut lowering = lower::Lowering::new(file);
     let items = lowering.policy(&root);

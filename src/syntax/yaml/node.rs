@@ -44,20 +44,22 @@ impl Node {
         }
     }
 
-    /// What kind of node this is, for messages: "a list", "a mapping"...
-    pub(crate) fn kind(&self) -> &'static str {
+    /// What the node is, for messages: "a list", "`42`"...
+    pub(crate) fn kind(&self) -> String {
         match &self.value {
-            Value::Null => "nothing",
-            Value::Bool(..) => "a boolean",
-            Value::Text(_) => "a string",
-            Value::Seq(_) => "a list",
-            Value::Map(_) => "a mapping",
+            Value::Null => "nothing".into(),
+            Value::Bool(_, text) | Value::Text(text) => {
+                let shown: String = text.escape_debug().take(40).collect();
+                format!("`{shown}`")
+            }
+            Value::Seq(_) => "a list".into(),
+            Value::Map(_) => "a mapping".into(),
         }
     }
 }
 
 /// Reads a YAML document; a document that is not valid YAML is one `syntax-error`.
-pub(crate) fn read(file: FileId, text: &str) -> Result<Node, Diagnostic> {
+pub(crate) fn read(file: FileId, text: &str) -> Result<Node, Box<Diagnostic>> {
     let options = serde_saphyr::options! {
         // Repeated keys reach the lowering, which reports them where they matter.
         duplicate_keys: DuplicateKeyPolicy::PassThrough,
@@ -71,7 +73,9 @@ pub(crate) fn read(file: FileId, text: &str) -> Result<Node, Diagnostic> {
                 .location()
                 .map(|loc| positions.span(file, &loc))
                 .unwrap_or_else(|| Span::new(file, 0, 0));
-            Err(Diagnostic::new(&SYNTAX_ERROR, span, yaml_message(&error)).label("invalid YAML"))
+            Err(Box::new(
+                Diagnostic::new(&SYNTAX_ERROR, span, yaml_message(&error)).label("invalid YAML"),
+            ))
         }
     }
 }
@@ -198,7 +202,12 @@ impl<'de> Visitor<'de> for RawVisitor {
     }
 }
 
-fn convert(raw: serde_saphyr::Spanned<Raw>, text: &str, file: FileId, positions: &Positions) -> Node {
+fn convert(
+    raw: serde_saphyr::Spanned<Raw>,
+    text: &str,
+    file: FileId,
+    positions: &Positions,
+) -> Node {
     let span = positions.span(file, &raw.referenced);
     let defined = positions.span(file, &raw.defined);
     let source = |span: Span| text.get(span.start..span.end).unwrap_or("");
@@ -224,6 +233,7 @@ fn convert(raw: serde_saphyr::Spanned<Raw>, text: &str, file: FileId, positions:
                 .map(|item| convert(item, text, file, positions))
                 .collect();
             let span = items.iter().fold(span, |span, item| span.to(item.span));
+            let span = through_closer(text, span, '[', ']');
             (Value::Seq(items), Origin::Within(span), span)
         }
         Raw::Map(entries) => {
@@ -239,6 +249,7 @@ fn convert(raw: serde_saphyr::Spanned<Raw>, text: &str, file: FileId, positions:
             let span = entries
                 .iter()
                 .fold(span, |span, (key, value)| span.to(key.span).to(value.span));
+            let span = through_closer(text, span, '{', '}');
             (Value::Map(entries), Origin::Within(span), span)
         }
     };
@@ -246,6 +257,20 @@ fn convert(raw: serde_saphyr::Spanned<Raw>, text: &str, file: FileId, positions:
         value,
         span,
         origin,
+    }
+}
+
+/// A flow collection (`[a, b]`, `{k: v}`) ends at its closing bracket, after its last item.
+fn through_closer(text: &str, span: Span, open: char, close: char) -> Span {
+    if !text.get(span.start..).unwrap_or("").starts_with(open) {
+        return span;
+    }
+    let rest = text.get(span.end..).unwrap_or("");
+    let skipped = rest.len() - rest.trim_start_matches([' ', '\t', '\r', '\n', ',']).len();
+    if rest[skipped..].starts_with(close) {
+        Span::new(span.file, span.start, span.end + skipped + 1)
+    } else {
+        span
     }
 }
 
@@ -293,10 +318,7 @@ impl Positions {
         if self.starts.is_empty() {
             offset.min(self.len)
         } else {
-            self.starts
-                .get(offset)
-                .copied()
-                .unwrap_or(self.len)
+            self.starts.get(offset).copied().unwrap_or(self.len)
         }
     }
 

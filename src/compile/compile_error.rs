@@ -1,0 +1,47 @@
+//! Why a host cannot be compiled. `portcullis check` catches most of these first; the compiler
+//! checks again because it is the last step before the kernel and may be handed a model built by
+//! other code.
+
+use crate::syntax::ast::ChainKind;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CompileError {
+    #[error(
+        "`{name}` cannot be the table name: use a letter, then letters, digits, `_` or `-`, at most \
+         32 characters (`compile: table:` in portcullis.yaml)"
+    )]
+    TableName { name: String },
+
+    #[error("the host has more than one `{chain}` chain")]
+    DuplicateChain { chain: ChainKind },
+
+    #[error(
+        "rule {rule} of the `{chain}` chain did not resolve; fix what `portcullis check` reports first"
+    )]
+    Unresolved { chain: ChainKind, rule: usize },
+
+    #[error(
+        "rule {rule} of the `{chain}` chain names interface {name:?}, which is not a Linux interface \
+         name (1-15 letters, digits, `_`, `.`, `@`, `:`, `+` or `-`)"
+    )]
+    Interface {
+        chain: ChainKind,
+        rule: usize,
+        name: String,
+    },
+
+    #[error("rule {rule} of the `{chain}` chain logs with prefix {prefix:?}, which cannot be written safely: {reason}")]
+    LogPrefix {
+        chain: ChainKind,
+        rule: usize,
+        prefix: String,
+        reason: &'static str,
+    },
+
+    #[error("rule {rule} of the `{chain}` chain has a rate limit with {what} 0; use at least 1")]
+    ZeroLimit {
+        chain: ChainKind,
+        rule: usize,
+        what: &'static str,
+    },
+}

@@ -1,0 +1,955 @@
+//! Model -> ruleset: the policy's chains as nft chains with the same first-match meaning.
+//!
+//! Rules are taken in order and grouped into units:
+//! - a *block*: consecutive plain rules (no limit, log or counter) with the same addresses and
+//!   interface. Only their ports differ, so [`first_match`] turns them into one verdict map over
+//!   disjoint port intervals (or one set when they share a verdict). However many rules and ports
+//!   a block has, a packet meets one lookup.
+//! - a *decorated* rule: one with a limit, log or counter, kept in its place. Consecutive rules
+//!   that only log, with the same prefix, verdict, addresses and interface, are merged.
+//!
+//! A unit whose match needs several nft rules (both address families restricted, or ports plus
+//! other protocols) but whose action must run once (a rate limit's single token bucket) jumps to a
+//! small chain of its own; when the chain returns, evaluation continues with the next unit, just as
+//! [`crate::model::Chain::evaluate`] moves past a rate-limited rule over its rate.
+
+use std::collections::BTreeSet;
+
+use super::baseline;
+use super::names::{self, Namer};
+use super::partition::first_match;
+use super::ruleset::{
+    Action, AddrElem, AddrValue, BaseChain, Chain, CtState, Direction, Helper, Hook, Limit, Match,
+    RejectWith, Rule, Ruleset, SetDef, Verdict, VmapEntry,
+};
+use super::CompileError;
+use crate::config::CompileConfig;
+use crate::model::{self, AddrSet, Family, Forward, Host, IntervalSet, Policy, Protocol, Traffic};
+use crate::source::Sources;
+use crate::syntax::ast::{self, ChainKind, RateUnit};
+
+/// The chain every `reject` that mixes TCP with other protocols goes to.
+const REJECT_CHAIN: &str = "reject_packet";
+const FTP_HELPER: &str = "ftp-standard";
+/// A block that matches both address families is written twice inline up to this many elements;
+/// beyond it the block gets its own chain so the map exists once.
+const INLINE_ELEMENTS: usize = 64;
+/// Per-source rate state is kept at most this long after a source's last packet.
+const MAX_METER_TIMEOUT: u64 = 30 * 24 * 3600;
+
+pub(super) fn compile(
+    policy: &Policy,
+    host: &Host,
+    config: &CompileConfig,
+    sources: Option<&Sources>,
+) -> Result<Ruleset, CompileError> {
+    if !names::is_table_name(&config.table) {
+        return Err(CompileError::TableName {
+            name: config.table.clone(),
+        });
+    }
+    for kind in ChainKind::ALL {
+        if host.chains.iter().filter(|c| c.kind == kind).count() > 1 {
+            return Err(CompileError::DuplicateChain { chain: kind });
+        }
+    }
+    let mut compiler = Compiler {
+        policy,
+        host,
+        config,
+        sources,
+        namer: Namer::default(),
+        sets: Vec::new(),
+        counters: Vec::new(),
+        sub_chains: Vec::new(),
+        reject_chain: false,
+        ftp: false,
+    };
+    let mut chains = Vec::new();
+    for kind in ChainKind::ALL {
+        if let Some(chain) = host.chain(kind) {
+            chains.push(compiler.filter_chain(chain)?);
+        }
+    }
+    if !host.forwards.is_empty() {
+        chains.push(compiler.nat_chain());
+    }
+    chains.append(&mut compiler.sub_chains);
+    if compiler.reject_chain {
+        chains.push(Chain {
+            name: REJECT_CHAIN.to_string(),
+            base: None,
+            rules: reject_rules(None),
+        });
+    }
+    let helpers = if compiler.ftp {
+        vec![Helper {
+            name: FTP_HELPER,
+            kind: "ftp",
+            protocol: Protocol::Tcp,
+        }]
+    } else {
+        Vec::new()
+    };
+    Ok(Ruleset {
+        table: config.table.clone(),
+        host: host.name.as_deref().map(names::comment),
+        helpers,
+        counters: compiler.counters,
+        sets: compiler.sets,
+        chains,
+    })
+}
+
+struct Compiler<'a> {
+    policy: &'a Policy,
+    host: &'a Host,
+    config: &'a CompileConfig,
+    sources: Option<&'a Sources>,
+    namer: Namer,
+    sets: Vec<SetDef>,
+    counters: Vec<String>,
+    sub_chains: Vec<Chain>,
+    reject_chain: bool,
+    ftp: bool,
+}
+
+/// A rule of the policy with its 1-based position in its chain.
+type Numbered<'r> = (usize, &'r model::Rule);
+
+/// Which protocols a match admits, which decides how `reject` can be written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    TcpOnly,
+    NoTcp,
+    Mixed,
+}
+
+impl Shape {
+    fn of(traffic: &Traffic) -> Shape {
+        let tcp = !traffic.of(Protocol::Tcp).is_empty();
+        let other = traffic.other
+            || Protocol::ALL
+                .into_iter()
+                .any(|p| p != Protocol::Tcp && !traffic.of(p).is_empty());
+        match (tcp, other) {
+            (true, false) => Shape::TcpOnly,
+            (false, _) => Shape::NoTcp,
+            (true, true) => Shape::Mixed,
+        }
+    }
+}
+
+/// The address part of a unit for one family (or for both, `family: None`, when unrestricted).
+struct FamilyPart {
+    family: Option<Family>,
+    matches: Vec<Match>,
+}
+
+impl Compiler<'_> {
+    fn filter_chain(&mut self, chain: &model::Chain) -> Result<Chain, CompileError> {
+        let kind = chain.kind;
+        for (index, rule) in chain.rules.iter().enumerate() {
+            validate(kind, index + 1, rule)?;
+        }
+        let mut rules = Vec::new();
+        if chain.rules.iter().any(allows_ftp) {
+            self.ftp = true;
+            rules.push(Rule {
+                matches: vec![
+                    Match::CtState(CtState::New),
+                    Match::Dport(Protocol::Tcp, vec![(21, 21)]),
+                ],
+                actions: vec![Action::CtHelper(FTP_HELPER)],
+                comment: Some("ftp: track the data connections of the control connection".into()),
+            });
+        }
+        rules.extend(baseline::rules(kind, &self.config.baseline));
+        if kind == ChainKind::Forward {
+            for forward in &self.host.forwards {
+                rules.extend(forward_accept(forward));
+            }
+        }
+        let numbered: Vec<Numbered> = chain
+            .rules
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (i + 1, r))
+            .collect();
+        for unit in units(&numbered) {
+            let lowered = self.unit(kind, unit);
+            rules.extend(lowered);
+        }
+        if chain.policy == ast::Verdict::Reject {
+            rules.extend(reject_rules(Some("default: reject")));
+        }
+        Ok(Chain {
+            name: kind.as_str().to_string(),
+            base: Some(BaseChain {
+                nat: false,
+                hook: match kind {
+                    ChainKind::Input => Hook::Input,
+                    ChainKind::Output => Hook::Output,
+                    ChainKind::Forward => Hook::Forward,
+                },
+                accept: chain.policy == ast::Verdict::Accept,
+            }),
+            rules,
+        })
+    }
+
+    fn nat_chain(&mut self) -> Chain {
+        let mut rules = Vec::new();
+        for forward in &self.host.forwards {
+            let family = Family::of(forward.target);
+            let Some(mut matches) = family_only(&forward.from, family) else {
+                continue;
+            };
+            matches.push(Match::Dport(
+                forward.protocol,
+                vec![(forward.ports.lo, forward.ports.hi)],
+            ));
+            rules.push(Rule {
+                matches,
+                actions: vec![Action::Dnat {
+                    addr: forward.target,
+                    port: forward.target_port,
+                }],
+                comment: Some(self.locate_span(forward.span, "forward-port")),
+            });
+        }
+        Chain {
+            name: "prerouting".to_string(),
+            base: Some(BaseChain {
+                nat: true,
+                hook: Hook::Prerouting,
+                accept: true,
+            }),
+            rules,
+        }
+    }
+
+    fn unit(&mut self, kind: ChainKind, unit: Unit) -> Vec<Rule> {
+        let (first_index, first) = unit.rules[0];
+        let comment = self.locate(kind, &unit.rules);
+        let per_source = first.limit.as_ref().is_some_and(|l| l.per_source);
+        let families = self.family_parts(first, per_source);
+        if families.is_empty() {
+            // `from 10.0.0.0/8 to 2001:db8::/32`: no packet has both.
+            return Vec::new();
+        }
+        let interface: Vec<Match> = first
+            .interface
+            .iter()
+            .map(|name| Match::Interface {
+                output: kind == ChainKind::Output,
+                name: name.clone(),
+            })
+            .collect();
+        let chain_name = format!("{kind}_r{first_index}");
+        let prefix = |family: &FamilyPart| -> Vec<Match> {
+            interface.iter().chain(&family.matches).cloned().collect()
+        };
+        let mut out = Vec::new();
+        match unit.kind {
+            UnitKind::Block => {
+                let dispatch = self.block_dispatch(&unit.rules);
+                if dispatch.is_empty() {
+                    return out;
+                }
+                let elements = dispatch_elements(&dispatch);
+                if families.len() == 1 || (dispatch.len() == 1 && elements <= INLINE_ELEMENTS) {
+                    for family in &families {
+                        for (matches, actions) in &dispatch {
+                            let mut m = prefix(family);
+                            m.extend(matches.iter().cloned());
+                            out.push(rule(m, actions.clone(), &comment));
+                        }
+                    }
+                } else {
+                    let rules = dispatch
+                        .into_iter()
+                        .map(|(m, a)| rule(m, a, &comment))
+                        .collect();
+                    self.add_sub_chain(&chain_name, rules);
+                    for family in &families {
+                        out.push(rule(
+                            prefix(family),
+                            vec![Action::Verdict(Verdict::Jump(chain_name.clone()))],
+                            &comment,
+                        ));
+                    }
+                }
+            }
+            UnitKind::Decorated => {
+                let traffic = unit
+                    .rules
+                    .iter()
+                    .fold(Traffic::empty(), |t, (_, r)| t.union(&r.traffic));
+                let ports = port_matches(&traffic);
+                if ports.is_empty() {
+                    return out;
+                }
+                let needs_chain = match &first.limit {
+                    Some(limit) if !limit.per_source => families.len() * ports.len() > 1,
+                    Some(_) => ports.len() > 1,
+                    None => false,
+                };
+                if needs_chain {
+                    let mut rules = Vec::new();
+                    if per_source {
+                        for family in &families {
+                            let mut matches = Vec::new();
+                            if families.len() > 1 {
+                                matches.extend(family.family.map(Match::Nfproto));
+                            }
+                            let mut actions =
+                                self.decorations(kind, first_index, first, family.family);
+                            // No port match here to tell nft the protocol: `Mixed` rejects
+                            // through the reject chain rather than lean on an implicit one.
+                            actions.extend(self.verdict(first.verdict, Shape::Mixed));
+                            rules.push(rule(matches, actions, &comment));
+                        }
+                    } else {
+                        let mut actions = self.decorations(kind, first_index, first, None);
+                        actions.extend(self.verdict(first.verdict, Shape::Mixed));
+                        rules.push(rule(Vec::new(), actions, &comment));
+                    }
+                    self.add_sub_chain(&chain_name, rules);
+                    for family in &families {
+                        for (matches, _) in &ports {
+                            let mut m = prefix(family);
+                            m.extend(matches.iter().cloned());
+                            out.push(rule(
+                                m,
+                                vec![Action::Verdict(Verdict::Jump(chain_name.clone()))],
+                                &comment,
+                            ));
+                        }
+                    }
+                } else {
+                    for family in &families {
+                        for (matches, shape) in &ports {
+                            let mut m = prefix(family);
+                            m.extend(matches.iter().cloned());
+                            let mut actions =
+                                self.decorations(kind, first_index, first, family.family);
+                            actions.extend(self.verdict(first.verdict, *shape));
+                            out.push(rule(m, actions, &comment));
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    fn add_sub_chain(&mut self, name: &str, rules: Vec<Rule>) {
+        self.sub_chains.push(Chain {
+            name: name.to_string(),
+            base: None,
+            rules,
+        });
+    }
+
+    /// First match within a block: per protocol, the disjoint port intervals with the verdict of
+    /// the first rule covering them; then protocols without ports. Returns nft rules without the
+    /// block's address and interface matches.
+    fn block_dispatch(&mut self, rules: &[Numbered]) -> Vec<(Vec<Match>, Vec<Action>)> {
+        let mut entries: Vec<(Protocol, u16, u16, ast::Verdict)> = Vec::new();
+        for protocol in Protocol::ALL {
+            let intervals: Vec<(u16, u16, usize)> = rules
+                .iter()
+                .enumerate()
+                .flat_map(|(rank, (_, r))| {
+                    r.traffic
+                        .of(protocol)
+                        .ranges()
+                        .iter()
+                        .map(move |&(lo, hi)| (lo, hi, rank))
+                })
+                .collect();
+            for (lo, hi, rank) in first_match(&intervals) {
+                let verdict = rules[rank].1.verdict;
+                match entries.last_mut() {
+                    Some(last)
+                        if last.0 == protocol
+                            && last.3 == verdict
+                            && u32::from(last.2) + 1 == u32::from(lo) =>
+                    {
+                        last.2 = hi
+                    }
+                    _ => entries.push((protocol, lo, hi, verdict)),
+                }
+            }
+        }
+        let other = rules
+            .iter()
+            .find(|(_, r)| r.traffic.other)
+            .map(|(_, r)| r.verdict);
+        let verdicts: BTreeSet<ast::Verdict> = entries.iter().map(|e| e.3).collect();
+
+        let mut out = Vec::new();
+        let mut other_done = false;
+        if verdicts.len() == 1 {
+            let verdict = entries[0].3;
+            let mut traffic = Traffic::empty();
+            for protocol in Protocol::ALL {
+                traffic.ports[protocol.index()] = IntervalSet::from_ranges(
+                    entries
+                        .iter()
+                        .filter(|e| e.0 == protocol)
+                        .map(|e| (e.1, e.2)),
+                );
+            }
+            if other == Some(verdict) {
+                traffic.other = true;
+                other_done = true;
+            }
+            for (matches, shape) in port_matches(&traffic) {
+                let actions = self.verdict(verdict, shape);
+                out.push((matches, actions));
+            }
+        } else if verdicts.len() > 1 {
+            let entries = entries
+                .into_iter()
+                .map(|(protocol, lo, hi, verdict)| VmapEntry {
+                    protocol,
+                    lo,
+                    hi,
+                    verdict: self.map_verdict(verdict),
+                })
+                .collect();
+            out.push((Vec::new(), vec![Action::Vmap(entries)]));
+        }
+        if let (Some(verdict), false) = (other, other_done) {
+            let actions = self.verdict(verdict, Shape::NoTcp);
+            out.push((vec![Match::OtherProtocols], actions));
+        }
+        out
+    }
+
+    fn map_verdict(&mut self, verdict: ast::Verdict) -> Verdict {
+        match verdict {
+            ast::Verdict::Accept => Verdict::Accept,
+            ast::Verdict::Drop => Verdict::Drop,
+            ast::Verdict::Reject => {
+                self.reject_chain = true;
+                Verdict::Goto(REJECT_CHAIN.to_string())
+            }
+        }
+    }
+
+    /// The final action of a rule; `reject` is written inline when the match tells which reply
+    /// fits, else it goes to the reject chain.
+    fn verdict(&mut self, verdict: ast::Verdict, shape: Shape) -> Vec<Action> {
+        vec![match (verdict, shape) {
+            (ast::Verdict::Reject, Shape::TcpOnly) => Action::Reject(RejectWith::TcpReset),
+            (ast::Verdict::Reject, Shape::NoTcp) => Action::Reject(RejectWith::PortUnreachable),
+            (verdict, _) => Action::Verdict(self.map_verdict(verdict)),
+        }]
+    }
+
+    /// Limit, counter and log of a decorated rule, in that order: a packet over the rate is not
+    /// counted or logged, because the rule does not apply to it.
+    fn decorations(
+        &mut self,
+        kind: ChainKind,
+        index: usize,
+        rule: &model::Rule,
+        family: Option<Family>,
+    ) -> Vec<Action> {
+        let mut actions = Vec::new();
+        if let Some(limit) = &rule.limit {
+            let nft = Limit {
+                rate: limit.rate,
+                unit: limit.unit,
+                burst: limit.burst,
+            };
+            match family {
+                Some(family) if limit.per_source => actions.push(Action::Meter {
+                    name: format!("{kind}_r{index}_{}", family_suffix(family)),
+                    family,
+                    timeout_secs: meter_timeout(&nft),
+                    limit: nft,
+                }),
+                _ => actions.push(Action::Limit(nft)),
+            }
+        }
+        if rule.counter {
+            let name = format!("{kind}_r{index}");
+            if !self.counters.contains(&name) {
+                self.counters.push(name.clone());
+            }
+            actions.push(Action::Counter(name));
+        }
+        if let Some(prefix) = &rule.log {
+            actions.push(Action::Log(prefix.clone()));
+        }
+        actions
+    }
+
+    /// The address matches of a rule, one part per family it can match. `split` keeps the
+    /// families apart even when neither is restricted (per-source limits key on `ip saddr` or
+    /// `ip6 saddr`).
+    fn family_parts(&mut self, rule: &model::Rule, split: bool) -> Vec<FamilyPart> {
+        let mut parts = Vec::new();
+        for family in [Family::V4, Family::V6] {
+            let (src_empty, src_full) = family_extent(&rule.src, family);
+            let (dst_empty, dst_full) = family_extent(&rule.dst, family);
+            if src_empty || dst_empty {
+                continue;
+            }
+            let mut matches = Vec::new();
+            if !src_full {
+                let value = self.addr_value(&rule.src_names, &rule.src, family);
+                matches.push(Match::Addr {
+                    family,
+                    direction: Direction::Source,
+                    value,
+                });
+            }
+            if !dst_full {
+                let value = self.addr_value(&rule.dst_names, &rule.dst, family);
+                matches.push(Match::Addr {
+                    family,
+                    direction: Direction::Destination,
+                    value,
+                });
+            }
+            parts.push(FamilyPart {
+                family: Some(family),
+                matches,
+            });
+        }
+        if !split && parts.len() == 2 && parts.iter().all(|p| p.matches.is_empty()) {
+            return vec![FamilyPart {
+                family: None,
+                matches: Vec::new(),
+            }];
+        }
+        for part in &mut parts {
+            if part.matches.is_empty() {
+                part.matches.extend(part.family.map(Match::Nfproto));
+            }
+        }
+        parts
+    }
+
+    /// A named set when the addresses are exactly one `net`, else the elements.
+    fn addr_value(&mut self, names: &[String], set: &AddrSet, family: Family) -> AddrValue {
+        if let [name] = names {
+            if let Some(net) = self
+                .policy
+                .nets
+                .iter()
+                .find(|n| &n.name == name && n.addresses == *set)
+            {
+                let base = self.namer.name("net_", &net.name);
+                let set_name = format!("{base}_{}", family_suffix(family));
+                if !self.sets.iter().any(|s| s.name == set_name) {
+                    self.sets.push(SetDef {
+                        name: set_name.clone(),
+                        family,
+                        elements: addr_elements(&net.addresses, family),
+                        comment: match self.sources {
+                            Some(_) => {
+                                format!("net {} ({})", net.name, self.locate_span(net.span, ""))
+                            }
+                            None => format!("net {}", net.name),
+                        },
+                    });
+                }
+                return AddrValue::Set(set_name);
+            }
+        }
+        AddrValue::Elements(addr_elements(set, family))
+    }
+
+    /// `web.pcl:12-14,20` for the rules of a unit, or `input rules 3-5` without sources.
+    fn locate(&self, kind: ChainKind, rules: &[Numbered]) -> String {
+        match self.sources {
+            Some(sources) => {
+                let places: Vec<(String, usize)> = rules
+                    .iter()
+                    .map(|(_, r)| {
+                        let loc = sources.location(r.span);
+                        (loc.file, loc.line)
+                    })
+                    .collect();
+                compress_places(&places)
+            }
+            None => {
+                let indices: Vec<(String, usize)> = rules
+                    .iter()
+                    .map(|(i, _)| (format!("{kind} rule"), *i))
+                    .collect();
+                compress_places(&indices).replacen(':', " ", 1)
+            }
+        }
+    }
+
+    fn locate_span(&self, span: crate::source::Span, what: &str) -> String {
+        match self.sources {
+            Some(sources) => {
+                let loc = sources.location(span);
+                format!("{}:{}", loc.file, loc.line)
+            }
+            None => what.to_string(),
+        }
+    }
+}
+
+fn rule(matches: Vec<Match>, actions: Vec<Action>, comment: &str) -> Rule {
+    Rule {
+        matches,
+        actions,
+        comment: Some(comment.to_string()),
+    }
+}
+
+/// Port and map elements of a block's rules, to decide whether writing them twice is cheap.
+fn dispatch_elements(dispatch: &[(Vec<Match>, Vec<Action>)]) -> usize {
+    dispatch
+        .iter()
+        .map(|(matches, actions)| {
+            let m: usize = matches
+                .iter()
+                .map(|m| match m {
+                    Match::Dport(_, r) => r.len(),
+                    Match::ProtoDport(e) => e.len(),
+                    _ => 1,
+                })
+                .sum();
+            let a: usize = actions
+                .iter()
+                .map(|a| match a {
+                    Action::Vmap(e) => e.len(),
+                    _ => 0,
+                })
+                .sum();
+            m + a
+        })
+        .sum()
+}
+
+fn validate(kind: ChainKind, rule_no: usize, rule: &model::Rule) -> Result<(), CompileError> {
+    if !rule.resolved {
+        return Err(CompileError::Unresolved {
+            chain: kind,
+            rule: rule_no,
+        });
+    }
+    if let Some(name) = &rule.interface {
+        if !names::is_interface_name(name) {
+            return Err(CompileError::Interface {
+                chain: kind,
+                rule: rule_no,
+                name: name.clone(),
+            });
+        }
+    }
+    if let Some(Some(prefix)) = &rule.log {
+        if let Some(reason) = names::log_prefix_problem(prefix) {
+            return Err(CompileError::LogPrefix {
+                chain: kind,
+                rule: rule_no,
+                prefix: prefix.clone(),
+                reason,
+            });
+        }
+    }
+    if let Some(limit) = &rule.limit {
+        let what = if limit.rate == 0 {
+            Some("a rate of")
+        } else if limit.burst == Some(0) {
+            Some("a burst of")
+        } else {
+            None
+        };
+        if let Some(what) = what {
+            return Err(CompileError::ZeroLimit {
+                chain: kind,
+                rule: rule_no,
+                what,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Whether a rule admits FTP control connections by naming a service that includes tcp/21 (not
+/// merely every TCP port, which would turn on the helper for any `allow tcp`).
+fn allows_ftp(rule: &model::Rule) -> bool {
+    rule.verdict == ast::Verdict::Accept
+        && rule.services.iter().any(|s| {
+            let tcp = s.traffic.of(Protocol::Tcp);
+            tcp.contains(21) && !tcp.is_full()
+        })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum UnitKind {
+    Block,
+    Decorated,
+}
+
+struct Unit<'r> {
+    kind: UnitKind,
+    rules: Vec<Numbered<'r>>,
+}
+
+fn same_match(a: &model::Rule, b: &model::Rule) -> bool {
+    a.src == b.src && a.dst == b.dst && a.interface == b.interface
+}
+
+fn is_plain(rule: &model::Rule) -> bool {
+    rule.limit.is_none() && rule.log.is_none() && !rule.counter
+}
+
+fn units<'r>(rules: &[Numbered<'r>]) -> Vec<Unit<'r>> {
+    let mut units = Vec::new();
+    let mut i = 0;
+    while i < rules.len() {
+        let first = rules[i].1;
+        let joins: Box<dyn Fn(&model::Rule) -> bool> = if is_plain(first) {
+            Box::new(|r: &model::Rule| is_plain(r) && same_match(first, r))
+        } else if first.limit.is_none() && !first.counter {
+            // Log-only rules merge when nothing observable changes: same prefix and verdict.
+            // Counters and limits never merge: each written rule keeps its own count and bucket.
+            Box::new(|r: &model::Rule| {
+                r.limit.is_none()
+                    && !r.counter
+                    && r.log == first.log
+                    && r.verdict == first.verdict
+                    && same_match(first, r)
+            })
+        } else {
+            Box::new(|_: &model::Rule| false)
+        };
+        let mut j = i + 1;
+        while j < rules.len() && joins(rules[j].1) {
+            j += 1;
+        }
+        units.push(Unit {
+            kind: if is_plain(first) {
+                UnitKind::Block
+            } else {
+                UnitKind::Decorated
+            },
+            rules: rules[i..j].to_vec(),
+        });
+        i = j;
+    }
+    units
+}
+
+/// How to match a traffic set: at most one rule for the ports and one for other protocols.
+fn port_matches(traffic: &Traffic) -> Vec<(Vec<Match>, Shape)> {
+    if traffic.is_all() {
+        return vec![(Vec::new(), Shape::Mixed)];
+    }
+    let mut out = Vec::new();
+    let protocols: Vec<Protocol> = traffic.protocols().collect();
+    if !protocols.is_empty() {
+        let mut ports_only = traffic.clone();
+        ports_only.other = false;
+        let shape = Shape::of(&ports_only);
+        let m = if protocols.iter().all(|&p| traffic.of(p).is_full()) {
+            Match::L4proto(protocols)
+        } else if let [protocol] = protocols[..] {
+            Match::Dport(protocol, traffic.of(protocol).ranges().to_vec())
+        } else {
+            Match::ProtoDport(
+                protocols
+                    .iter()
+                    .flat_map(|&p| {
+                        traffic
+                            .of(p)
+                            .ranges()
+                            .iter()
+                            .map(move |&(lo, hi)| (p, lo, hi))
+                    })
+                    .collect(),
+            )
+        };
+        out.push((vec![m], shape));
+    }
+    if traffic.other {
+        out.push((vec![Match::OtherProtocols], Shape::NoTcp));
+    }
+    out
+}
+
+/// Whether a family part of an address set is empty, and whether it is everything.
+fn family_extent(set: &AddrSet, family: Family) -> (bool, bool) {
+    match family {
+        Family::V4 => (set.v4.is_empty(), set.v4.is_full()),
+        Family::V6 => (set.v6.is_empty(), set.v6.is_full()),
+    }
+}
+
+/// The match that restricts to `family` and `from`, or `None` when `from` has none of it.
+fn family_only(from: &AddrSet, family: Family) -> Option<Vec<Match>> {
+    let (empty, full) = family_extent(from, family);
+    if empty {
+        None
+    } else if full {
+        Some(vec![Match::Nfproto(family)])
+    } else {
+        Some(vec![Match::Addr {
+            family,
+            direction: Direction::Source,
+            value: AddrValue::Elements(addr_elements(from, family)),
+        }])
+    }
+}
+
+/// `ct status dnat ip daddr 10.0.0.5 tcp dport 443 accept`: the translated connections of a
+/// `forward-port`, which the forward chain must let through.
+fn forward_accept(forward: &Forward) -> Option<Rule> {
+    let family = Family::of(forward.target);
+    family_only(&forward.from, family)?;
+    let target = AddrSet::prefix(ipnet::IpNet::from(forward.target));
+    let ports = match forward.target_port {
+        Some(port) => (port, port),
+        None => (forward.ports.lo, forward.ports.hi),
+    };
+    Some(Rule {
+        matches: vec![
+            Match::CtStatusDnat,
+            Match::Addr {
+                family,
+                direction: Direction::Destination,
+                value: AddrValue::Elements(addr_elements(&target, family)),
+            },
+            Match::Dport(forward.protocol, vec![ports]),
+        ],
+        actions: vec![Action::Verdict(Verdict::Accept)],
+        comment: Some("forward-port: translated connections".to_string()),
+    })
+}
+
+fn reject_rules(comment: Option<&str>) -> Vec<Rule> {
+    vec![
+        Rule {
+            matches: vec![Match::L4proto(vec![Protocol::Tcp])],
+            actions: vec![Action::Reject(RejectWith::TcpReset)],
+            comment: comment.map(str::to_string),
+        },
+        Rule {
+            matches: Vec::new(),
+            actions: vec![Action::Reject(RejectWith::PortUnreachable)],
+            comment: comment.map(str::to_string),
+        },
+    ]
+}
+
+fn family_suffix(family: Family) -> &'static str {
+    match family {
+        Family::V4 => "v4",
+        Family::V6 => "v6",
+    }
+}
+
+/// The elements of one family of an address set: each interval as a prefix when it is one, else as
+/// a range.
+pub(super) fn addr_elements(set: &AddrSet, family: Family) -> Vec<AddrElem> {
+    match family {
+        Family::V4 => set
+            .v4_ranges()
+            .map(|(lo, hi)| {
+                let mut subnets = ipnet::Ipv4Subnets::new(lo, hi, 0);
+                match (subnets.next(), subnets.next()) {
+                    (Some(net), None) => AddrElem::Prefix(net.into()),
+                    _ => AddrElem::Range(lo.into(), hi.into()),
+                }
+            })
+            .collect(),
+        Family::V6 => set
+            .v6_ranges()
+            .map(|(lo, hi)| {
+                let mut subnets = ipnet::Ipv6Subnets::new(lo, hi, 0);
+                match (subnets.next(), subnets.next()) {
+                    (Some(net), None) => AddrElem::Prefix(net.into()),
+                    _ => AddrElem::Range(lo.into(), hi.into()),
+                }
+            })
+            .collect(),
+    }
+}
+
+/// How long a source's rate state must outlive its last packet: until its bucket would have
+/// refilled (nft's default burst is 5 packets), so expiry never grants more than the rate.
+fn meter_timeout(limit: &Limit) -> u32 {
+    let unit: u64 = match limit.unit {
+        RateUnit::Second => 1,
+        RateUnit::Minute => 60,
+        RateUnit::Hour => 3600,
+    };
+    let burst = u64::from(limit.burst.unwrap_or(5));
+    let rate = u64::from(limit.rate.max(1));
+    let units = burst.div_ceil(rate).max(1);
+    (units * unit).min(MAX_METER_TIMEOUT) as u32
+}
+
+/// `a.pcl:3-5,9 b.pcl:2`: places in order, consecutive lines of one file joined.
+fn compress_places(places: &[(String, usize)]) -> String {
+    let mut out = String::new();
+    let mut i = 0;
+    while i < places.len() {
+        let file = &places[i].0;
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(file);
+        out.push(':');
+        let mut first_run = true;
+        while i < places.len() && &places[i].0 == file {
+            let start = places[i].1;
+            let mut end = start;
+            i += 1;
+            while i < places.len() && &places[i].0 == file && places[i].1 <= end + 1 {
+                end = end.max(places[i].1);
+                i += 1;
+            }
+            if !first_run {
+                out.push(',');
+            }
+            first_run = false;
+            if start == end {
+                out.push_str(&start.to_string());
+            } else {
+                out.push_str(&format!("{start}-{end}"));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn places_are_compressed() {
+        let p = |f: &str, l| (f.to_string(), l);
+        assert_eq!(
+            compress_places(&[p("a", 3), p("a", 4), p("a", 5), p("a", 9), p("b", 2)]),
+            "a:3-5,9 b:2"
+        );
+        assert_eq!(compress_places(&[p("a", 3), p("a", 3)]), "a:3");
+    }
+
+    #[test]
+    fn meter_timeouts_cover_the_refill() {
+        let l = |rate, unit, burst| Limit { rate, unit, burst };
+        assert_eq!(meter_timeout(&l(10, RateUnit::Second, None)), 1);
+        assert_eq!(meter_timeout(&l(3, RateUnit::Minute, None)), 120);
+        assert_eq!(meter_timeout(&l(1, RateUnit::Hour, Some(10))), 36000);
+        assert_eq!(
+            meter_timeout(&l(1, RateUnit::Hour, Some(u32::MAX))),
+            MAX_METER_TIMEOUT as u32
+        );
+    }
+}

@@ -1,0 +1,275 @@
+//! The compiled ruleset: one nftables table, shaped like nft's own objects but typed, so that the
+//! script ([`Ruleset::to_nft`]) and the JSON ([`Ruleset::to_json`]) are two renderings of the same
+//! value and cannot drift apart.
+
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+
+use crate::model::{Family, Protocol};
+use crate::syntax::ast::RateUnit;
+
+/// A compiled host: the table `portcullis compile` writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ruleset {
+    pub(super) table: String,
+    /// Sanitised host name, for the header comment.
+    pub(super) host: Option<String>,
+    pub(super) helpers: Vec<Helper>,
+    pub(super) counters: Vec<String>,
+    pub(super) sets: Vec<SetDef>,
+    pub(super) chains: Vec<Chain>,
+}
+
+/// Sizes of a compiled ruleset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RulesetStats {
+    pub chains: usize,
+    pub rules: usize,
+    /// Named sets (nets); anonymous sets live inside their rules.
+    pub named_sets: usize,
+    /// Elements of all sets and verdict maps, named and anonymous.
+    pub elements: usize,
+}
+
+impl Ruleset {
+    /// The table's name.
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    pub fn stats(&self) -> RulesetStats {
+        let rules = self.chains.iter().flat_map(|c| &c.rules);
+        RulesetStats {
+            chains: self.chains.len(),
+            rules: self.chains.iter().map(|c| c.rules.len()).sum(),
+            named_sets: self.sets.len(),
+            elements: self.sets.iter().map(|s| s.elements.len()).sum::<usize>()
+                + rules.map(Rule::elements).sum::<usize>(),
+        }
+    }
+
+    #[cfg(test)]
+    pub(super) fn chain(&self, name: &str) -> Option<&Chain> {
+        self.chains.iter().find(|c| c.name == name)
+    }
+
+    #[cfg(test)]
+    pub(super) fn set(&self, name: &str) -> Option<&SetDef> {
+        self.sets.iter().find(|s| s.name == name)
+    }
+}
+
+/// A conntrack helper object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Helper {
+    pub name: &'static str,
+    pub kind: &'static str,
+    pub protocol: Protocol,
+}
+
+/// A named address set (one family of a `net`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct SetDef {
+    pub name: String,
+    pub family: Family,
+    pub elements: Vec<AddrElem>,
+    pub comment: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum AddrElem {
+    Prefix(IpNet),
+    Range(IpAddr, IpAddr),
+}
+
+impl AddrElem {
+    #[cfg(test)]
+    pub fn contains(&self, addr: IpAddr) -> bool {
+        match *self {
+            AddrElem::Prefix(net) => net.contains(&addr),
+            AddrElem::Range(lo, hi) => lo <= addr && addr <= hi,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Chain {
+    pub name: String,
+    pub base: Option<BaseChain>,
+    pub rules: Vec<Rule>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct BaseChain {
+    pub nat: bool,
+    pub hook: Hook,
+    pub accept: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Hook {
+    Prerouting,
+    Input,
+    Forward,
+    Output,
+}
+
+impl Hook {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Hook::Prerouting => "prerouting",
+            Hook::Input => "input",
+            Hook::Forward => "forward",
+            Hook::Output => "output",
+        }
+    }
+}
+
+/// A rule: every match must hold, then the actions run in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Rule {
+    pub matches: Vec<Match>,
+    pub actions: Vec<Action>,
+    pub comment: Option<String>,
+}
+
+impl Rule {
+    fn elements(&self) -> usize {
+        let m: usize = self
+            .matches
+            .iter()
+            .map(|m| match m {
+                Match::Addr {
+                    value: AddrValue::Elements(e),
+                    ..
+                } => e.len(),
+                Match::Dport(_, r) => r.len(),
+                Match::ProtoDport(e) => e.len(),
+                _ => 0,
+            })
+            .sum();
+        let a: usize = self
+            .actions
+            .iter()
+            .map(|a| match a {
+                Action::Vmap(entries) => entries.len(),
+                _ => 0,
+            })
+            .sum();
+        m + a
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum CtState {
+    EstablishedRelated,
+    Invalid,
+    New,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Direction {
+    Source,
+    Destination,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum AddrValue {
+    /// `@net_office_v4`
+    Set(String),
+    /// One element is written bare, more as an anonymous set.
+    Elements(Vec<AddrElem>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Match {
+    CtState(CtState),
+    CtStatusDnat,
+    /// `iif "lo"` (input) or `oif "lo"` (output).
+    Loopback {
+        output: bool,
+    },
+    /// `iifname "eth0"` or `oifname "eth0"`.
+    Interface {
+        output: bool,
+        name: String,
+    },
+    Nfproto(Family),
+    Addr {
+        family: Family,
+        direction: Direction,
+        value: AddrValue,
+    },
+    HopLimit(u8),
+    IcmpType(Family, &'static [&'static str]),
+    /// `meta l4proto tcp`, `meta l4proto { tcp, udp }`.
+    L4proto(Vec<Protocol>),
+    /// `meta l4proto != { tcp, udp, sctp, dccp }`: the policy's "other protocols".
+    OtherProtocols,
+    /// `tcp dport { 22, 80-81 }`: non-empty ranges.
+    Dport(Protocol, Vec<(u16, u16)>),
+    /// `meta l4proto . th dport { tcp . 22, udp . 53 }`.
+    ProtoDport(Vec<(Protocol, u16, u16)>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Verdict {
+    Accept,
+    Drop,
+    Jump(String),
+    Goto(String),
+}
+
+/// The key of a verdict map: `tcp dport` when every entry has that protocol, else
+/// `meta l4proto . th dport`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct VmapEntry {
+    pub protocol: Protocol,
+    pub lo: u16,
+    pub hi: u16,
+    pub verdict: Verdict,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Limit {
+    pub rate: u32,
+    pub unit: RateUnit,
+    pub burst: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum RejectWith {
+    TcpReset,
+    PortUnreachable,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Action {
+    Verdict(Verdict),
+    Vmap(Vec<VmapEntry>),
+    Limit(Limit),
+    /// A per-source rate limit: a dynamic set keyed on the source address.
+    Meter {
+        name: String,
+        family: Family,
+        timeout_secs: u32,
+        limit: Limit,
+    },
+    Counter(String),
+    Log(Option<String>),
+    Reject(RejectWith),
+    CtHelper(&'static str),
+    Dnat {
+        addr: IpAddr,
+        port: Option<u16>,
+    },
+}
+
+impl Action {
+    /// Whether every entry of a verdict map uses one protocol, which makes `tcp dport` the key.
+    pub fn vmap_protocol(entries: &[VmapEntry]) -> Option<Protocol> {
+        let first = entries.first()?.protocol;
+        entries.iter().all(|e| e.protocol == first).then_some(first)
+    }
+}

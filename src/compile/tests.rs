@@ -1,0 +1,855 @@
+//! The compiler's tests: snapshots of generated rulesets, first-match equivalence with
+//! [`crate::model::Chain::evaluate`] through an interpreter of the compiled ruleset, hostile input,
+//! scale, and (as root, with nft) loading both renderings into scratch network namespaces.
+
+use std::net::IpAddr;
+
+use super::ruleset::{
+    Action, AddrValue, Chain as NftChain, Direction, Match, Verdict as NftVerdict,
+};
+use super::*;
+use crate::config::{Baseline, CompileConfig};
+use crate::diagnostic::Severity;
+use crate::model::{
+    self, AddrSet, Family, Forward, Host, IntervalSet, Limit, NetDefinition, Packet, Policy,
+    PortRange, Protocol, Traffic,
+};
+use crate::pipeline::{self, Checked};
+use crate::source::Span;
+use crate::syntax::ast::{ChainKind, RateUnit, Verdict};
+
+mod kernel;
+
+// ---------------------------------------------------------------------------------------------
+// Building policies
+
+pub(super) const REPRESENTATIVE: &str = r#"
+service app     = tcp/8080
+service metrics = tcp/9100-9110
+
+net office     = 10.10.0.0/16, 2001:db8:10::/48
+net monitoring = 10.20.5.0/24
+
+host web-1 {
+  bind sshd  on 0.0.0.0 ssh as root
+  bind nginx on ::      http, https as root
+  bind app   on 0.0.0.0 app as www-data
+  bind ftpd  on 0.0.0.0 ftp as root
+
+  input reject {
+    allow ssh from office limit 10/minute burst 20 per source
+    allow http, https
+    deny tcp/8000-8100 from monitoring
+    allow app, metrics from monitoring
+    allow ftp from office
+    allow udp/27015-27030
+    reject tcp/25
+    allow tcp/9100 from office counter
+    allow from office limit 100/second log "office: "
+    deny tcp/23 log "telnet: "
+    deny tcp/2323 log "telnet: "
+    allow from office on eth1
+  }
+
+  output accept {
+    deny tcp/25 to any
+    reject udp/53 to 2001:db8::/32 limit 5/second
+  }
+
+  forward drop {
+    allow from office to monitoring
+  }
+
+  forward-port tcp/8443 from office to 10.0.0.5:443
+  forward-port tcp/2222 to [2001:db8::5]:22
+}
+"#;
+
+pub(super) fn checked(text: &str) -> Checked {
+    let checked = pipeline::check_text("test.pcl", text);
+    let errors: Vec<_> = checked
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .map(|d| d.message.clone())
+        .collect();
+    assert!(errors.is_empty(), "the test policy has errors: {errors:#?}");
+    checked
+}
+
+pub(super) fn compile_text(text: &str, config: &CompileConfig) -> Ruleset {
+    let checked = checked(text);
+    compile_host_with_sources(
+        &checked.policy,
+        &checked.policy.hosts[0],
+        config,
+        &checked.loaded.sources,
+    )
+    .expect("the test policy compiles")
+}
+
+fn no_baseline() -> CompileConfig {
+    CompileConfig {
+        table: "portcullis".to_string(),
+        baseline: Baseline {
+            established: false,
+            invalid: false,
+            loopback: false,
+            icmp: false,
+        },
+    }
+}
+
+fn addrs(prefixes: &[&str]) -> AddrSet {
+    prefixes.iter().fold(AddrSet::empty(), |set, p| {
+        set.union(&AddrSet::prefix(p.parse().expect("a test prefix")))
+    })
+}
+
+fn v4_any() -> AddrSet {
+    AddrSet {
+        v4: IntervalSet::full(),
+        v6: IntervalSet::empty(),
+    }
+}
+
+pub(super) fn rule(verdict: Verdict, traffic: Traffic) -> model::Rule {
+    model::Rule {
+        verdict,
+        span: Span::default(),
+        services: Vec::new(),
+        traffic,
+        src: AddrSet::any(),
+        dst: AddrSet::any(),
+        src_names: Vec::new(),
+        dst_names: Vec::new(),
+        interface: None,
+        limit: None,
+        log: None,
+        counter: false,
+        resolved: true,
+    }
+}
+
+pub(super) fn chain(kind: ChainKind, policy: Verdict, rules: Vec<model::Rule>) -> model::Chain {
+    model::Chain {
+        kind,
+        policy,
+        policy_span: Span::default(),
+        span: Span::default(),
+        rules,
+    }
+}
+
+pub(super) fn host(name: Option<&str>, chains: Vec<model::Chain>) -> Host {
+    Host {
+        name: name.map(str::to_string),
+        span: Span::default(),
+        binds: Vec::new(),
+        chains,
+        forwards: Vec::new(),
+    }
+}
+
+fn tcp(lo: u16, hi: u16) -> Traffic {
+    Traffic::ports(Protocol::Tcp, PortRange { lo, hi })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Snapshots
+
+#[test]
+fn representative_policy() {
+    let ruleset = compile_text(REPRESENTATIVE, &CompileConfig::default());
+    insta::assert_snapshot!("representative_nft", ruleset.to_nft());
+    insta::assert_snapshot!("representative_json", ruleset.to_json());
+}
+
+#[test]
+fn baseline_parts_switch_off() {
+    let text = "input drop {\n  allow ssh\n}\n";
+    let mut config = CompileConfig::default();
+    config.baseline.icmp = false;
+    config.baseline.invalid = false;
+    let nft = compile_text(text, &config).to_nft();
+    assert!(nft.contains("ct state established,related accept"));
+    assert!(!nft.contains("icmp"), "{nft}");
+    assert!(!nft.contains("invalid"), "{nft}");
+    insta::assert_snapshot!("no_baseline", compile_text(text, &no_baseline()).to_nft());
+}
+
+#[test]
+fn interleaved_verdicts_become_one_verdict_map() {
+    let text = r#"
+input drop {
+  deny tcp/8000-8100 from 10.0.0.0/8
+  allow tcp/7000-9000 from 10.0.0.0/8
+  reject udp/53 from 10.0.0.0/8
+  allow udp/1-1000 from 10.0.0.0/8
+  allow from 10.0.0.0/8
+}
+"#;
+    let nft = compile_text(text, &no_baseline()).to_nft();
+    insta::assert_snapshot!("interleaved", nft);
+}
+
+/// The code block after `marker` in docs/compile.md.
+fn docs_block(docs: &str, marker: &str) -> String {
+    let start = docs.find(marker).expect("the marker is in docs/compile.md") + marker.len();
+    let body = &docs[start..];
+    let body = &body[body.find("```\n").expect("a code block") + 4..];
+    body[..body.find("```").expect("the end of the block")].to_string()
+}
+
+#[test]
+fn the_example_in_the_docs_is_current() {
+    let docs = include_str!("../../docs/compile.md");
+    let policy = docs_block(docs, "This policy:");
+    let shown = docs_block(docs, "compiles to:");
+    let checked = pipeline::check_text("web.pcl", &policy);
+    let ruleset = compile_host_with_sources(
+        &checked.policy,
+        &checked.policy.hosts[0],
+        &CompileConfig::default(),
+        &checked.loaded.sources,
+    )
+    .unwrap();
+    let nft = ruleset.to_nft();
+    let table = &nft[nft.find("table inet portcullis {\n").unwrap()..];
+    assert_eq!(
+        table, shown,
+        "docs/compile.md shows an outdated ruleset; the compiler now writes:\n{table}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Properties of the output
+
+#[test]
+fn output_is_deterministic() {
+    let a = compile_text(REPRESENTATIVE, &CompileConfig::default());
+    for _ in 0..5 {
+        let b = compile_text(REPRESENTATIVE, &CompileConfig::default());
+        assert_eq!(a.to_nft(), b.to_nft());
+        assert_eq!(a.to_json(), b.to_json());
+    }
+}
+
+#[test]
+fn the_table_name_is_configurable_and_checked() {
+    let policy = Policy::default();
+    let h = host(
+        None,
+        vec![chain(ChainKind::Input, Verdict::Drop, Vec::new())],
+    );
+    let mut config = CompileConfig {
+        table: "edge-fw_1".to_string(),
+        ..CompileConfig::default()
+    };
+    let nft = compile_host(&policy, &h, &config).unwrap().to_nft();
+    assert!(nft.contains("delete table inet edge-fw_1\n"));
+    for bad in [
+        "",
+        "1fw",
+        "fw; flush ruleset",
+        "fw\n",
+        "x{",
+        &"a".repeat(33),
+    ] {
+        config.table = bad.to_string();
+        assert_eq!(
+            compile_host(&policy, &h, &config),
+            Err(CompileError::TableName {
+                name: bad.to_string()
+            })
+        );
+    }
+}
+
+#[test]
+fn a_default_reject_drops_then_rejects() {
+    let h = host(
+        None,
+        vec![chain(
+            ChainKind::Input,
+            Verdict::Reject,
+            vec![rule(Verdict::Accept, tcp(22, 22))],
+        )],
+    );
+    let nft = compile_host(&Policy::default(), &h, &no_baseline())
+        .unwrap()
+        .to_nft();
+    let body: Vec<&str> = nft
+        .lines()
+        .skip_while(|l| !l.contains("chain input"))
+        .collect();
+    assert_eq!(
+        body[1..5],
+        [
+            "\t\ttype filter hook input priority filter; policy drop;",
+            "\t\ttcp dport 22 accept comment \"input rule 1\"",
+            "\t\tmeta l4proto tcp reject with tcp reset comment \"default: reject\"",
+            "\t\treject with icmpx type port-unreachable comment \"default: reject\"",
+        ]
+    );
+}
+
+#[test]
+fn unwritten_chains_are_not_generated() {
+    let h = host(
+        None,
+        vec![chain(ChainKind::Output, Verdict::Drop, Vec::new())],
+    );
+    let nft = compile_host(&Policy::default(), &h, &CompileConfig::default())
+        .unwrap()
+        .to_nft();
+    assert!(nft.contains("chain output"));
+    assert!(!nft.contains("chain input"));
+    assert!(!nft.contains("chain forward"));
+    assert!(nft.contains("oif \"lo\" accept"));
+}
+
+#[test]
+fn rules_that_cannot_match_any_family_are_left_out() {
+    let mut r = rule(Verdict::Accept, tcp(22, 22));
+    r.src = addrs(&["10.0.0.0/8"]);
+    r.dst = addrs(&["2001:db8::/32"]);
+    let h = host(None, vec![chain(ChainKind::Input, Verdict::Drop, vec![r])]);
+    let ruleset = compile_host(&Policy::default(), &h, &no_baseline()).unwrap();
+    assert_eq!(ruleset.stats().rules, 0);
+}
+
+#[test]
+fn unresolved_rules_are_refused() {
+    let mut r = rule(Verdict::Accept, tcp(22, 22));
+    r.resolved = false;
+    let h = host(
+        None,
+        vec![chain(
+            ChainKind::Input,
+            Verdict::Drop,
+            vec![rule(Verdict::Drop, tcp(1, 1)), r],
+        )],
+    );
+    assert_eq!(
+        compile_host(&Policy::default(), &h, &no_baseline()),
+        Err(CompileError::Unresolved {
+            chain: ChainKind::Input,
+            rule: 2
+        })
+    );
+}
+
+#[test]
+fn zero_limits_are_refused() {
+    let mut r = rule(Verdict::Accept, tcp(22, 22));
+    r.limit = Some(Limit {
+        rate: 5,
+        unit: RateUnit::Second,
+        burst: Some(0),
+        per_source: false,
+    });
+    let h = host(None, vec![chain(ChainKind::Input, Verdict::Drop, vec![r])]);
+    assert!(matches!(
+        compile_host(&Policy::default(), &h, &no_baseline()),
+        Err(CompileError::ZeroLimit {
+            what: "a burst of",
+            ..
+        })
+    ));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hostile input: nothing from the policy may change what nft parses.
+
+/// Names and strings an attacker who controls a policy file (or a YAML generator) might try.
+const HOSTILE: &[&str] = &[
+    "x\"; flush ruleset; \"",
+    "a}\n}\ntable ip evil { chain c { type filter hook input priority -500; policy drop; } }\n#",
+    "n; add rule inet portcullis input accept",
+    "$evil",
+    "back\\slash",
+    "new\nline",
+    "{braces}",
+    "ünïcode",
+    "",
+];
+
+fn hostile_policy(name: &str) -> (Policy, Host) {
+    let net = NetDefinition {
+        name: name.to_string(),
+        span: Span::default(),
+        name_span: Span::default(),
+        addresses: addrs(&["10.9.0.0/16", "2001:db8:9::/48"]),
+        used: true,
+    };
+    let mut r = rule(Verdict::Accept, tcp(22, 22));
+    r.src = net.addresses.clone();
+    r.src_names = vec![name.to_string()];
+    let mut other = net.clone();
+    other.name = format!("{name}-other");
+    let mut r2 = rule(Verdict::Drop, tcp(23, 23));
+    r2.src = other.addresses.clone();
+    r2.src_names = vec![other.name.clone()];
+    r2.counter = true;
+    let policy = Policy {
+        hosts: Vec::new(),
+        services: Vec::new(),
+        nets: vec![net, other],
+    };
+    let h = host(
+        Some(name),
+        vec![chain(ChainKind::Input, Verdict::Drop, vec![r, r2])],
+    );
+    (policy, h)
+}
+
+/// Lines of the script outside the table that are not comments: exactly the replace idiom.
+fn assert_only_our_statements(nft: &str) {
+    let mut depth = 0i32;
+    for line in nft.lines() {
+        let trimmed = line.trim();
+        if depth == 0 && !trimmed.is_empty() && !trimmed.starts_with('#') {
+            assert!(
+                [
+                    "table inet portcullis {}",
+                    "delete table inet portcullis",
+                    "table inet portcullis {"
+                ]
+                .contains(&trimmed),
+                "unexpected top-level statement {trimmed:?} in\n{nft}"
+            );
+        }
+        if trimmed.starts_with('#') {
+            continue;
+        }
+        // What nft parses as structure: the line outside its quoted strings.
+        assert_eq!(
+            line.matches('"').count() % 2,
+            0,
+            "unbalanced quotes in {line:?}"
+        );
+        let unquoted: String = line
+            .split('"')
+            .step_by(2)
+            .collect::<Vec<_>>()
+            .join(" \"\" ");
+        depth += unquoted.matches('{').count() as i32;
+        depth -= unquoted.matches('}').count() as i32;
+        assert!(depth >= 0);
+        if depth > 0 && trimmed != "table inet portcullis {" {
+            for word in [
+                "flush", "add", "delete", "table", "insert", "replace", "include", "define",
+            ] {
+                assert!(
+                    !unquoted.split_whitespace().any(|w| w == word),
+                    "`{word}` inside the table: {line:?}"
+                );
+            }
+        }
+    }
+    assert_eq!(depth, 0);
+}
+
+#[test]
+fn hostile_names_cannot_inject_statements() {
+    for name in HOSTILE {
+        let (policy, h) = hostile_policy(name);
+        let ruleset = compile_host(&policy, &h, &CompileConfig::default()).unwrap();
+        let nft = ruleset.to_nft();
+        assert_only_our_statements(&nft);
+        for line in nft.lines() {
+            if let Some(set) = line.trim().strip_prefix("set ") {
+                let ident = set.trim_end_matches(" {");
+                assert!(
+                    ident.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+                    "{ident:?}"
+                );
+            }
+        }
+        // The JSON is data, but it must still name only our table.
+        let json: serde_json::Value = serde_json::from_str(&ruleset.to_json()).unwrap();
+        let tables: Vec<&str> = json["nftables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|cmd| cmd.as_object().unwrap().values())
+            .flat_map(|obj| obj.as_object().unwrap().values())
+            .filter_map(|o| o.get("table").or(o.get("name")).and_then(|t| t.as_str()))
+            .collect();
+        assert!(tables.contains(&"portcullis"));
+    }
+}
+
+#[test]
+fn hostile_strings_are_refused() {
+    for (prefix, reason) in [
+        ("a\" accept #", "`\"`"),
+        ("a\\", "`\\`"),
+        ("$var", "`$`"),
+        ("line\nbreak", "printable"),
+    ] {
+        let mut r = rule(Verdict::Accept, tcp(22, 22));
+        r.log = Some(Some(prefix.to_string()));
+        let h = host(None, vec![chain(ChainKind::Input, Verdict::Drop, vec![r])]);
+        let err = compile_host(&Policy::default(), &h, &CompileConfig::default()).unwrap_err();
+        assert!(matches!(err, CompileError::LogPrefix { .. }));
+        assert!(err.to_string().contains(reason), "{err}");
+    }
+    for iface in ["eth0\" accept", "eth*", "", "a;b", "sixteen-chars-xx"] {
+        let mut r = rule(Verdict::Accept, tcp(22, 22));
+        r.interface = Some(iface.to_string());
+        let h = host(None, vec![chain(ChainKind::Output, Verdict::Drop, vec![r])]);
+        assert!(matches!(
+            compile_host(&Policy::default(), &h, &CompileConfig::default()),
+            Err(CompileError::Interface { .. })
+        ));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scale
+
+/// `count` disjoint port ranges from one source, alternating allow and deny.
+pub(super) fn many_rules(count: usize) -> (Policy, Host) {
+    let src = addrs(&["10.0.0.0/8", "2001:db8::/32"]);
+    let rules = (0..count)
+        .map(|i| {
+            let lo = 1 + (i as u16) * 3;
+            let verdict = if i % 3 == 2 {
+                Verdict::Drop
+            } else {
+                Verdict::Accept
+            };
+            let protocol = if i % 2 == 0 {
+                Protocol::Tcp
+            } else {
+                Protocol::Udp
+            };
+            let mut r = rule(
+                verdict,
+                Traffic::ports(protocol, PortRange { lo, hi: lo + 1 }),
+            );
+            r.src = src.clone();
+            r
+        })
+        .collect();
+    (
+        Policy::default(),
+        host(
+            Some("big"),
+            vec![chain(ChainKind::Input, Verdict::Drop, rules)],
+        ),
+    )
+}
+
+#[test]
+fn twenty_thousand_port_rules_compile_to_a_handful() {
+    let (policy, h) = many_rules(20_000);
+    let start = std::time::Instant::now();
+    let ruleset = compile_host(&policy, &h, &CompileConfig::default()).unwrap();
+    let compiled = start.elapsed();
+    let start = std::time::Instant::now();
+    let nft = ruleset.to_nft();
+    let json = ruleset.to_json();
+    let rendered = start.elapsed();
+    let stats = ruleset.stats();
+    eprintln!(
+        "20000 rules: compile {compiled:?}, render {rendered:?}, {stats:?}, nft {} bytes, json {} bytes",
+        nft.len(),
+        json.len()
+    );
+    // Baseline (7) + two family rules jumping to one block chain holding one verdict map.
+    assert!(stats.rules <= 12, "{stats:?}");
+    assert_eq!(stats.chains, 2);
+    let block = ruleset.chain("input_r1").expect("the block's chain");
+    assert_eq!(block.rules.len(), 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// First-match equivalence: an interpreter of the compiled ruleset must agree with the model.
+
+/// What the compiled chain does to a packet, all rate limits either met or exceeded.
+fn run(ruleset: &Ruleset, chain: &NftChain, packet: &Packet, under: bool) -> Option<Verdict> {
+    'rules: for rule in &chain.rules {
+        if !rule.matches.iter().all(|m| holds(ruleset, m, packet)) {
+            continue;
+        }
+        for action in &rule.actions {
+            match action {
+                Action::Limit(_) | Action::Meter { .. } if !under => continue 'rules,
+                Action::Limit(_) | Action::Meter { .. } | Action::Counter(_) | Action::Log(_) => {}
+                Action::Verdict(v) => match follow(ruleset, v, packet, under) {
+                    Some(verdict) => return Some(verdict),
+                    None => continue 'rules,
+                },
+                Action::Vmap(entries) => {
+                    let hit = entries.iter().find(|e| {
+                        packet.protocol == Some(e.protocol)
+                            && e.lo <= packet.port
+                            && packet.port <= e.hi
+                    });
+                    match hit.and_then(|e| follow(ruleset, &e.verdict, packet, under)) {
+                        Some(verdict) => return Some(verdict),
+                        None => continue 'rules,
+                    }
+                }
+                Action::Reject(_) => return Some(Verdict::Reject),
+                Action::CtHelper(_) | Action::Dnat { .. } => {
+                    panic!("unexpected action {action:?}")
+                }
+            }
+        }
+    }
+    None
+}
+
+fn follow(ruleset: &Ruleset, v: &NftVerdict, packet: &Packet, under: bool) -> Option<Verdict> {
+    match v {
+        NftVerdict::Accept => Some(Verdict::Accept),
+        NftVerdict::Drop => Some(Verdict::Drop),
+        NftVerdict::Jump(name) => run(ruleset, ruleset.chain(name).unwrap(), packet, under),
+        NftVerdict::Goto(name) => {
+            let verdict = run(ruleset, ruleset.chain(name).unwrap(), packet, under);
+            assert!(verdict.is_some(), "goto {name} fell through");
+            verdict
+        }
+    }
+}
+
+fn holds(ruleset: &Ruleset, m: &Match, packet: &Packet) -> bool {
+    let family = Family::of(packet.src);
+    match m {
+        Match::Interface { name, .. } => packet.interface.as_deref() == Some(name.as_str()),
+        Match::Nfproto(f) => *f == family,
+        Match::Addr {
+            family: f,
+            direction,
+            value,
+        } => {
+            let addr: IpAddr = match direction {
+                Direction::Source => packet.src,
+                Direction::Destination => packet.dst,
+            };
+            *f == family
+                && match value {
+                    AddrValue::Set(name) => {
+                        let set = ruleset.set(name).unwrap();
+                        assert_eq!(set.family, *f);
+                        set.elements.iter().any(|e| e.contains(addr))
+                    }
+                    AddrValue::Elements(elements) => elements.iter().any(|e| e.contains(addr)),
+                }
+        }
+        Match::L4proto(protocols) => packet.protocol.is_some_and(|p| protocols.contains(&p)),
+        Match::OtherProtocols => packet.protocol.is_none(),
+        Match::Dport(protocol, ranges) => {
+            packet.protocol == Some(*protocol)
+                && ranges
+                    .iter()
+                    .any(|&(lo, hi)| lo <= packet.port && packet.port <= hi)
+        }
+        Match::ProtoDport(entries) => entries.iter().any(|&(p, lo, hi)| {
+            packet.protocol == Some(p) && lo <= packet.port && packet.port <= hi
+        }),
+        Match::CtState(_)
+        | Match::CtStatusDnat
+        | Match::Loopback { .. }
+        | Match::HopLimit(_)
+        | Match::IcmpType(..) => panic!("baseline match {m:?} with the baseline off"),
+    }
+}
+
+fn run_base(ruleset: &Ruleset, kind: ChainKind, packet: &Packet, under: bool) -> Verdict {
+    let chain = ruleset.chain(kind.as_str()).expect("the base chain");
+    let base = chain.base.expect("a base chain");
+    run(ruleset, chain, packet, under).unwrap_or(if base.accept {
+        Verdict::Accept
+    } else {
+        Verdict::Drop
+    })
+}
+
+pub(super) mod equivalence {
+    use super::*;
+    use proptest::prelude::*;
+
+    pub(super) const PREFIXES: &[&[&str]] = &[
+        &["10.0.0.0/8"],
+        &["10.1.0.0/16"],
+        &["2001:db8::/32"],
+        &["10.0.0.0/8", "2001:db8::/32"],
+        &["10.1.0.0/16", "10.3.0.0/16", "2001:db8:1::/48"],
+    ];
+
+    pub(super) fn arb_addrs() -> impl Strategy<Value = (AddrSet, Vec<String>)> {
+        prop_oneof![
+            3 => Just((AddrSet::any(), Vec::new())),
+            1 => Just((v4_any(), Vec::new())),
+            4 => (0..PREFIXES.len()).prop_map(|i| (addrs(PREFIXES[i]), Vec::new())),
+            // The net `office`, which compiles to named sets.
+            2 => Just((addrs(PREFIXES[3]), vec!["office".to_string()])),
+        ]
+    }
+
+    pub(super) fn arb_ports() -> impl Strategy<Value = IntervalSet<u16>> {
+        prop_oneof![
+            3 => prop::collection::vec((0u16..40, 0u16..8), 0..3).prop_map(|v| {
+                IntervalSet::from_ranges(v.into_iter().map(|(lo, len)| (lo, lo + len)))
+            }),
+            1 => Just(IntervalSet::full()),
+        ]
+    }
+
+    pub(super) fn arb_traffic() -> impl Strategy<Value = Traffic> {
+        prop_oneof![
+            1 => Just(Traffic::all()),
+            // Services have ports; only a rule without services covers other protocols.
+            5 => (arb_ports(), arb_ports(), arb_ports()).prop_map(|(t, u, s)| {
+                Traffic { ports: [t, u, s, IntervalSet::empty()], other: false }
+            }),
+        ]
+    }
+
+    pub(super) fn arb_rule() -> impl Strategy<Value = model::Rule> {
+        (
+            prop_oneof![Just(Verdict::Accept), Just(Verdict::Drop), Just(Verdict::Reject)],
+            arb_traffic(),
+            arb_addrs(),
+            prop_oneof![4 => Just(None), 1 => (0..3usize).prop_map(|i| Some(["10.0.0.0/8", "192.0.2.0/24", "2001:db8::/32"][i]))],
+            prop_oneof![4 => Just(None), 1 => Just(Some("eth0".to_string()))],
+            prop_oneof![6 => Just(None), 1 => any::<bool>().prop_map(|per_source| Some(Limit {
+                rate: 3,
+                unit: RateUnit::Minute,
+                burst: None,
+                per_source,
+            }))],
+            prop_oneof![5 => Just(None), 1 => Just(Some(None)), 1 => Just(Some(Some("x ".to_string())))],
+            prop::bool::weighted(0.15),
+        )
+            .prop_map(|(verdict, traffic, (src, src_names), dst, interface, limit, log, counter)| {
+                let mut r = rule(verdict, traffic);
+                r.src = src;
+                r.src_names = src_names;
+                if let Some(dst) = dst {
+                    r.dst = addrs(&[dst]);
+                }
+                r.interface = interface;
+                r.limit = limit;
+                r.log = log;
+                r.counter = counter;
+                r
+            })
+    }
+
+    pub(super) fn arb_packet() -> impl Strategy<Value = Packet> {
+        let v4 = ["10.0.0.1", "10.1.2.3", "10.3.0.1", "11.0.0.1", "192.0.2.7"];
+        let v6 = ["2001:db8::1", "2001:db8:1::5", "2001:db9::1"];
+        (
+            prop_oneof![
+                Just(None),
+                Just(Some(Protocol::Tcp)),
+                Just(Some(Protocol::Udp)),
+                Just(Some(Protocol::Sctp)),
+                Just(Some(Protocol::Dccp))
+            ],
+            0u16..50,
+            any::<bool>(),
+            0usize..5,
+            0usize..5,
+            prop_oneof![
+                Just(None),
+                Just(Some("eth0".to_string())),
+                Just(Some("eth1".to_string()))
+            ],
+        )
+            .prop_map(move |(protocol, port, ipv6, s, d, interface)| {
+                let pick = |i: usize| -> IpAddr {
+                    if ipv6 {
+                        v6[i % v6.len()].parse().unwrap()
+                    } else {
+                        v4[i].parse().unwrap()
+                    }
+                };
+                Packet {
+                    protocol,
+                    port,
+                    src: pick(s),
+                    dst: pick(d),
+                    interface,
+                }
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(400))]
+
+        #[test]
+        fn compiled_chains_decide_like_the_model(
+            rules in prop::collection::vec(arb_rule(), 0..9),
+            default in prop_oneof![Just(Verdict::Accept), Just(Verdict::Drop), Just(Verdict::Reject)],
+            kind in prop_oneof![Just(ChainKind::Input), Just(ChainKind::Output), Just(ChainKind::Forward)],
+            packets in prop::collection::vec(arb_packet(), 24),
+        ) {
+            let policy = Policy {
+                hosts: Vec::new(),
+                services: Vec::new(),
+                nets: vec![NetDefinition {
+                    name: "office".to_string(),
+                    span: Span::default(),
+                    name_span: Span::default(),
+                    addresses: addrs(PREFIXES[3]),
+                    used: true,
+                }],
+            };
+            let model_chain = chain(kind, default, rules);
+            let h = host(None, vec![model_chain.clone()]);
+            let ruleset = compile_host(&policy, &h, &no_baseline()).unwrap();
+            for packet in &packets {
+                let over = model_chain.evaluate(packet).verdict;
+                let under = model_chain.evaluate_under_limits(packet).verdict;
+                prop_assert_eq!(run_base(&ruleset, kind, packet, false), over, "over the limits: {}\n{}", packet, ruleset.to_nft());
+                prop_assert_eq!(run_base(&ruleset, kind, packet, true), under, "under the limits: {}\n{}", packet, ruleset.to_nft());
+            }
+        }
+    }
+}
+
+#[test]
+fn forwards_translate_and_admit() {
+    let mut h = host(
+        Some("edge"),
+        vec![chain(ChainKind::Forward, Verdict::Drop, Vec::new())],
+    );
+    h.forwards = vec![
+        Forward {
+            protocol: Protocol::Tcp,
+            ports: PortRange::single(8443),
+            from: addrs(&["198.51.100.0/24"]),
+            target: "10.0.0.5".parse().unwrap(),
+            target_port: Some(443),
+            span: Span::default(),
+        },
+        Forward {
+            protocol: Protocol::Udp,
+            ports: PortRange { lo: 5000, hi: 5010 },
+            from: AddrSet::any(),
+            target: "2001:db8::5".parse().unwrap(),
+            target_port: None,
+            span: Span::default(),
+        },
+        // IPv4 sources only, IPv6 target: nothing to translate.
+        Forward {
+            protocol: Protocol::Tcp,
+            ports: PortRange::single(80),
+            from: addrs(&["198.51.100.0/24"]),
+            target: "2001:db8::80".parse().unwrap(),
+            target_port: None,
+            span: Span::default(),
+        },
+    ];
+    let nft = compile_host(&Policy::default(), &h, &no_baseline())
+        .unwrap()
+        .to_nft();
+    insta::assert_snapshot!("forwards", nft);
+}

@@ -1,0 +1,96 @@
+//! Every construct of the language, one fixture each (tests/fixtures/kernel/), every host of it
+//! compiled, loaded and probed against the model.
+
+use std::path::PathBuf;
+
+use super::env;
+use super::ruleset::Format;
+use super::scenario::{verify_host, PolicyCase};
+
+fn fixture(name: &str) -> PathBuf {
+    // Relative to the package root, where cargo runs tests, for short names in messages.
+    PathBuf::from("tests/fixtures/kernel").join(name)
+}
+
+fn verify_fixture(test: &str, name: &str, format: Format) {
+    if !env::ready(test) {
+        return;
+    }
+    let case = PolicyCase::from_file(&fixture(name));
+    assert!(!case.checked.policy.hosts.is_empty(), "{name} has no host");
+    for host in &case.checked.policy.hosts {
+        let verified = verify_host(&case, host, format);
+        eprintln!("{}", verified.summary);
+    }
+}
+
+macro_rules! fixture_test {
+    ($test:ident, $file:literal) => {
+        fixture_test!($test, $file, Format::Nft);
+    };
+    ($test:ident, $file:literal, $format:expr) => {
+        #[test]
+        fn $test() {
+            verify_fixture(
+                concat!("kernel::constructs::", stringify!($test)),
+                $file,
+                $format,
+            );
+        }
+    };
+}
+
+fixture_test!(
+    interleaved_allow_deny_reject_over_overlapping_ranges,
+    "interleaved.pcl"
+);
+fixture_test!(from_and_to_nets, "nets.pcl");
+fixture_test!(interfaces, "interfaces.pcl");
+fixture_test!(interface_names_are_exact, "interface_names.pcl");
+fixture_test!(one_protocol_does_not_open_another, "protocols.pcl");
+fixture_test!(both_families_in_one_policy, "families.pcl");
+fixture_test!(reject_is_refused_and_drop_times_out, "reject_drop.pcl");
+fixture_test!(rules_without_services_match_everything, "no_services.pcl");
+fixture_test!(log_and_counter_leave_the_verdict_alone, "log_counter.pcl");
+fixture_test!(output_chain, "output.pcl");
+fixture_test!(named_services_and_default_reject, "services.pcl");
+fixture_test!(forward_chain_and_port_forwards, "forward_chain.pcl");
+
+// The same proofs with the JSON rendering loaded through `nft -j -f`.
+fixture_test!(json_interleaved, "interleaved.pcl", Format::Json);
+fixture_test!(json_from_and_to_nets, "nets.pcl", Format::Json);
+fixture_test!(json_interfaces_and_output, "output.pcl", Format::Json);
+fixture_test!(
+    json_forward_chain_and_port_forwards,
+    "forward_chain.pcl",
+    Format::Json
+);
+
+/// A block of rules that differ only in their ports, too large to write inline for both families
+/// (the compiler moves it to a chain of its own): 70 rules cycling through the three verdicts,
+/// over single ports and ranges of both protocols, all from a net of both families.
+#[test]
+fn a_large_block_of_port_rules_over_both_families() {
+    let test = "kernel::constructs::a_large_block_of_port_rules_over_both_families";
+    if !env::ready(test) {
+        return;
+    }
+    let mut text = String::from(
+        "net lab = 10.99.0.0/24, fd00:99::/64\n\ninput drop {\n  allow ssh from 10.99.0.0/24\n",
+    );
+    for i in 0..70u16 {
+        let verdict = ["allow", "reject", "deny"][usize::from(i % 3)];
+        let protocol = if i % 2 == 0 { "tcp" } else { "udp" };
+        let port = 2000 + 3 * i;
+        let spec = if i % 5 == 0 {
+            format!("{protocol}/{port}-{}", port + 1)
+        } else {
+            format!("{protocol}/{port}")
+        };
+        text.push_str(&format!("  {verdict} {spec} from lab\n"));
+    }
+    text.push_str("  reject tcp/2000-2300\n}\n");
+    let case = PolicyCase::from_text("large-block.pcl", &text);
+    let verified = verify_host(&case, case.host(None), Format::Nft);
+    eprintln!("{}", verified.summary);
+}
