@@ -1,16 +1,28 @@
 //! Kernel tests: the proof that a compiled ruleset does exactly what its policy says, with real
 //! packets through a real kernel.
 //!
-//! Each test builds network namespaces joined by veth pairs (see [`topology`]), loads the
-//! compiled ruleset into the server's namespace with `nft`, and sends probes from the client: TCP
-//! connections and UDP datagrams from chosen source addresses. Every outcome is held against the
-//! model's first-match evaluation ([`portcullis::model::Chain::evaluate`]): a probe the policy
-//! allows must connect (or be echoed), one it denies must time out, and one it rejects must be
-//! refused. Failures print the policy, the ruleset, and each disagreeing probe with the rule that
-//! decides it.
+//! Each test builds network namespaces joined by veth pairs ([`topology`]), loads the compiled
+//! ruleset into the server's namespace with `nft -f` (or `nft -j -f` for the JSON rendering), and
+//! sends probes ([`probe`]): TCP connections and UDP datagrams from chosen source addresses, all
+//! at once against one deadline. Every outcome is held against the model's first-match evaluation
+//! ([`portcullis::model::Chain::evaluate`], via [`oracle`]): a probe the policy allows must connect
+//! (or be echoed), one it denies must time out, and one it rejects must be refused. A probe that
+//! disagrees is asked again with more patience before it counts, so a loaded machine never passes
+//! for a firewall that drops. Failures print each disagreeing probe with the rule that decides it,
+//! the policy and the ruleset.
+//!
+//! - [`examples`]: every host of every `examples/*.pcl`, probed as [`plan`] chooses: every port
+//!   the policy mentions with its neighbours and range edges, over TCP and UDP, from inside and
+//!   just outside every net, over every interface an `on` names, in both families.
+//! - [`constructs`]: one fixture per construct (tests/fixtures/kernel/), counters.
+//! - [`rate_limits`], [`forwarding`], [`ipv6`] (neighbour discovery through a dropping input),
+//!   [`atomic`] (the table is replaced whole, other tables survive).
+//! - [`random_policies`]: random small policies against one reused namespace
+//!   (`PORTCULLIS_KERNEL_CASES`, `PORTCULLIS_KERNEL_SEED`).
+//! - [`harness`]: the harness catches a wrong hand-written ruleset.
 //!
 //! The tests need root, `ip` and `nft`; without them they are skipped with a message, except on
-//! CI (`CI=true`) where they fail.
+//! CI (`CI=true`) where they fail ([`env`]).
 
 mod addresses;
 mod env;

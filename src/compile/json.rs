@@ -5,6 +5,7 @@
 //!
 //! The crate keeps set flags in a `HashSet`, whose order changes from run to run; the serialised
 //! value is normalised (flag arrays sorted) so the same policy always gives the same bytes.
+//! Object keys come out sorted (serde_json's map is ordered by key).
 
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -97,10 +98,14 @@ pub(super) fn render(ruleset: &Ruleset) -> String {
     text
 }
 
-/// Sorts every `flags` array: the crate builds them from hash sets.
+/// Sorts every `flags` array (the crate builds them from hash sets) and drops the `null`s the
+/// crate writes for unset optional fields, keeping verdicts such as `{"accept": null}`.
 fn normalise(value: &mut serde_json::Value) {
     match value {
         serde_json::Value::Object(map) => {
+            map.retain(|key, v| {
+                !v.is_null() || matches!(key.as_str(), "accept" | "drop" | "continue" | "return")
+            });
             for (key, v) in map.iter_mut() {
                 if key == "flags" {
                     if let serde_json::Value::Array(items) = v {

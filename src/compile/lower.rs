@@ -461,10 +461,13 @@ impl Compiler<'_> {
     ) -> Vec<Action> {
         let mut actions = Vec::new();
         if let Some(limit) = &rule.limit {
+            // nft's own default burst is 5 packets whatever the rate; the language promises no
+            // more than the rate at once, so the bucket holds one period's worth unless `burst`
+            // says otherwise.
             let nft = Limit {
                 rate: limit.rate,
                 unit: limit.unit,
-                burst: limit.burst,
+                burst: Some(limit.burst.unwrap_or(limit.rate)),
             };
             match family {
                 Some(family) if limit.per_source => actions.push(Action::Meter {
@@ -880,14 +883,14 @@ pub(super) fn addr_elements(set: &AddrSet, family: Family) -> Vec<AddrElem> {
 }
 
 /// How long a source's rate state must outlive its last packet: until its bucket would have
-/// refilled (nft's default burst is 5 packets), so expiry never grants more than the rate.
+/// refilled, so expiry never grants more than the rate.
 fn meter_timeout(limit: &Limit) -> u32 {
     let unit: u64 = match limit.unit {
         RateUnit::Second => 1,
         RateUnit::Minute => 60,
         RateUnit::Hour => 3600,
     };
-    let burst = u64::from(limit.burst.unwrap_or(5));
+    let burst = u64::from(limit.burst.unwrap_or(limit.rate));
     let rate = u64::from(limit.rate.max(1));
     let units = burst.div_ceil(rate).max(1);
     (units * unit).min(MAX_METER_TIMEOUT) as u32
@@ -945,7 +948,7 @@ mod tests {
     fn meter_timeouts_cover_the_refill() {
         let l = |rate, unit, burst| Limit { rate, unit, burst };
         assert_eq!(meter_timeout(&l(10, RateUnit::Second, None)), 1);
-        assert_eq!(meter_timeout(&l(3, RateUnit::Minute, None)), 120);
+        assert_eq!(meter_timeout(&l(3, RateUnit::Minute, None)), 60);
         assert_eq!(meter_timeout(&l(1, RateUnit::Hour, Some(10))), 36000);
         assert_eq!(
             meter_timeout(&l(1, RateUnit::Hour, Some(u32::MAX))),

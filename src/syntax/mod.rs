@@ -1,9 +1,9 @@
 //! Policy text and YAML -> the spanned syntax tree in [`ast`].
 //!
 //! Both forms report every problem of a file in one run and never panic: a grammar mistake becomes
-//! a `syntax-error` diagnostic and the parser recovers after it ([`recovery`]); a value that cannot
+//! a `syntax-error` diagnostic and the parser recovers after it (`recovery.rs`); a value that cannot
 //! be valid (port 0, a malformed address) becomes an `invalid-port` or `invalid-address` diagnostic
-//! and an `Error` node in the tree ([`parser`]). The YAML form parses every scalar with the same
+//! and an `Error` node in the tree (`parser.rs`). The YAML form parses every scalar with the same
 //! grammar rules as the text form, so both accept exactly the same values.
 
 pub mod ast;

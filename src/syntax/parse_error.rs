@@ -240,6 +240,12 @@ fn help(wanted: &[Expected], token: &str) -> Option<String> {
         .next()
         .unwrap_or("");
 
+    if token == "}" && !wants("`}`") {
+        return Some("this `}` closes no block: is it one too many?".into());
+    }
+    if token.starts_with('\\') {
+        return Some("a `\\` continues a statement only as the last character of its line".into());
+    }
     if wants("a closing `\"`") {
         return Some("a string ends on the line it starts on; write a newline as `\\n`".into());
     }

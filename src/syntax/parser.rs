@@ -380,6 +380,7 @@ impl<'a> Builder<'a> {
         };
         // Where each option was first given, to report a second one.
         let mut seen: Vec<(Rule, Span)> = Vec::new();
+        let mut valid = true;
         for item in inner {
             match item.as_rule() {
                 Rule::service_list => rule.services = Some(self.service_list(item)),
@@ -393,12 +394,14 @@ impl<'a> Builder<'a> {
                         continue;
                     }
                     seen.push((option.as_rule(), option_span));
-                    self.rule_option(&mut rule, option);
+                    valid &= self.rule_option(&mut rule, option);
                 }
                 _ => {}
             }
         }
-        Some(rule)
+        // A rule without the interface, limit or log it was written with would match more than
+        // meant: it is left out, its problem reported.
+        valid.then_some(rule)
     }
 
     fn duplicate_option(&mut self, option: &Pair<'_, Rule>, span: Span, first: Span) {
@@ -426,7 +429,8 @@ impl<'a> Builder<'a> {
         );
     }
 
-    fn rule_option(&mut self, rule: &mut ast::Rule, option: Pair<'_, Rule>) {
+    /// Sets one option of a rule; `false` when its value is invalid (reported).
+    fn rule_option(&mut self, rule: &mut ast::Rule, option: Pair<'_, Rule>) -> bool {
         match option.as_rule() {
             Rule::from_opt => rule.from = Some(self.option_nets(option)),
             Rule::to_opt => rule.to = Some(self.option_nets(option)),
@@ -435,6 +439,7 @@ impl<'a> Builder<'a> {
                     .into_inner()
                     .find(|p| p.as_rule() == Rule::iface)
                     .and_then(|p| self.interface(p));
+                return rule.interface.is_some();
             }
             Rule::limit_opt => {
                 let span = self.span(&option);
@@ -442,11 +447,16 @@ impl<'a> Builder<'a> {
                     .into_inner()
                     .find(|p| p.as_rule() == Rule::limit_body)
                     .and_then(|p| self.limit_body(p, span));
+                return rule.limit.is_some();
             }
-            Rule::log_opt => rule.log = Some(self.log(option)),
+            Rule::log_opt => {
+                rule.log = self.log(option);
+                return rule.log.is_some();
+            }
             Rule::counter_opt => rule.counter = Some(self.span(&option)),
             _ => {}
         }
+        true
     }
 
     fn option_nets(&mut self, option: Pair<'_, Rule>) -> Vec<NetRef> {
@@ -552,14 +562,17 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn log(&mut self, option: Pair<'_, Rule>) -> Log {
+    /// `log` or `log "prefix"`; `None` when the prefix is invalid (reported).
+    fn log(&mut self, option: Pair<'_, Rule>) -> Option<Log> {
         let span = self.span(&option);
-        let prefix = option
-            .into_inner()
-            .find(|p| p.as_rule() == Rule::string)
-            .and_then(|p| self.string(p))
-            .and_then(|prefix| self.checked_log_prefix(prefix, Origin::Within(span)));
-        Log { prefix, span }
+        let prefix = match option.into_inner().find(|p| p.as_rule() == Rule::string) {
+            Some(string) => {
+                let prefix = self.string(string)?;
+                Some(self.checked_log_prefix(prefix, Origin::Within(span))?)
+            }
+            None => None,
+        };
+        Some(Log { prefix, span })
     }
 
     /// Checks a decoded log prefix; `origin` maps offsets in it back to the file when it can.

@@ -67,7 +67,7 @@ fn open_ports(topology: &Topology) -> Vec<(IpAddr, u16, Outcome)> {
             });
         }
     }
-    let outcomes = probe::run(&topology.client, &probes, Duration::from_millis(400));
+    let outcomes = probe::run(&topology.client, &probes, Duration::from_millis(1000));
     probes
         .iter()
         .zip(outcomes)

@@ -1,11 +1,18 @@
 //! Every construct of the language, one fixture each (tests/fixtures/kernel/), every host of it
 //! compiled, loaded and probed against the model.
 
+use std::collections::BTreeSet;
+use std::net::IpAddr;
 use std::path::PathBuf;
+use std::time::Duration;
+
+use portcullis::model::Protocol;
 
 use super::env;
+use super::probe::{self, Outcome, Probe};
 use super::ruleset::Format;
-use super::scenario::{verify_host, PolicyCase};
+use super::scenario::{verify_host, Bench, PolicyCase};
+use super::topology::{Spec, CLIENT_V4, CLIENT_V6, SERVER_V4, SERVER_V6};
 
 fn fixture(name: &str) -> PathBuf {
     // Relative to the package root, where cargo runs tests, for short names in messages.
@@ -93,4 +100,99 @@ fn a_large_block_of_port_rules_over_both_families() {
     let case = PolicyCase::from_text("large-block.pcl", &text);
     let verified = verify_host(&case, case.host(None), Format::Nft);
     eprintln!("{}", verified.summary);
+}
+
+/// `counter` counts the packets its rule decides, and a rate-limited rule counts only those under
+/// its rate (docs/compile.md: limit, counter and log come in that order).
+#[test]
+fn counters_count_what_their_rule_decides() {
+    let test = "kernel::constructs::counters_count_what_their_rule_decides";
+    if !env::ready(test) {
+        return;
+    }
+    let case = PolicyCase::from_text(
+        "counters.pcl",
+        "input drop {
+  allow ssh from 10.99.0.0/24
+  allow tcp/2000 counter
+  deny udp/2001 counter log \"udp-2001: \"
+  allow tcp/2002 limit 5/minute burst 2 counter
+  reject tcp/2002
+}
+",
+    );
+    let host = case.host(None);
+    let ports: BTreeSet<(Protocol, u16)> = [
+        (Protocol::Tcp, 2000),
+        (Protocol::Udp, 2001),
+        (Protocol::Tcp, 2002),
+    ]
+    .into_iter()
+    .collect();
+    let bench = Bench::new(&case, host, Spec::default(), &ports);
+    let (v4, v6) = (IpAddr::V4(CLIENT_V4), IpAddr::V6(CLIENT_V6));
+    let to = |protocol, src: IpAddr, port| Probe {
+        protocol,
+        src,
+        dst: match src {
+            IpAddr::V4(_) => IpAddr::V4(SERVER_V4),
+            IpAddr::V6(_) => IpAddr::V6(SERVER_V6),
+        },
+        port,
+    };
+    let together = [
+        to(Protocol::Tcp, v4, 2000),
+        to(Protocol::Tcp, v4, 2000),
+        to(Protocol::Tcp, v6, 2000),
+        to(Protocol::Udp, v4, 2001),
+        to(Protocol::Udp, v6, 2001),
+    ];
+    let in_order: Vec<Probe> = [v4, v6, v4, v6]
+        .into_iter()
+        .map(|src| to(Protocol::Tcp, src, 2002))
+        .collect();
+    let mut outcomes = probe::run(
+        &bench.topology.client,
+        &together,
+        Duration::from_millis(1000),
+    );
+    outcomes.extend(probe::run_in_order(
+        &bench.topology.client,
+        &in_order,
+        Duration::from_millis(1000),
+    ));
+    let expected = [
+        Outcome::Answered,
+        Outcome::Answered,
+        Outcome::Answered,
+        Outcome::TimedOut,
+        Outcome::TimedOut,
+        Outcome::Answered,
+        Outcome::Answered,
+        Outcome::Refused(nix::errno::Errno::ECONNREFUSED),
+        Outcome::Refused(nix::errno::Errno::ECONNREFUSED),
+    ];
+    if outcomes != expected {
+        bench.fail(&format!("outcomes {outcomes:?}, expected {expected:?}"));
+    }
+
+    let listing = bench.topology.server.exec(
+        "nft",
+        &["-j", "list", "counters", "table", "inet", "portcullis"],
+    );
+    let json: serde_json::Value = serde_json::from_str(&listing).expect("nft writes JSON");
+    let packets = |name: &str| -> Option<u64> {
+        json["nftables"].as_array()?.iter().find_map(|item| {
+            let counter = item.get("counter")?;
+            (counter["name"] == name).then(|| counter["packets"].as_u64())?
+        })
+    };
+    for (name, count) in [("input_r2", 3), ("input_r3", 2), ("input_r4", 2)] {
+        if packets(name) != Some(count) {
+            bench.fail(&format!(
+                "counter {name} shows {:?} packets, expected {count}; counters:\n{listing}",
+                packets(name)
+            ));
+        }
+    }
 }

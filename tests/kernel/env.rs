@@ -3,6 +3,7 @@
 //! Without them a kernel test is skipped with a loud message, except on CI (`CI=true`), where a
 //! skipped proof is a failed proof.
 
+use std::io::Write;
 use std::process::Command;
 use std::sync::OnceLock;
 
@@ -18,7 +19,11 @@ pub fn ready(test: &str) -> bool {
             panic!("kernel test `{test}` cannot run on CI: {reason}; the kernel tests need root and nftables")
         }
         Err(reason) => {
-            eprintln!("SKIPPED kernel test `{test}`: {reason} (needs root and nftables)");
+            // Straight to stderr: the test harness captures `eprintln!` of passing tests.
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED kernel test `{test}`: {reason} (needs root and nftables)"
+            );
             false
         }
     }
@@ -49,6 +54,7 @@ fn probe_machine() -> Result<(), String> {
             Err(e) => return Err(format!("`{tool}` is not installed ({e})")),
         }
     }
+    remove_stale_namespaces();
     // Namespaces can be forbidden even to root (containers without CAP_SYS_ADMIN).
     let name = format!("pc-envcheck-{}", std::process::id());
     let added = Command::new("ip")
@@ -86,4 +92,27 @@ fn is_root() -> bool {
                 .and_then(|ids| ids.split_whitespace().nth(1).map(|euid| euid == "0"))
         })
         .unwrap_or(false)
+}
+
+/// Deletes the namespaces of earlier runs that were killed before they could clean up (a test
+/// binary stopped by a signal runs no destructors): `pc-ROLE-PID-N` whose process is gone.
+fn remove_stale_namespaces() {
+    let Ok(entries) = std::fs::read_dir("/run/netns") else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let parts: Vec<&str> = name.split('-').collect();
+        let ours = parts.len() == 4
+            && parts[0] == "pc"
+            && ["srv", "cli", "tgt"].contains(&parts[1])
+            && parts[3].parse::<u64>().is_ok();
+        let Some(pid) = parts.get(2).and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        let alive = std::path::Path::new(&format!("/proc/{pid}")).exists();
+        if ours && !alive {
+            let _ = Command::new("ip").args(["netns", "del", &name]).status();
+        }
+    }
 }

@@ -365,3 +365,20 @@ fn generated_policies_pass_check() {
         assert!(chain.rules.iter().all(|r| r.resolved), "{text}");
     }
 }
+
+#[test]
+fn shrinking_leaves_out_one_rule_at_a_time() {
+    let named: BTreeSet<&str> = ["lab"].into_iter().collect();
+    let rules = [
+        "allow tcp/2000 from lab".to_string(),
+        "deny udp/2001".to_string(),
+    ];
+    let text = write_policy(&named, "drop", &rules);
+    assert_eq!(rule_count(&text), 2);
+    let without_first = without_rules(&text, &[0].into_iter().collect());
+    assert_eq!(
+        without_first,
+        "net lab = 10.99.0.0/24, fd00:99::/64\ninput drop {\n  allow ssh from 198.18.0.0/15\n  deny udp/2001\n}\n"
+    );
+    assert_eq!(rule_count(&without_first), 1);
+}

@@ -13,10 +13,14 @@ use portcullis::syntax::ast::{ChainKind, Verdict};
 
 use super::env;
 use super::oracle::verdict_admits;
-use super::probe::{self, Outcome, Probe};
+use super::probe::{self, Probe};
 use super::ruleset::Format;
 use super::scenario::{Bench, PolicyCase};
 use super::topology::{Spec, CLIENT_V4, CLIENT_V6, SERVER_IF, SERVER_V4, SERVER_V6};
+
+/// How long each probe of a sequence waits: long enough that a slow machine never turns an
+/// admitted connection into a timeout (limited probes are not asked twice).
+const ORDERED_DEADLINE: Duration = Duration::from_millis(800);
 
 /// Whether a probe is meant to arrive while its bucket still has tokens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,7 +55,7 @@ fn assert_sequence(bench: &Bench, steps: &[(Probe, Phase)]) {
         .expect("rate-limit policies have an input chain");
     let probes: Vec<Probe> = steps.iter().map(|(p, _)| p.clone()).collect();
     let format = bench.format.describe();
-    let outcomes = probe::run_in_order(&bench.topology.client, &probes, Duration::from_millis(300));
+    let outcomes = probe::run_in_order(&bench.topology.client, &probes, ORDERED_DEADLINE);
     let mut table = String::new();
     let mut wrong = 0;
     for (i, ((probe, phase), outcome)) in steps.iter().zip(&outcomes).enumerate() {
@@ -267,6 +271,42 @@ fn the_sequences_above_distinguish_under_from_over() {
         assert!(matches!(
             under,
             Verdict::Accept | Verdict::Reject | Verdict::Drop
+        ));
+    }
+}
+
+/// Regression: a limit without `burst` once compiled to a bare `limit rate 2/second`, which the
+/// kernel gives its default burst of 5 packets, so five connections got in at once (and
+/// `limit 1/hour` admitted five too). Without `burst`, at most one period's worth passes at once.
+#[test]
+fn without_burst_a_limit_admits_no_more_than_its_rate_at_once() {
+    if !env::ready(
+        "kernel::rate_limits::without_burst_a_limit_admits_no_more_than_its_rate_at_once",
+    ) {
+        return;
+    }
+    let case = PolicyCase::from_text(
+        "limit-no-burst.pcl",
+        "input drop {\n  allow ssh from 10.99.0.0/24\n  allow tcp/2000 limit 2/second\n  reject tcp/2000\n}\n",
+    );
+    let host = case.host(None);
+    let bench = Bench::new(
+        &case,
+        host,
+        Spec::default(),
+        &ports(&[(Protocol::Tcp, 2000)]),
+    );
+    let probes: Vec<Probe> = (0..6).map(|_| probe(Protocol::Tcp, V4, 2000)).collect();
+    let started = std::time::Instant::now();
+    let outcomes = probe::run_in_order(&bench.topology.client, &probes, Duration::from_millis(300));
+    let elapsed = started.elapsed();
+    let admitted = outcomes
+        .iter()
+        .filter(|o| **o == super::probe::Outcome::Answered)
+        .count();
+    if elapsed < Duration::from_millis(400) && admitted > 2 {
+        bench.fail(&format!(
+            "`limit 2/second` admitted {admitted} of 6 connections made within {elapsed:?}: {outcomes:?}"
         ));
     }
 }

@@ -118,13 +118,6 @@ impl Topology {
         Topology::build(Spec::default())
     }
 
-    pub fn with_target() -> Topology {
-        Topology::build(Spec {
-            target: true,
-            ..Spec::default()
-        })
-    }
-
     pub fn build(spec: Spec) -> Topology {
         let server = Netns::create("srv");
         let client = Netns::create("cli");

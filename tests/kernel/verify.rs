@@ -55,7 +55,8 @@ impl Checked {
 /// The listeners of a run, by namespace.
 pub struct Listening {
     pub server: Listeners,
-    pub client: Listeners,
+    /// Answers output-chain probes; only needs to live as long as the run.
+    _client: Listeners,
     pub target: Option<Listeners>,
 }
 
@@ -69,7 +70,7 @@ impl Listening {
         server_addresses.retain(|a| !topology.spec.target_addresses.contains(a));
         Listening {
             server: Listeners::start(&topology.server, &sets[0], &server_addresses),
-            client: Listeners::start(&topology.client, &sets[1], &topology.client_addresses()),
+            _client: Listeners::start(&topology.client, &sets[1], &topology.client_addresses()),
             target: topology
                 .target
                 .as_ref()

@@ -83,12 +83,15 @@ pub(crate) fn admitted(
         // For each derived rule: the probe it is a piece of (`None` for a rule kept whole) and the
         // original rule (`None` for the default's stand-in).
         let mut origin: Vec<(Option<usize>, Option<usize>)> = Vec::new();
+        // Most rules touch no probe: one test against the group's union rules them out before
+        // any set is built.
+        let reach = group.iter().fold(Traffic::empty(), |t, &k| t.union(&probes[k].traffic));
         for (index, rule) in chain.rules.iter().enumerate() {
-            if !rule.resolved {
+            if !rule.resolved || !rule.traffic.intersects(&reach) {
                 continue;
             }
             if rule.verdict == Verdict::Accept && split(rule) {
-                for &k in &group {
+                for &k in group.iter().filter(|&&k| probes[k].touches(rule)) {
                     if let Some((traffic, src, dst)) = probes[k].restrict(rule) {
                         rules.push(derived(rule, traffic, src, dst));
                         origin.push((Some(k), Some(index)));

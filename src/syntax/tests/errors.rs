@@ -130,6 +130,13 @@ fn misplaced_keywords_are_explained() {
     assert!(err.help.unwrap().contains("not inside a chain"));
     let err = text_error("host h {\n  service a = tcp/1\n}");
     assert!(err.help.unwrap().contains("top level"));
+    let err = text_error("host h {\n}\n}\n");
+    assert_eq!(
+        (err.line, err.help.as_deref()),
+        (3, Some("this `}` closes no block: is it one too many?"))
+    );
+    let err = text_error("input drop {\n  allow ssh \\ # why\n}\n");
+    assert!(err.help.unwrap().contains("last character"));
 }
 
 #[test]
@@ -253,4 +260,25 @@ fn deep_nesting_is_an_error_not_a_crash() {
     let text = "{".repeat(100_000);
     let errors = text_errors(&text);
     assert!(!errors.is_empty());
+}
+
+#[test]
+fn a_rule_with_an_invalid_option_is_left_out_not_widened() {
+    for option in [
+        "on abcdefghijklmnopq",
+        "limit 0/second",
+        "log \"caf\u{e9}\"",
+    ] {
+        let text = format!("input drop {{\n  allow ssh {option}\n  allow http\n}}\n");
+        let (policy, diagnostics) = crate::syntax::parse_text(FILE, &text);
+        assert_eq!(diagnostics.len(), 1, "{option}");
+        let Some(Item::HostItem(HostItem::Chain(chain))) = policy.items.first() else {
+            panic!("the chain is kept")
+        };
+        assert_eq!(
+            chain.rules.len(),
+            1,
+            "only `allow http` is left for {option}"
+        );
+    }
 }

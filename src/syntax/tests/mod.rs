@@ -148,4 +148,3 @@ fn erasing_spans_keeps_everything_else() {
     let name = crate::source::Spanned::new("x".to_string(), span);
     assert_eq!(erase_spans(&name), "Spanned { node: \"x\", span: _ }");
 }
-mod scratch;

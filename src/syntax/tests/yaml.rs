@@ -251,3 +251,18 @@ fn verdict_words_map_like_the_text_form() {
     assert_eq!(chain.rules[0].verdict.node, Verdict::Drop);
     assert_eq!(chain.rules[1].services, None);
 }
+
+#[test]
+fn a_broken_statement_still_has_its_other_fields_checked() {
+    let errors = yaml_errors("binds:\n  - {on: 10.0.0.256, services: tcp/0}\n");
+    let rules: Vec<&str> = errors.iter().map(|e| e.rule).collect();
+    assert_eq!(
+        rules,
+        ["syntax-error", "invalid-address", "invalid-port"],
+        "{errors:#?}"
+    );
+    let errors = yaml_errors("input:\n  rules:\n    - {allow: tcp/0}\n");
+    assert_eq!(errors.len(), 2, "{errors:#?}");
+    let errors = yaml_errors("input:\n  policy: drop\n  rules:\n    - {from: 1.2.3}\n");
+    assert_eq!(errors.len(), 2, "{errors:#?}");
+}

@@ -71,7 +71,7 @@ impl Lowering {
         for field in fields {
             match field.key {
                 "include" => {
-                    for node in self.one_or_many(field.value) {
+                    for node in one_or_many(field.value) {
                         items.extend(self.include(node).map(Item::Include));
                     }
                 }
@@ -162,30 +162,31 @@ impl Lowering {
         }
     }
 
+    // Statements check every field they have before giving up on a missing or broken one, so that
+    // one run reports all of their mistakes.
+
     fn bind(&mut self, node: &Node) -> Option<Bind> {
         let fields = self.fields(node, "a bind", BIND_KEYS, false)?;
-        let process = self.required(&fields, node, "process", "a bind")?;
-        let on = self.required(&fields, node, "on", "a bind")?;
-        let services = self.required(&fields, node, "services", "a bind")?;
-        let process = self.name(process.value);
-        let address = self.scalar(
-            on.value,
-            Rule::address_only,
-            "an address",
-            |b, mut pairs| {
+        let process = self.required(&fields, node, "process", "a bind");
+        let on = self.required(&fields, node, "on", "a bind");
+        let services = self.required(&fields, node, "services", "a bind");
+        let process = process.and_then(|f| self.name(f.value));
+        let address = on.and_then(|f| {
+            self.scalar(f.value, Rule::address_only, "an address", |b, mut pairs| {
                 pairs
                     .find(|p| p.as_rule() == Rule::address)
                     .and_then(|p| b.address(p))
-            },
-        );
-        let services = self.service_refs(services.value);
+            })
+            .flatten()
+        });
+        let services = services.and_then(|f| self.service_refs(f.value));
         let user = match field(&fields, "as") {
-            Some(user) => Some(self.name(user.value)?),
+            Some(f) => Some(self.name(f.value)?),
             None => None,
         };
         Some(Bind {
             process: process?,
-            address: address.flatten()?,
+            address: address?,
             services: services?,
             user,
             span: node.span,
@@ -194,35 +195,41 @@ impl Lowering {
 
     fn forward_port(&mut self, node: &Node) -> Option<ForwardPort> {
         let fields = self.fields(node, "a forward-port", FORWARD_KEYS, false)?;
-        let port = self.required(&fields, node, "port", "a forward-port")?;
-        let to = self.required(&fields, node, "to", "a forward-port")?;
-        let spec = self.scalar(
-            port.value,
-            Rule::port_spec_only,
-            "a port spec",
-            |b, mut pairs| {
-                pairs
-                    .find(|p| p.as_rule() == Rule::port_spec)
-                    .and_then(|p| b.forward_spec(p))
-            },
-        );
-        let target = self.scalar(
-            to.value,
-            Rule::target_only,
-            "a target address",
-            |b, mut pairs| {
-                pairs
-                    .find(|p| p.as_rule() == Rule::target)
-                    .and_then(|p| b.target(p))
-            },
-        );
+        let port = self.required(&fields, node, "port", "a forward-port");
+        let to = self.required(&fields, node, "to", "a forward-port");
+        let spec = port.and_then(|f| {
+            self.scalar(
+                f.value,
+                Rule::port_spec_only,
+                "a port spec",
+                |b, mut pairs| {
+                    pairs
+                        .find(|p| p.as_rule() == Rule::port_spec)
+                        .and_then(|p| b.forward_spec(p))
+                },
+            )
+            .flatten()
+        });
+        let target = to.and_then(|f| {
+            self.scalar(
+                f.value,
+                Rule::target_only,
+                "a target address",
+                |b, mut pairs| {
+                    pairs
+                        .find(|p| p.as_rule() == Rule::target)
+                        .and_then(|p| b.target(p))
+                },
+            )
+            .flatten()
+        });
         let from = match field(&fields, "from") {
             Some(from) => Some(self.net_refs(from.value)?),
             None => None,
         };
-        let (target, target_port) = target.flatten()?;
+        let (target, target_port) = target?;
         Some(ForwardPort {
-            spec: spec.flatten()?,
+            spec: spec?,
             from,
             target,
             target_port,
@@ -238,10 +245,10 @@ impl Lowering {
         };
         let what = format!("the `{}` chain", chain.key);
         let fields = self.fields(chain.value, &what, CHAIN_KEYS, false)?;
-        let policy = self.required(&fields, chain.value, "policy", &what)?;
-        let policy = self
-            .scalar(
-                policy.value,
+        let policy = self.required(&fields, chain.value, "policy", &what);
+        let policy = policy.and_then(|f| {
+            self.scalar(
+                f.value,
                 Rule::policy_only,
                 "a default verdict",
                 |b, mut pairs| {
@@ -250,7 +257,8 @@ impl Lowering {
                         .and_then(|p| b.policy(p))
                 },
             )
-            .flatten()?;
+            .flatten()
+        });
         let rules = match field(&fields, "rules") {
             Some(rules) => self
                 .list(rules.value, "rules")
@@ -261,7 +269,7 @@ impl Lowering {
         };
         Some(ChainBlock {
             kind: Spanned::new(kind, chain.key_node.span),
-            policy,
+            policy: policy?,
             rules,
             span: chain.key_node.span.to(chain.value.span),
         })
@@ -274,14 +282,14 @@ impl Lowering {
             .filter(|f| matches!(f.key, "allow" | "deny" | "reject"))
             .collect();
         let verdict_field = match verdicts.as_slice() {
-            [one] => *one,
+            [one] => Some(*one),
             [] => {
                 self.error(
                     node.span,
                     "a rule needs one of `allow`, `deny` or `reject`".into(),
                     Some("write `- {allow: ssh, from: admins}`".into()),
                 );
-                return None;
+                None
             }
             [first, second, ..] => {
                 self.diagnostics.push(
@@ -297,20 +305,32 @@ impl Lowering {
                     .secondary(first.key_node.span, "first verdict")
                     .help("split it into two rules"),
                 );
-                return None;
+                None
             }
         };
-        let verdict = match verdict_field.key {
-            "allow" => Verdict::Accept,
-            "deny" => Verdict::Drop,
-            _ => Verdict::Reject,
+        // Without a verdict the options are still checked; the rule is dropped at the end.
+        let mut valid = verdict_field.is_some();
+        let verdict = match verdict_field {
+            Some(f) => {
+                let verdict = match f.key {
+                    "allow" => Verdict::Accept,
+                    "deny" => Verdict::Drop,
+                    _ => Verdict::Reject,
+                };
+                Spanned::new(verdict, f.key_node.span)
+            }
+            None => Spanned::new(Verdict::Drop, node.span),
         };
-        let services = match verdict_field.value.value {
-            Value::Null => None,
-            _ => Some(self.service_refs(verdict_field.value)?),
+        let services = match verdict_field {
+            Some(f) if f.value.value != Value::Null => {
+                let services = self.service_refs(f.value);
+                valid &= services.is_some();
+                services
+            }
+            _ => None,
         };
         let mut rule = ast::Rule {
-            verdict: Spanned::new(verdict, verdict_field.key_node.span),
+            verdict,
             services,
             from: None,
             to: None,
@@ -320,7 +340,6 @@ impl Lowering {
             counter: None,
             span: node.span,
         };
-        let mut valid = true;
         for option in &fields {
             let value = option.value;
             match option.key {
@@ -607,17 +626,9 @@ impl Lowering {
         }
     }
 
-    /// A scalar or a list of scalars.
-    fn one_or_many<'n>(&mut self, node: &'n Node) -> Vec<&'n Node> {
-        match &node.value {
-            Value::Seq(items) => items.iter().collect(),
-            _ => vec![node],
-        }
-    }
-
     /// A scalar or a non-empty list of scalars; an empty value or list is reported.
     fn non_empty<'n>(&mut self, node: &'n Node, what: &str) -> Option<Vec<&'n Node>> {
-        let items = self.one_or_many(node);
+        let items = one_or_many(node);
         if items.is_empty() || node.value == Value::Null {
             self.expected(node, what);
             return None;
@@ -647,6 +658,14 @@ impl Lowering {
             diagnostic = diagnostic.help(help);
         }
         self.diagnostics.push(diagnostic);
+    }
+}
+
+/// A scalar or a list of scalars, as a list.
+fn one_or_many(node: &Node) -> Vec<&Node> {
+    match &node.value {
+        Value::Seq(items) => items.iter().collect(),
+        _ => vec![node],
     }
 }
 
