@@ -2,6 +2,7 @@
 
 mod describe;
 pub mod engine;
+pub(crate) mod exposure;
 mod rule;
 pub mod rules;
 pub mod suppression;

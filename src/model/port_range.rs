@@ -29,7 +29,8 @@ impl PortRange {
         self.lo <= other.hi && other.lo <= self.hi
     }
 
-    pub fn len(&self) -> u32 {
+    /// How many ports the range holds (never zero).
+    pub fn port_count(&self) -> u32 {
         u32::from(self.hi) - u32::from(self.lo) + 1
     }
 

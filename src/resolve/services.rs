@@ -98,6 +98,11 @@ impl<'a> ServiceResolver<'a> {
                             t.ports[p.node.index()] = ports;
                             t
                         } else {
+                            if let Some(in_use) =
+                                named.in_use.as_ref().filter(|u| !u.contains(&p.node))
+                            {
+                                diagnostics.push(unusual_protocol(&named, p.node, p.span, in_use));
+                            }
                             only(&named.traffic, &[p.node])
                         }
                     }
@@ -313,5 +318,32 @@ fn protocol_mismatch(
     .label(format!("{source} for {list} only"))
     .help(format!(
         "if {protocol} is really meant, write the port explicitly (`{spec}`); otherwise drop `/{protocol}`"
+    ))
+}
+
+/// A registry name used with a protocol it is registered for but not actually used on.
+fn unusual_protocol(
+    named: &Named,
+    protocol: Protocol,
+    span: Span,
+    in_use: &[Protocol],
+) -> Diagnostic {
+    let list = in_use
+        .iter()
+        .map(|p| p.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    Diagnostic::new(
+        &PROTOCOL_MISMATCH,
+        span,
+        format!(
+            "`{}` is registered for {protocol} but used on {list} only",
+            named.name
+        ),
+    )
+    .label(format!("`{}` runs over {list}", named.name))
+    .help(format!(
+        "write `{}` (or `{}/{}`) unless {protocol} is really meant",
+        named.name, named.name, in_use[0]
     ))
 }

@@ -3,10 +3,10 @@
 use crate::diagnostic::Diagnostic;
 use crate::lint::describe::rule_text;
 use crate::lint::LintContext;
-use crate::model::{Protocol, Traffic};
+use crate::model::{Protocol, Rule, ServiceUse, Traffic};
 use crate::syntax::ast::{ChainKind, Verdict};
 
-use super::insecure_service::exposure::{covers_all_ports, loopback_only};
+use crate::lint::exposure::{admitted, covers_all_ports, loopback_only, Probe};
 
 crate::declare_lint! {
     /// An input chain allows a port that nothing on the host listens on.
@@ -52,7 +52,7 @@ crate::declare_lint! {
 }
 
 pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
-    for (host, chain, coverage) in ctx.coverages() {
+    for (host, chain) in ctx.chains() {
         if chain.kind != ChainKind::Input || host.binds.is_empty() {
             continue;
         }
@@ -66,19 +66,34 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                 }
             },
         );
-        for (rule, cov) in chain.rules.iter().zip(&coverage.rules) {
-            if !rule.resolved
-                || rule.verdict != Verdict::Accept
-                || loopback_only(rule)
-                || cov.wins.is_none()
-            {
-                continue;
-            }
-            for service in &rule.services {
-                let whole = Protocol::ALL
+        let unbound = |service: &ServiceUse| {
+            !service.traffic.is_empty()
+                && !service.traffic.intersects(&network)
+                && !Protocol::ALL
                     .iter()
-                    .any(|&p| covers_all_ports(service.traffic.of(p)));
-                if whole || service.traffic.is_empty() || service.traffic.intersects(&network) {
+                    .any(|&p| covers_all_ports(service.traffic.of(p)))
+        };
+        let candidate = |rule: &Rule| !loopback_only(rule) && rule.services.iter().any(&unbound);
+        if !chain
+            .rules
+            .iter()
+            .any(|r| r.resolved && r.verdict == Verdict::Accept && candidate(r))
+        {
+            continue;
+        }
+        // The allows that really let in some port no network bind covers; the others are
+        // shadowed or redundant, which the coverage rules report.
+        let nowhere = Probe::traffic(Traffic::all().difference(&network));
+        let mut rules: Vec<usize> = admitted(chain, &[nowhere], candidate)
+            .into_iter()
+            .filter_map(|a| a.rule)
+            .collect();
+        rules.sort_unstable();
+        rules.dedup();
+        for index in rules {
+            let rule = &chain.rules[index];
+            for service in &rule.services {
+                if !unbound(service) {
                     continue;
                 }
                 let ports = service.traffic.to_string();

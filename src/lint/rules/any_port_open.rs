@@ -8,7 +8,7 @@ use crate::lint::LintContext;
 use crate::model::{Protocol, Rule, Traffic};
 use crate::syntax::ast::{ChainKind, Verdict};
 
-use super::insecure_service::exposure::{
+use crate::lint::exposure::{
     admitted, covers_all_ports, is_inbound, loopback_only, open_to_world, sources_text, Probe,
 };
 

@@ -8,7 +8,7 @@ use crate::lint::LintContext;
 use crate::model::{AddrSet, Origin, PortRange, Protocol, Rule, Traffic};
 use crate::source::Span;
 
-use super::insecure_service::exposure::{
+use crate::lint::exposure::{
     admitted, covers_all_ports, is_inbound, loopback_only, open_to_world, sources_text, Probe,
 };
 

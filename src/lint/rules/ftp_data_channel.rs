@@ -9,7 +9,7 @@ use crate::model::{AddrSet, IntervalSet, Origin, PortRange, Protocol, Rule, Traf
 use crate::source::Span;
 use crate::syntax::ast::{ChainKind, Verdict};
 
-use super::insecure_service::exposure::{admitted, is_inbound, loopback_only, Probe};
+use crate::lint::exposure::{admitted, is_inbound, loopback_only, Probe};
 
 crate::declare_lint! {
     /// An ftp server is allowed in, but its passive data connections will be dropped.
@@ -18,15 +18,17 @@ crate::declare_lint! {
     /// An ftp client opens a control connection, then, in passive mode, a second connection to
     /// a port the server picks. When ftp (tcp/21) is allowed, the compiler attaches the kernel's
     /// ftp connection-tracking helper, which reads the server's replies on tcp/21 and lets that
-    /// second connection in as *related*. Nothing needs to be allowed for it; that is the common
-    /// case, and it is not reported.
+    /// second connection in as *related* (see "The FTP helper" in docs/compile.md). Nothing
+    /// needs to be allowed for it; that is the common case, and it is not reported.
     ///
     /// The helper cannot do its job, and this rule reports the `allow` that lets the control
     /// connection in, when:
     ///
-    /// - the server runs on **another port**: a service whose name contains `ftp` (`service
-    ///   ftp-alt = tcp/2121`), or a port bound by a process whose name does (`bind vsftpd on
-    ///   0.0.0.0 tcp/2121`). The helper only watches tcp/21.
+    /// - the server runs on **another port**: a port of a service the policy or an overlay
+    ///   defines with `ftp` in a word of its name (`service ftp-alt = tcp/2121`), or a port bound
+    ///   by a process named so (`bind vsftpd on 0.0.0.0 tcp/2121`). The helper only watches
+    ///   tcp/21. Ranges of 10 ports or more in such a service or bind are taken for its passive
+    ///   range, not for control ports.
     /// - it is **implicit FTPS** (`ftps`, tcp/990): the helper cannot read an encrypted control
     ///   connection.
     /// - the compiler's `established` baseline is **off**: related connections are not accepted
@@ -34,10 +36,9 @@ crate::declare_lint! {
     ///
     /// ...and the same chain does not allow a passive port range instead: an `allow` that lets
     /// in a TCP range of at least 10 ports from 1024 up, from sources that overlap the ftp
-    /// rule's. Names are only looked for in the policy's own services and binds (`sftp` and
-    /// `tftp` are not ftp). Chains whose default is `accept` are not reported: the data
-    /// connections fall through to it. Explicit FTPS (`AUTH TLS` on tcp/21) blinds the helper
-    /// too but cannot be told from the policy.
+    /// rule's. `sftp` (part of ssh) and `tftp` are not ftp. Chains whose default is `accept`
+    /// are not reported: the data connections fall through to it. Explicit FTPS (`AUTH TLS` on
+    /// tcp/21) blinds the helper too, but cannot be told from the policy.
     ///
     /// ## Why it matters
     /// Clients log in, then hang on the first directory listing or transfer: the control
@@ -113,7 +114,7 @@ fn is_own_definition(origin: &Origin) -> bool {
 
 pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
     let related = ctx.compile.baseline.established;
-    for (host, chain, coverage) in ctx.coverages() {
+    for (host, chain) in ctx.chains() {
         if !is_inbound(chain.kind) || chain.policy == Verdict::Accept {
             continue;
         }
@@ -187,22 +188,30 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
             .iter()
             .map(|c| Probe::traffic(tcp(&c.ports)))
             .collect();
-        // Where passive data connections are let in from.
-        let passive_sources = chain
-            .rules
-            .iter()
-            .zip(&coverage.rules)
-            .filter(|(r, c)| {
-                r.resolved
-                    && r.verdict == Verdict::Accept
-                    && !loopback_only(r)
-                    && c.wins.is_some()
-                    && has_passive_range(r, &control_ports)
-            })
-            .fold(AddrSet::empty(), |s, (r, _)| s.union(&r.src));
-        // (rule, service reference or the whole rule) -> the first control it lets in.
+        let controls_admitted = admitted(chain, &probes, |r| !loopback_only(r));
+        if controls_admitted.is_empty() {
+            continue;
+        }
+        // Where passive data connections are let in from: the allows of a passive range that
+        // let some of it in. Asked only now, as it can take most of the chain.
+        let passive_ports = IntervalSet::range(1024, u16::MAX).difference(&control_ports);
+        let (mut v4, mut v6) = (Vec::new(), Vec::new());
+        for a in admitted(chain, &[Probe::traffic(tcp(&passive_ports))], |r| {
+            !loopback_only(r) && has_passive_range(r, &control_ports)
+        }) {
+            if let Some(index) = a.rule {
+                v4.extend_from_slice(chain.rules[index].src.v4.ranges());
+                v6.extend_from_slice(chain.rules[index].src.v6.ranges());
+            }
+        }
+        let passive_sources = AddrSet {
+            v4: IntervalSet::from_ranges(v4),
+            v6: IntervalSet::from_ranges(v6),
+        };
+        // (rule, service reference or the whole rule) -> the control it lets in; of several, the
+        // one whose reason comes first.
         let mut found: BTreeMap<(usize, Option<usize>), usize> = BTreeMap::new();
-        for a in admitted(chain, &probes, |r| !loopback_only(r)) {
+        for a in controls_admitted {
             let Some(index) = a.rule else { continue };
             let rule = &chain.rules[index];
             if loopback_only(rule) || rule.src.intersects(&passive_sources) {
@@ -237,7 +246,7 @@ fn control_part(ports: &IntervalSet<u16>) -> IntervalSet<u16> {
             .ranges()
             .iter()
             .copied()
-            .filter(|&(lo, hi)| PortRange { lo, hi }.len() < MIN_PASSIVE_PORTS),
+            .filter(|&(lo, hi)| PortRange { lo, hi }.port_count() < MIN_PASSIVE_PORTS),
     )
 }
 
@@ -256,7 +265,7 @@ fn has_passive_range(rule: &Rule, control: &IntervalSet<u16>) -> bool {
         .difference(control)
         .ranges()
         .iter()
-        .any(|&(lo, hi)| PortRange { lo, hi }.len() >= MIN_PASSIVE_PORTS)
+        .any(|&(lo, hi)| PortRange { lo, hi }.port_count() >= MIN_PASSIVE_PORTS)
 }
 
 fn report(ctx: &LintContext, rule: &Rule, service: Option<usize>, control: &Control) -> Diagnostic {
@@ -373,6 +382,12 @@ mod tests {
         assert_eq!(findings(policy).len(), 1);
         // A single high port is not a passive range.
         let policy = "service ftp-alt = tcp/2121\ninput drop {\n  allow ftp-alt, tcp/8080\n}\n";
+        assert_eq!(findings(policy).len(), 1);
+    }
+
+    #[test]
+    fn a_shadowed_passive_range_does_not_count() {
+        let policy = "service ftp-alt = tcp/2121\ninput drop {\n  deny tcp/20000-30000\n  allow ftp-alt from 10.0.0.0/8\n  allow tcp/21100-21199 from 10.0.0.0/8\n}\n";
         assert_eq!(findings(policy).len(), 1);
     }
 

@@ -1,4 +1,4 @@
-//! `icmpv6-blocked`: a chain lets IPv6 in but drops the ICMPv6 it depends on.
+//! `icmpv6-blocked`: a chain lets IPv6 through but drops the ICMPv6 it depends on.
 
 use crate::diagnostic::Diagnostic;
 use crate::lint::describe::chain_name;
@@ -6,23 +6,24 @@ use crate::lint::LintContext;
 use crate::model::{AddrSet, IntervalSet, Protocol, Traffic};
 use crate::syntax::ast::{ChainKind, Verdict};
 
-use super::insecure_service::exposure::{admitted, is_inbound, loopback_only, Probe};
+use crate::lint::exposure::{admitted, loopback_only, Probe};
 
 crate::declare_lint! {
-    /// A chain lets IPv6 in but drops the ICMPv6 that IPv6 cannot work without.
+    /// A chain lets IPv6 through but drops the ICMPv6 that IPv6 cannot work without.
     ///
     /// ## What it does
     /// Runs only when the compiler's ICMP baseline is off (`compile: baseline: {icmp: false}` in
     /// `portcullis.yaml`); by default the compiler accepts the ICMPv6 types RFC 4890 lists before
     /// any rule, and there is nothing to report.
     ///
-    /// With the baseline off, ICMPv6 gets in only through rules that name no service (they match
-    /// every protocol, ICMPv6 included) or an `accept` default. The rule then evaluates the
-    /// `input` and `forward` chains for IPv6 packets of protocols without ports, and reports a
-    /// chain that accepts some IPv6 traffic (so IPv6 is meant to work) but no such packet:
+    /// With the baseline off, ICMPv6 passes only through rules that name no service (they match
+    /// every protocol, ICMPv6 included) or an `accept` default. The rule then evaluates each
+    /// chain for IPv6 packets of protocols without ports, and reports a chain that accepts some
+    /// IPv6 traffic (so IPv6 is meant to work) but none of these:
     ///
-    /// - in `input`, from link-local sources (`fe80::/10`): neighbour discovery, with which
-    ///   IPv6 resolves addresses, finds routers and detects duplicate addresses;
+    /// - in `input`, from link-local sources (`fe80::/10`), and in `output`, to link-local and
+    ///   link-scope multicast addresses (`ff02::/16`): neighbour discovery, with which IPv6
+    ///   resolves addresses, finds routers and detects duplicate addresses;
     /// - in `input` and `forward`, from other sources: packet-too-big messages from routers on
     ///   the path, which path MTU discovery depends on.
     ///
@@ -81,9 +82,11 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
         src,
         dst: ipv6.clone(),
     };
+    // The last probe of each list tells whether the chain takes IPv6 at all; the others are what
+    // IPv6 needs it to accept.
     const NEIGHBOUR: usize = 0;
     const TOO_BIG: usize = 1;
-    let probes = [
+    let incoming = [
         probe(&other, link_local.clone()),
         probe(
             &other,
@@ -94,34 +97,67 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
         ),
         probe(&ports, ipv6.clone()),
     ];
+    // Going out, neighbour discovery is addressed to link-local and link-scope multicast
+    // addresses (solicitations go to `ff02::1:ffXX:XXXX`, `ff02::2`).
+    let neighbours = link_local.union(&AddrSet::prefix(
+        "ff02::/16".parse().expect("a valid prefix"),
+    ));
+    let outgoing = [
+        Probe {
+            traffic: other.clone(),
+            src: ipv6.clone(),
+            dst: neighbours,
+        },
+        probe(&ports, ipv6.clone()),
+    ];
     for (host, chain) in ctx.chains() {
-        if !is_inbound(chain.kind) || chain.rules.iter().any(|r| !r.resolved) {
+        if chain.rules.iter().any(|r| !r.resolved) {
             continue;
         }
+        let probes: &[Probe] = if chain.kind == ChainKind::Output {
+            &outgoing
+        } else {
+            &incoming
+        };
         let mut accepted = [false; 3];
-        for a in admitted(chain, &probes, |r| !loopback_only(r)) {
+        for a in admitted(chain, probes, |r| !loopback_only(r)) {
             if a.rule.is_none_or(|i| !loopback_only(&chain.rules[i])) {
                 accepted[a.probe] = true;
             }
         }
-        if !accepted.iter().any(|&a| a) {
-            continue; // no IPv6 at all: nothing depends on ICMPv6
+        let broken: Vec<&str> = match chain.kind {
+            ChainKind::Input => [
+                (NEIGHBOUR, "neighbour discovery"),
+                (TOO_BIG, "path MTU discovery"),
+            ]
+            .into_iter()
+            .filter(|&(k, _)| !accepted[k])
+            .map(|(_, what)| what)
+            .collect(),
+            // Neighbour discovery never crosses a router.
+            ChainKind::Forward => (!accepted[TOO_BIG])
+                .then_some("path MTU discovery")
+                .into_iter()
+                .collect(),
+            ChainKind::Output => (!accepted[0])
+                .then_some("neighbour discovery")
+                .into_iter()
+                .collect(),
+        };
+        let uses_ipv6 = accepted.iter().any(|&a| a);
+        if !uses_ipv6 || broken.is_empty() {
+            continue; // no IPv6 at all, nothing depends on ICMPv6; or nothing missing
         }
-        let mut broken = Vec::new();
-        if chain.kind == ChainKind::Input && !accepted[NEIGHBOUR] {
-            broken.push("neighbour discovery");
-        }
-        if !accepted[TOO_BIG] {
-            broken.push("path MTU discovery");
-        }
-        if broken.is_empty() {
-            continue;
-        }
+        let direction = if chain.kind == ChainKind::Output {
+            "out"
+        } else {
+            "in"
+        };
         let mut d = Diagnostic::new(
             &ICMPV6_BLOCKED,
             chain.span,
             format!(
-                "the {} lets IPv6 in but drops the ICMPv6 it needs: {} will fail",
+                "the {} lets IPv6 {direction} but drops the ICMPv6 it needs: {} will fail",
                 chain_name(host, chain),
                 broken.join(" and ")
             ),
@@ -206,7 +242,23 @@ mod tests {
     fn forward_chains_need_only_packet_too_big() {
         assert!(findings("forward drop {\n  allow https\n  allow from 2000::/3\n}\n").is_empty());
         assert_eq!(findings("forward drop {\n  allow https\n}\n").len(), 1);
-        assert!(findings("output drop {\n  allow https\n}\n").is_empty());
+    }
+
+    #[test]
+    fn output_chains_need_neighbour_discovery() {
+        let found = findings("output drop {\n  allow https\n}\n");
+        assert_eq!(found.len(), 1);
+        assert!(
+            found[0].message.contains("IPv6 out"),
+            "{}",
+            found[0].message
+        );
+        assert!(
+            findings("output drop {\n  allow https\n  allow to fe80::/10, ff02::/16\n}\n")
+                .is_empty()
+        );
+        assert!(findings("output drop {\n  allow https to 10.0.0.0/8\n}\n").is_empty());
+        assert!(findings("output accept {\n  deny smtp\n}\n").is_empty());
     }
 
     #[test]

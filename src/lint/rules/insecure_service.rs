@@ -7,12 +7,7 @@ use crate::lint::describe::rule_text;
 use crate::lint::LintContext;
 use crate::model::{Origin, PortRange, Protocol, ServiceUse, Traffic};
 
-// The analysis of what a chain really lets in, shared by the exposure rules. It lives in its own
-// file; it is declared here so that no other module has to know about it.
-#[path = "exposure.rs"]
-pub(crate) mod exposure;
-
-use exposure::{admitted, covers_all_ports, is_inbound, loopback_only, Probe};
+use crate::lint::exposure::{admitted, covers_all_ports, is_inbound, loopback_only, Probe};
 
 crate::declare_lint! {
     /// A plaintext or legacy service, such as telnet or ftp, is allowed in.

@@ -1,16 +1,18 @@
 //! `protocol-mismatch`: a service used with a protocol it is not registered for.
 
 crate::declare_lint! {
-    /// A service name is used with a protocol it is not registered or defined for.
+    /// A service name is used with a protocol it is not registered for, or not used on.
     ///
     /// ## What it does
     /// Reports `name/protocol` references where the registry (or the policy's own definition)
-    /// has no ports for that protocol, e.g. `ssh/sctp` is registered but `domain/sctp` is not. The
-    /// rule still uses the name's ports with the protocol written, as asked.
+    /// has no ports for that protocol (`ssh/sctp` is registered, `domain/sctp` is not), and those
+    /// where the name is registered for the protocol but, by Debian's services list, used on
+    /// another one only (`ntp/tcp`: NTP runs over UDP). The rule still uses the name's ports with
+    /// the protocol written, as asked.
     ///
     /// ## Why it matters
-    /// Usually the protocol is a mistake (`ntp/tcp` where NTP runs over UDP), so the rule opens a
-    /// port nothing listens on while the real service stays closed.
+    /// Usually the protocol is a mistake, so the rule opens a port nothing listens on while the
+    /// real service stays closed.
     ///
     /// ## Example
     /// ```text

@@ -7,15 +7,16 @@ use crate::model::{PortRange, Protocol, Traffic};
 use crate::registry;
 use crate::syntax::ast::{ChainKind, Verdict};
 
-use super::insecure_service::exposure::{admitted, loopback_only, Probe};
+use crate::lint::exposure::{admitted, loopback_only, Probe};
 
 crate::declare_lint! {
     /// The input chain accepts no ssh connection from anywhere: applying it locks you out.
     ///
     /// ## What it does
-    /// Evaluates each host's `input` chain for the management services of `lint.management-
-    /// services` in `portcullis.yaml` (default `[ssh]`) and reports the chain when no packet to
-    /// any of them, from any source, on any interface but the loopback, is accepted. The services
+    /// Evaluates each host's `input` chain for the management services listed in
+    /// `lint.management-services` of `portcullis.yaml` (default `[ssh]`), and reports the chain
+    /// when no packet to any of them, from any source, on any interface but the loopback, is
+    /// accepted. The services
     /// are names, resolved like names in rules (the policy's own `service` definitions first,
     /// then the registry), or port specs such as `tcp/2222`.
     ///

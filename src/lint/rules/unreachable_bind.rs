@@ -6,7 +6,7 @@ use crate::lint::LintContext;
 use crate::model::AddrSet;
 use crate::syntax::ast::{ChainKind, Verdict};
 
-use super::insecure_service::exposure::{admitted, loopback_only, Probe};
+use crate::lint::exposure::{admitted, loopback_only, Probe};
 
 crate::declare_lint! {
     /// A service listens on a network address, but the input chain lets no connection to it in.

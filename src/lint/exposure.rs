@@ -12,7 +12,7 @@
 //! times the probes each touches plus the other rules, so the cost stays that of one coverage
 //! analysis.
 
-use crate::model::{AddrSet, Chain, IntervalSet, Packet, Rule, Traffic};
+use crate::model::{AddrSet, Chain, IntervalSet, Rule, Traffic};
 use crate::syntax::ast::{ChainKind, Verdict};
 
 /// Packets a rule asks about: a traffic set, from sources, to destinations.
@@ -61,8 +61,6 @@ pub(crate) struct Admitted {
     pub probe: usize,
     /// The accepting rule, or `None` for the chain's default.
     pub rule: Option<usize>,
-    /// One packet of the probe it accepts (while under its rate limit, for a limited rule).
-    pub packet: Packet,
 }
 
 /// Every (allow rule, probe) pair where the rule accepts some packet of the probe, and every
@@ -79,13 +77,12 @@ pub(crate) fn admitted(
 ) -> Vec<Admitted> {
     let mut out = Vec::new();
     for group in disjoint_groups(probes) {
-        let mut rules: Vec<Rule> = Vec::new();
-        // For each derived rule: the probe it is a piece of (`None` for a rule kept whole) and the
-        // original rule (`None` for the default's stand-in).
-        let mut origin: Vec<(Option<usize>, Option<usize>)> = Vec::new();
+        let mut derived = Derived::default();
         // Most rules touch no probe: one test against the group's union rules them out before
         // any set is built.
-        let reach = group.iter().fold(Traffic::empty(), |t, &k| t.union(&probes[k].traffic));
+        let reach = group
+            .iter()
+            .fold(Traffic::empty(), |t, &k| t.union(&probes[k].traffic));
         for (index, rule) in chain.rules.iter().enumerate() {
             if !rule.resolved || !rule.traffic.intersects(&reach) {
                 continue;
@@ -93,20 +90,14 @@ pub(crate) fn admitted(
             if rule.verdict == Verdict::Accept && split(rule) {
                 for &k in group.iter().filter(|&&k| probes[k].touches(rule)) {
                     if let Some((traffic, src, dst)) = probes[k].restrict(rule) {
-                        rules.push(derived(rule, traffic, src, dst));
-                        origin.push((Some(k), Some(index)));
+                        derived.piece(chain, k, index, piece(rule, traffic, src, dst));
                     }
                 }
             } else if group.iter().any(|&k| probes[k].touches(rule)) {
-                rules.push(derived(
-                    rule,
-                    rule.traffic.clone(),
-                    rule.src.clone(),
-                    rule.dst.clone(),
-                ));
-                origin.push((None, Some(index)));
+                derived.whole(chain, index);
             }
         }
+        let (mut rules, mut origin) = derived.finish(chain);
         if chain.policy == Verdict::Accept {
             // A last rule that accepts each probe stands for the default: it wins exactly the
             // probe packets that fall through every rule.
@@ -143,19 +134,89 @@ pub(crate) fn admitted(
         };
         let coverage = derived_chain.coverage();
         for ((probe, rule), cov) in origin.into_iter().zip(coverage.rules) {
-            if let (Some(probe), Some(packet)) = (probe, cov.wins) {
-                out.push(Admitted {
-                    probe,
-                    rule,
-                    packet,
-                });
+            if let (Some(probe), true) = (probe, cov.wins.is_some()) {
+                out.push(Admitted { probe, rule });
             }
         }
     }
     out
 }
 
-fn derived(rule: &Rule, traffic: Traffic, src: AddrSet, dst: AddrSet) -> Rule {
+/// The derived chain being built: pieces of allow rules, and the other rules kept whole.
+///
+/// Consecutive kept-whole rules that differ only in their sources, such as a block list of
+/// thousands of `deny from ADDRESS`, become one rule with the union of the sources: a packet
+/// any of them matches gets the same verdict either way, and the coverage analysis, whose cost
+/// grows with the number of distinct sources times the rules that apply to each, stays cheap.
+#[derive(Default)]
+struct Derived {
+    rules: Vec<Rule>,
+    origin: Vec<PieceOf>,
+    /// A run of kept-whole rules being merged.
+    run: Option<Run>,
+}
+
+/// For a derived rule: the probe it is a piece of (`None` for a rule kept whole) and the original
+/// rule (`None` for the default's stand-in).
+type PieceOf = (Option<usize>, Option<usize>);
+
+/// A run of kept-whole rules: the first rule's index and every source range of the run.
+type Run = (usize, Vec<(u32, u32)>, Vec<(u128, u128)>);
+
+impl Derived {
+    fn piece(&mut self, chain: &Chain, probe: usize, index: usize, rule: Rule) {
+        self.flush(chain);
+        self.rules.push(rule);
+        self.origin.push((Some(probe), Some(index)));
+    }
+
+    fn whole(&mut self, chain: &Chain, index: usize) {
+        let rule = &chain.rules[index];
+        if let Some((first, v4, v6)) = &mut self.run {
+            if mergeable(&chain.rules[*first], rule) {
+                v4.extend_from_slice(rule.src.v4.ranges());
+                v6.extend_from_slice(rule.src.v6.ranges());
+                return;
+            }
+        }
+        self.flush(chain);
+        self.run = Some((
+            index,
+            rule.src.v4.ranges().to_vec(),
+            rule.src.v6.ranges().to_vec(),
+        ));
+    }
+
+    fn flush(&mut self, chain: &Chain) {
+        if let Some((first, v4, v6)) = self.run.take() {
+            let rule = &chain.rules[first];
+            let src = AddrSet {
+                v4: IntervalSet::from_ranges(v4),
+                v6: IntervalSet::from_ranges(v6),
+            };
+            self.rules
+                .push(piece(rule, rule.traffic.clone(), src, rule.dst.clone()));
+            self.origin.push((None, Some(first)));
+        }
+    }
+
+    fn finish(mut self, chain: &Chain) -> (Vec<Rule>, Vec<PieceOf>) {
+        self.flush(chain);
+        (self.rules, self.origin)
+    }
+}
+
+/// Whether two rules match the same packets apart from their sources, and decide them the same.
+fn mergeable(a: &Rule, b: &Rule) -> bool {
+    a.verdict == b.verdict
+        && a.limit.is_none()
+        && b.limit.is_none()
+        && a.interface == b.interface
+        && a.traffic == b.traffic
+        && a.dst == b.dst
+}
+
+fn piece(rule: &Rule, traffic: Traffic, src: AddrSet, dst: AddrSet) -> Rule {
     Rule {
         verdict: rule.verdict,
         span: rule.span,
@@ -235,6 +296,13 @@ mod tests {
         Probe::traffic(Traffic::ports(Protocol::Tcp, PortRange::single(port)))
     }
 
+    fn from(probe: Probe, net: &str) -> Probe {
+        Probe {
+            src: AddrSet::prefix(net.parse().unwrap()),
+            ..probe
+        }
+    }
+
     fn input(text: &str) -> Chain {
         let checked = check_text("t.pcl", text);
         checked.policy.hosts[0].chains[0].clone()
@@ -255,7 +323,7 @@ mod tests {
         let found = admitted(&chain, &[tcp(22)], |_| true);
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].rule, None);
-        assert!(!AddrSet::prefix("10.0.0.0/8".parse().unwrap()).contains(found[0].packet.src));
+        assert!(admitted(&chain, &[from(tcp(22), "10.1.0.0/16")], |_| true).is_empty());
         let chain = input("input accept {\n  deny tcp/22\n}\n");
         assert!(admitted(&chain, &[tcp(22)], |_| true).is_empty());
     }
@@ -276,7 +344,28 @@ mod tests {
         let found = admitted(&chain, &[tcp(22)], |r| !r.services.is_empty());
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].rule, Some(1));
-        assert!(!AddrSet::prefix("10.0.0.0/8".parse().unwrap()).contains(found[0].packet.src));
+        let inside = admitted(&chain, &[from(tcp(22), "10.0.0.0/8")], |r| {
+            !r.services.is_empty()
+        });
+        assert!(inside.is_empty());
+    }
+
+    #[test]
+    fn a_block_list_is_merged_without_changing_the_answer() {
+        let chain = input(
+            "input drop {\n  deny from 10.0.0.0/9\n  deny from 10.128.0.0/9\n  allow ssh from 10.0.0.0/8\n}\n",
+        );
+        assert!(admitted(&chain, &[tcp(22)], |_| true).is_empty());
+        let chain = input(
+            "input drop {\n  deny from 10.0.0.1\n  deny from 10.0.0.2\n  reject from 10.0.0.3\n  allow ssh from 10.0.0.0/30\n}\n",
+        );
+        assert_eq!(admitted(&chain, &[tcp(22)], |_| true).len(), 1);
+        assert_eq!(
+            admitted(&chain, &[from(tcp(22), "10.0.0.0/32")], |_| true).len(),
+            1
+        );
+        assert!(admitted(&chain, &[from(tcp(22), "10.0.0.1/32")], |_| true).is_empty());
+        assert!(admitted(&chain, &[from(tcp(22), "10.0.0.3/32")], |_| true).is_empty());
     }
 
     #[test]
