@@ -55,6 +55,30 @@ pub struct Coverage {
     pub rules: Vec<RuleCoverage>,
 }
 
+/// Below this many rule visits (rules summed over cells) a chain is analysed on one thread: the
+/// thread would cost more than it saves.
+const PARALLEL_WORK: usize = 50_000;
+
+impl Coverage {
+    /// Adds what was found in later cells: where both found something, the earlier finding stays.
+    fn append(&mut self, later: Coverage) {
+        for (rule, found) in self.rules.iter_mut().zip(later.rules) {
+            if rule.wins.is_none() {
+                rule.wins = found.wins;
+            }
+            for (earlier, packet) in found.covered_by {
+                rule.covered_by.entry(earlier).or_insert(packet);
+            }
+            if rule.needed.is_none() {
+                rule.needed = found.needed;
+            }
+            if rule.fallback.is_none() {
+                rule.fallback = found.fallback;
+            }
+        }
+    }
+}
+
 /// Who decides a port range: a rule, or the chain default.
 type Owner = Option<usize>;
 
@@ -215,27 +239,35 @@ fn dedup<T: Clone + Eq + std::hash::Hash>(items: impl Iterator<Item = T>) -> (Ve
 impl Chain {
     /// Analyses the chain. Rules that did not resolve are left out (they match nothing here).
     pub fn coverage(&self) -> Coverage {
+        self.coverage_with(PARALLEL_WORK)
+    }
+
+    /// The analysis, on two threads when the chain needs at least `parallel_work` rule visits.
+    fn coverage_with(&self, parallel_work: usize) -> Coverage {
         let mut result = Coverage {
             rules: vec![RuleCoverage::default(); self.rules.len()],
         };
         self.coverage_family(
             &mut result,
+            parallel_work,
             |set| set.v4.clone(),
             |a: u32| IpAddr::V4(Ipv4Addr::from(a)),
         );
         self.coverage_family(
             &mut result,
+            parallel_work,
             |set| set.v6.clone(),
             |a: u128| IpAddr::V6(Ipv6Addr::from(a)),
         );
         result
     }
 
-    fn coverage_family<T: Point + std::hash::Hash>(
+    fn coverage_family<T: Point + std::hash::Hash + Sync>(
         &self,
         result: &mut Coverage,
+        parallel_work: usize,
         part: impl Fn(&super::AddrSet) -> IntervalSet<T>,
-        addr: impl Fn(T) -> IpAddr,
+        addr: impl Fn(T) -> IpAddr + Sync,
     ) {
         let active: Vec<usize> = (0..self.rules.len())
             .filter(|&i| {
@@ -308,16 +340,44 @@ impl Chain {
         let mut seen = std::collections::HashSet::new();
         cells.retain(|c| seen.insert(c.3.clone()));
 
-        for (s, d, f, rules) in cells {
-            let packet = |slot: usize, port: u32| Packet {
-                protocol: slot_protocol(slot),
-                port: if slot == OTHER { 0 } else { port as u16 },
-                src: addr(src.representative[s as usize]),
-                dst: addr(dst.representative[d as usize]),
-                interface: interfaces[f].clone(),
-            };
-            self.sweep_cell(&rules, &pieces, result, &packet);
+        let analyse = |cells: &[(u32, u32, usize, Vec<usize>)], out: &mut Coverage| {
+            for (s, d, f, rules) in cells {
+                let packet = |slot: usize, port: u32| Packet {
+                    protocol: slot_protocol(slot),
+                    port: if slot == OTHER { 0 } else { port as u16 },
+                    src: addr(src.representative[*s as usize]),
+                    dst: addr(dst.representative[*d as usize]),
+                    interface: interfaces[*f].clone(),
+                };
+                self.sweep_cell(rules, &pieces, out, &packet);
+            }
+        };
+        // Cells are independent. On large chains they are analysed on two threads, each over a
+        // contiguous run of cells, and the results merged in cell order: exactly what one thread
+        // would find.
+        let work: usize = cells.iter().map(|c| c.3.len()).sum();
+        if work < parallel_work || cells.len() < 2 {
+            analyse(&cells, result);
+            return;
         }
+        let mut done = 0;
+        let split = cells
+            .iter()
+            .position(|c| {
+                done += c.3.len();
+                done * 2 >= work
+            })
+            .map_or(1, |i| i + 1)
+            .clamp(1, cells.len() - 1);
+        let (first, second) = cells.split_at(split);
+        let mut later = Coverage {
+            rules: vec![RuleCoverage::default(); self.rules.len()],
+        };
+        std::thread::scope(|scope| {
+            scope.spawn(|| analyse(second, &mut later));
+            analyse(first, result);
+        });
+        result.append(later);
     }
 
     /// First-match sweep over the rules of one cell, forward for ownership, then backward for
@@ -414,6 +474,30 @@ mod tests {
                 (41, 50, None)
             ]
         );
+    }
+
+    #[test]
+    fn two_threads_find_what_one_finds() {
+        let mut text = String::from(
+            "net a = 10.1.0.0/16, 2001:db8:1::/48\nnet b = 10.2.0.0/16\ninput drop {\n",
+        );
+        for i in 0..400u32 {
+            let verdict = ["allow", "deny", "reject"][(i % 3) as usize];
+            let from = ["", " from a", " from b", " from 10.1.5.0/24"][(i % 4) as usize];
+            let lo = 1000 + (i * 37) % 900;
+            text.push_str(&format!("  {verdict} tcp/{lo}-{}{from}\n", lo + i % 50));
+        }
+        text.push_str("}\n");
+        let checked = crate::pipeline::check_text("big.pcl", &text);
+        let chain = &checked.policy.hosts[0].chains[0];
+        let one = chain.coverage_with(usize::MAX);
+        let two = chain.coverage_with(0);
+        for (a, b) in one.rules.iter().zip(&two.rules) {
+            assert_eq!(a.wins, b.wins);
+            assert_eq!(a.covered_by, b.covered_by);
+            assert_eq!(a.needed, b.needed);
+            assert_eq!(a.fallback, b.fallback);
+        }
     }
 
     #[test]
