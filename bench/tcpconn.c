@@ -2,7 +2,9 @@
  *
  *   tcpconn serve PORT                 accept connections on PORT and close them, forever
  *   tcpconn run ADDR PORT N WARMUP     WARMUP untimed, then N timed connect+close; prints
- *                                      "<microseconds per connection> <failures>"
+ *                                      microseconds per connection (mean over the run, median,
+ *                                      99th percentile, max), failures and slow connections
+ *                                      (over 200 ms: a SYN was retransmitted)
  *   tcpconn probe ADDR PORT TIMEOUT_MS one connect; prints connected, refused or timeout
  *
  * Every connection is new: a new socket and a new source port, closed with SO_LINGER 0 (a RST,
@@ -57,6 +59,11 @@ static int connect_once(const struct sockaddr_in *a, int timeout_ms) {
     return 3;
 }
 
+static int cmp_double(const void *x, const void *y) {
+    double a = *(const double *)x, b = *(const double *)y;
+    return (a > b) - (a < b);
+}
+
 static double now(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
@@ -82,12 +89,20 @@ int main(int argc, char **argv) {
     }
     if (argc == 6 && !strcmp(argv[1], "run")) {
         struct sockaddr_in a = addr_of(argv[2], argv[3]);
-        long n = atol(argv[4]), warmup = atol(argv[5]), failures = 0;
-        for (long i = 0; i < warmup; i++) failures += connect_once(&a, 2000) != 0;
+        long n = atol(argv[4]), warmup = atol(argv[5]), failures = 0, slow = 0;
+        double *lat = malloc(sizeof(double) * (n > 0 ? n : 1));
+        for (long i = 0; i < warmup; i++) failures += connect_once(&a, 3000) != 0;
         double t0 = now();
-        for (long i = 0; i < n; i++) failures += connect_once(&a, 2000) != 0;
+        for (long i = 0; i < n; i++) {
+            double s = now();
+            failures += connect_once(&a, 3000) != 0;
+            lat[i] = (now() - s) * 1e6;
+            slow += lat[i] > 200e3; /* a retransmitted SYN: the first one was lost */
+        }
         double t1 = now();
-        printf("%.3f %ld\n", (t1 - t0) * 1e6 / n, failures);
+        qsort(lat, n, sizeof *lat, cmp_double);
+        printf("%.3f %.3f %.3f %.3f %ld %ld\n", (t1 - t0) * 1e6 / n, lat[n / 2],
+               lat[(long)(n * 0.99)], lat[n - 1], failures, slow);
         return 0;
     }
     if (argc == 5 && !strcmp(argv[1], "probe")) {

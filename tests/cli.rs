@@ -455,3 +455,60 @@ fn explain_names_the_deciding_rule() {
     assert_eq!(json["verdict"], "deny");
     assert!(json["rule"].is_null());
 }
+
+#[test]
+fn overlays_from_the_configuration_name_site_services() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "site-services",
+        "# site services\nbilling   7443/tcp   bill   # the billing API\n",
+    );
+    write(
+        dir.path(),
+        "portcullis.yaml",
+        "registry:\n  overlays: [site-services]\n",
+    );
+    write(
+        dir.path(),
+        "p.pcl",
+        "input drop {\n  allow ssh from 192.0.2.0/24\n  allow bill from 10.0.0.0/8\n}\n",
+    );
+    portcullis(Some(dir.path()), &["check", "p.pcl"]).code(0);
+    let run = portcullis(
+        Some(dir.path()),
+        &["explain", "p.pcl", "tcp/7443", "from", "10.1.2.3"],
+    );
+    run.code(0);
+    assert!(run.stdout.contains("allow by p.pcl:3:3"), "{}", run.stdout);
+    // Without the configuration the name is unknown.
+    let run = portcullis(
+        Some(dir.path()),
+        &["check", "--config", "/dev/null", "p.pcl"],
+    );
+    run.code(1);
+    assert!(
+        run.stdout.contains("unknown service `bill`"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn a_broken_overlay_names_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "site-services",
+        "billing 7443/tcp\nbroken 99999/tcp\n",
+    );
+    write(
+        dir.path(),
+        "portcullis.yaml",
+        "registry:\n  overlays: [site-services]\n",
+    );
+    write(dir.path(), "p.pcl", "input drop {\n  allow ssh\n}\n");
+    let run = portcullis(Some(dir.path()), &["check", "p.pcl"]);
+    run.code(2);
+    assert!(run.stderr.contains("site-services:2:"), "{}", run.stderr);
+}

@@ -43,5 +43,6 @@ mod examples;
 mod forwarding;
 mod harness;
 mod ipv6;
+mod nft_check;
 mod random_policies;
 mod rate_limits;

@@ -1,0 +1,105 @@
+//! `nft -c -f` accepts the compiled output of every example and every fixture: both renderings,
+//! for every host of every file that checks without errors.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use portcullis::compile::compile_host_with_sources;
+use portcullis::config::Settings;
+use portcullis::lint::Levels;
+
+use super::env;
+
+fn policy_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            policy_files(&path, out);
+        } else if matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("pcl" | "yaml" | "yml")
+        ) && path.file_name().and_then(|n| n.to_str()) != Some("portcullis.yaml")
+        {
+            out.push(path);
+        }
+    }
+}
+
+fn nft_check(file: &Path, json: bool) -> Result<(), String> {
+    let mut command = Command::new("nft");
+    if json {
+        command.arg("-j");
+    }
+    let out = command
+        .args(["-c", "-f"])
+        .arg(file)
+        .output()
+        .map_err(|e| e.to_string())?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+#[test]
+fn nft_accepts_every_example_and_fixture() {
+    if !env::ready("kernel::nft_check::nft_accepts_every_example_and_fixture") {
+        return;
+    }
+    let mut files = Vec::new();
+    for dir in ["examples", "tests/fixtures"] {
+        policy_files(Path::new(dir), &mut files);
+    }
+    files.sort();
+    let scratch = tempfile::tempdir().unwrap();
+    let mut compiled = 0;
+    let mut failures = Vec::new();
+    for file in &files {
+        let settings = Settings::discover(None, Some(file)).unwrap_or_default();
+        let levels = Levels::from_config(&settings.config.lint);
+        let Ok(loaded) = portcullis::load::load(file) else {
+            continue;
+        };
+        let checked = portcullis::pipeline::check(loaded, &settings, &levels);
+        if checked.has_errors() {
+            continue; // fixtures of error-level rules do not compile, by design
+        }
+        for host in &checked.policy.hosts {
+            let ruleset = match compile_host_with_sources(
+                &checked.policy,
+                host,
+                &settings.config.compile,
+                &checked.loaded.sources,
+            ) {
+                Ok(r) => r,
+                Err(e) => {
+                    failures.push(format!("{}: does not compile: {e}", file.display()));
+                    continue;
+                }
+            };
+            for (json, text) in [(false, ruleset.to_nft()), (true, ruleset.to_json())] {
+                let out = scratch.path().join(if json { "r.json" } else { "r.nft" });
+                std::fs::write(&out, text).unwrap();
+                if let Err(e) = nft_check(&out, json) {
+                    failures.push(format!(
+                        "{} host {} ({}): {e}",
+                        file.display(),
+                        host.display_name(),
+                        if json { "json" } else { "nft" }
+                    ));
+                }
+                compiled += 1;
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(compiled >= 40, "only {compiled} rulesets were checked");
+    eprintln!(
+        "nft -c accepted {compiled} rulesets from {} files",
+        files.len()
+    );
+}
