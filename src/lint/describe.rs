@@ -44,3 +44,17 @@ pub fn packet_example(packet: &Packet, rules: &[&Rule]) -> String {
     }
     out
 }
+
+/// `a`, `a and b`, `a, b and c`.
+pub fn join_and(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
+/// A traffic set as `tcp/80,443 and udp/443`.
+pub fn traffic_list(traffic: &crate::model::Traffic) -> String {
+    join_and(&traffic.per_protocol())
+}

@@ -33,6 +33,17 @@ pub fn docs_markdown(rule: &LintRule) -> String {
     out
 }
 
+/// The findings of one rule in policy text checked with the default settings, for the rules'
+/// unit tests.
+#[cfg(test)]
+pub(crate) fn findings_in(text: &str, rule: &str) -> Vec<crate::diagnostic::Diagnostic> {
+    crate::pipeline::check_text("test.pcl", text)
+        .diagnostics
+        .into_iter()
+        .filter(|d| d.rule == rule)
+        .collect()
+}
+
 /// Looks a rule up by name or code (case-insensitive).
 pub fn find(name_or_code: &str) -> Option<&'static LintRule> {
     rules::ALL.iter().copied().find(|rule| {

@@ -38,6 +38,22 @@ impl Traffic {
         t
     }
 
+    /// The ports of the given protocols only.
+    pub fn only(&self, protocols: &[Protocol]) -> Traffic {
+        let mut t = Traffic::empty();
+        for &p in protocols {
+            t.ports[p.index()] = self.ports[p.index()].clone();
+        }
+        t
+    }
+
+    /// Each protocol's ports on their own, for messages: `tcp/80,443`, `udp/443`.
+    pub fn per_protocol(&self) -> Vec<String> {
+        self.protocols()
+            .map(|p| self.only(&[p]).to_string())
+            .collect()
+    }
+
     pub fn of(&self, protocol: Protocol) -> &IntervalSet<u16> {
         &self.ports[protocol.index()]
     }

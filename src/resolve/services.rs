@@ -103,12 +103,12 @@ impl<'a> ServiceResolver<'a> {
                             {
                                 diagnostics.push(unusual_protocol(&named, p.node, p.span, in_use));
                             }
-                            only(&named.traffic, &[p.node])
+                            named.traffic.only(&[p.node])
                         }
                     }
                     None => match &named.in_use {
                         Some(in_use) => {
-                            let chosen = only(&named.traffic, in_use);
+                            let chosen = named.traffic.only(in_use);
                             if chosen.is_empty() {
                                 named.traffic.clone()
                             } else {
@@ -272,14 +272,6 @@ impl<'a> ServiceResolver<'a> {
             })
             .collect()
     }
-}
-
-fn only(traffic: &Traffic, protocols: &[Protocol]) -> Traffic {
-    let mut t = Traffic::empty();
-    for &p in protocols {
-        t.ports[p.index()] = traffic.ports[p.index()].clone();
-    }
-    t
 }
 
 fn all_ports(traffic: &Traffic) -> IntervalSet<u16> {

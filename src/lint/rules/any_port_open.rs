@@ -158,14 +158,9 @@ fn ports_text(protocols: &[Protocol]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::check_text;
 
-    fn findings(text: &str) -> Vec<Diagnostic> {
-        check_text("t.pcl", text)
-            .diagnostics
-            .into_iter()
-            .filter(|d| d.rule == ANY_PORT_OPEN.name)
-            .collect()
+    fn findings(text: &str) -> Vec<crate::diagnostic::Diagnostic> {
+        crate::lint::findings_in(text, ANY_PORT_OPEN.name)
     }
 
     #[test]

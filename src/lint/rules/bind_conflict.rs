@@ -4,6 +4,7 @@ use std::collections::BTreeSet;
 use std::net::IpAddr;
 
 use crate::diagnostic::Diagnostic;
+use crate::lint::describe::join_and;
 use crate::lint::LintContext;
 use crate::model::{AddrSet, Bind, Host, Protocol, Traffic};
 
@@ -118,7 +119,7 @@ fn conflict(binds: &[Bind], later: usize, earlier: &[usize]) -> Diagnostic {
             "`{}` binds {shared} on `{}`, which {} already bind{}",
             bind.process,
             bind.address,
-            join(&others),
+            join_and(&others),
             if earlier.len() == 1 { "s" } else { "" },
         ),
     )
@@ -173,25 +174,11 @@ fn coverage_note(addresses: &[IpAddr]) -> Option<String> {
     (!notes.is_empty()).then(|| notes.join(", and "))
 }
 
-/// `a`, `a and b`, `a, b and c`.
-fn join(items: &[String]) -> String {
-    match items {
-        [] => String::new(),
-        [one] => one.clone(),
-        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use crate::pipeline::check_text;
 
     fn findings(text: &str) -> Vec<crate::diagnostic::Diagnostic> {
-        check_text("test.pcl", text)
-            .diagnostics
-            .into_iter()
-            .filter(|d| d.rule == "bind-conflict")
-            .collect()
+        crate::lint::findings_in(text, "bind-conflict")
     }
 
     #[test]

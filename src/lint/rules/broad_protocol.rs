@@ -1,8 +1,9 @@
 //! `broad-protocol`: a registry name that opens more protocols than the service runs on.
 
 use crate::diagnostic::Diagnostic;
+use crate::lint::describe::join_and;
 use crate::lint::LintContext;
-use crate::model::{Origin, Protocol, ServiceUse, Traffic};
+use crate::model::{Origin, Protocol, ServiceUse};
 use crate::registry;
 
 crate::declare_lint! {
@@ -88,23 +89,23 @@ fn broad(service: &ServiceUse) -> Option<Diagnostic> {
     let why = match in_use {
         Some(in_use) => format!(
             "netbase lists `{name}` on {} only",
-            join(&in_use.iter().map(|p| p.to_string()).collect::<Vec<_>>())
+            join_and(&in_use.iter().map(|p| p.to_string()).collect::<Vec<_>>())
         ),
         None => "netbase does not say which one it runs on".to_string(),
     };
     let parts: Vec<String> = opened
         .iter()
-        .map(|&p| only(&service.traffic, p).to_string())
+        .map(|&p| service.traffic.only(&[p]).to_string())
         .collect();
     let written = &service.text;
-    let spec = only(&service.traffic, suggested);
+    let spec = &service.traffic.only(&[suggested]);
     Some(
         Diagnostic::new(
             &BROAD_PROTOCOL,
             service.span,
             format!(
                 "`{written}` opens {}: the registry lists it on {}, and {why}",
-                join(&parts),
+                join_and(&parts),
                 if opened.len() == 2 {
                     "both"
                 } else {
@@ -114,7 +115,7 @@ fn broad(service: &ServiceUse) -> Option<Diagnostic> {
         )
         .label(format!(
             "opens {}",
-            join(&opened.iter().map(|p| p.to_string()).collect::<Vec<_>>())
+            join_and(&opened.iter().map(|p| p.to_string()).collect::<Vec<_>>())
         ))
         .help(format!(
             "name the protocol the service runs on: `{written}/{suggested}` (or `{spec}`)"
@@ -122,31 +123,11 @@ fn broad(service: &ServiceUse) -> Option<Diagnostic> {
     )
 }
 
-fn only(traffic: &Traffic, protocol: Protocol) -> Traffic {
-    let mut t = Traffic::empty();
-    t.ports[protocol.index()] = traffic.of(protocol).clone();
-    t
-}
-
-/// `a`, `a and b`, `a, b and c`.
-fn join(items: &[String]) -> String {
-    match items {
-        [] => String::new(),
-        [one] => one.clone(),
-        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use crate::pipeline::check_text;
 
     fn findings(text: &str) -> Vec<crate::diagnostic::Diagnostic> {
-        check_text("test.pcl", text)
-            .diagnostics
-            .into_iter()
-            .filter(|d| d.rule == "broad-protocol")
-            .collect()
+        crate::lint::findings_in(text, "broad-protocol")
     }
 
     #[test]

@@ -214,14 +214,9 @@ impl Ranges {
 
 #[cfg(test)]
 mod tests {
-    use crate::pipeline::check_text;
 
     fn findings(text: &str) -> Vec<crate::diagnostic::Diagnostic> {
-        check_text("test.pcl", text)
-            .diagnostics
-            .into_iter()
-            .filter(|d| d.rule == "ephemeral-port")
-            .collect()
+        crate::lint::findings_in(text, "ephemeral-port")
     }
 
     #[test]

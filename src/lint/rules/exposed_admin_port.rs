@@ -259,14 +259,9 @@ fn report(span: Span, what: &str, src: &AddrSet, ports: &[usize], fixed: &str) -
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::check_text;
 
-    fn findings(text: &str) -> Vec<Diagnostic> {
-        check_text("t.pcl", text)
-            .diagnostics
-            .into_iter()
-            .filter(|d| d.rule == EXPOSED_ADMIN_PORT.name)
-            .collect()
+    fn findings(text: &str) -> Vec<crate::diagnostic::Diagnostic> {
+        crate::lint::findings_in(text, EXPOSED_ADMIN_PORT.name)
     }
 
     #[test]

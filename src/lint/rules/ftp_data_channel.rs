@@ -328,14 +328,10 @@ mod tests {
     use super::*;
     use crate::config::Settings;
     use crate::lint::Levels;
-    use crate::pipeline::{self, check_text};
+    use crate::pipeline;
 
-    fn findings(text: &str) -> Vec<Diagnostic> {
-        check_text("t.pcl", text)
-            .diagnostics
-            .into_iter()
-            .filter(|d| d.rule == FTP_DATA_CHANNEL.name)
-            .collect()
+    fn findings(text: &str) -> Vec<crate::diagnostic::Diagnostic> {
+        crate::lint::findings_in(text, FTP_DATA_CHANNEL.name)
     }
 
     #[test]

@@ -255,14 +255,9 @@ fn report_at(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::check_text;
 
-    fn findings(text: &str) -> Vec<Diagnostic> {
-        check_text("t.pcl", text)
-            .diagnostics
-            .into_iter()
-            .filter(|d| d.rule == INSECURE_SERVICE.name)
-            .collect()
+    fn findings(text: &str) -> Vec<crate::diagnostic::Diagnostic> {
+        crate::lint::findings_in(text, INSECURE_SERVICE.name)
     }
 
     #[test]

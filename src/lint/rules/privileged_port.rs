@@ -1,6 +1,7 @@
 //! `privileged-port`: a process that is not root binds a port below 1024.
 
 use crate::diagnostic::Diagnostic;
+use crate::lint::describe::traffic_list;
 use crate::lint::LintContext;
 use crate::model::{IntervalSet, Traffic};
 
@@ -75,7 +76,7 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                 format!(
                     "`{}` runs as `{user}` but binds {}: ports below 1024 need root or CAP_NET_BIND_SERVICE",
                     bind.process,
-                    list(&privileged)
+                    traffic_list(&privileged)
                 ),
             )
             .label("not root");
@@ -85,7 +86,7 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                     continue;
                 }
                 let label = match &service.name {
-                    Some(_) => format!("`{}` is {}, below 1024", service.text, list(&part)),
+                    Some(_) => format!("`{}` is {}, below 1024", service.text, traffic_list(&part)),
                     None => "below 1024".to_string(),
                 };
                 d = d.secondary(service.span, label);
@@ -98,32 +99,11 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
     }
 }
 
-/// `tcp/80,443 and udp/443`.
-fn list(traffic: &Traffic) -> String {
-    let parts: Vec<String> = traffic
-        .protocols()
-        .map(|p| {
-            let mut one = Traffic::empty();
-            one.ports[p.index()] = traffic.of(p).clone();
-            one.to_string()
-        })
-        .collect();
-    match parts.as_slice() {
-        [rest @ .., last] if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
-        _ => parts.concat(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use crate::pipeline::check_text;
 
     fn findings(text: &str) -> Vec<crate::diagnostic::Diagnostic> {
-        check_text("test.pcl", text)
-            .diagnostics
-            .into_iter()
-            .filter(|d| d.rule == "privileged-port")
-            .collect()
+        crate::lint::findings_in(text, "privileged-port")
     }
 
     #[test]

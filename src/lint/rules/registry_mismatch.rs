@@ -1,6 +1,7 @@
 //! `registry-mismatch`: a user-defined service that contradicts the IANA registry.
 
 use crate::diagnostic::Diagnostic;
+use crate::lint::describe::{join_and, traffic_list};
 use crate::lint::LintContext;
 use crate::model::{Origin, Protocol, ServiceDefinition, Traffic};
 use crate::registry::{self, PortClass, PortStatus};
@@ -80,7 +81,7 @@ fn renamed_registry_service(def: &ServiceDefinition, canonical: &str) -> Option<
     // IANA's udp/22 and sctp/22.
     let shown = match registry::in_use_protocols(&def.name) {
         Some(in_use) => {
-            let only = only(&registered, in_use);
+            let only = registered.only(in_use);
             if only.is_empty() {
                 registered
             } else {
@@ -105,17 +106,17 @@ fn renamed_registry_service(def: &ServiceDefinition, canonical: &str) -> Option<
             format!(
                 "service `{}` is {} here, but the registry has {registry_name} on {}",
                 def.name,
-                list(&def.traffic),
-                list(&shown)
+                traffic_list(&def.traffic),
+                traffic_list(&shown)
             ),
         )
-        .label(format!("the registry's `{}` is {}", def.name, list(&shown)))
+        .label(format!("the registry's `{}` is {}", def.name, traffic_list(&shown)))
         .help(format!(
             "every `{}` in this policy now means {}, while readers expect {}; give the service a name of its own \
              (e.g. `{suggestion}`), or write the ports where they are used",
             def.name,
-            list(&def.traffic),
-            list(&shown)
+            traffic_list(&def.traffic),
+            traffic_list(&shown)
         )),
     )
 }
@@ -188,7 +189,7 @@ fn system_ports_of_others(def: &ServiceDefinition) -> Vec<Diagnostic> {
                 format!(
                     "service `{}` uses System ports the registry assigns to other services: {}",
                     def.name,
-                    join(&named)
+                    join_and(&named)
                 ),
             )
             .label("System ports of other services")
@@ -215,42 +216,11 @@ fn same_service(name: &str, entry: &str) -> bool {
         })
 }
 
-fn only(traffic: &Traffic, protocols: &[Protocol]) -> Traffic {
-    let mut t = Traffic::empty();
-    for &p in protocols {
-        t.ports[p.index()] = traffic.of(p).clone();
-    }
-    t
-}
-
-/// `tcp/22`, `tcp/561 and udp/561`.
-fn list(traffic: &Traffic) -> String {
-    let parts: Vec<String> = traffic
-        .protocols()
-        .map(|p| only(traffic, &[p]).to_string())
-        .collect();
-    join(&parts)
-}
-
-/// `a`, `a and b`, `a, b and c`.
-fn join(items: &[String]) -> String {
-    match items {
-        [] => String::new(),
-        [one] => one.clone(),
-        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use crate::pipeline::check_text;
 
     fn findings(text: &str) -> Vec<crate::diagnostic::Diagnostic> {
-        check_text("test.pcl", text)
-            .diagnostics
-            .into_iter()
-            .filter(|d| d.rule == "registry-mismatch")
-            .collect()
+        crate::lint::findings_in(text, "registry-mismatch")
     }
 
     #[test]

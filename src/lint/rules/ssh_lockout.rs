@@ -197,14 +197,10 @@ mod tests {
     use super::*;
     use crate::config::Settings;
     use crate::lint::Levels;
-    use crate::pipeline::{self, check_text};
+    use crate::pipeline;
 
-    fn findings(text: &str) -> Vec<Diagnostic> {
-        check_text("t.pcl", text)
-            .diagnostics
-            .into_iter()
-            .filter(|d| d.rule == SSH_LOCKOUT.name)
-            .collect()
+    fn findings(text: &str) -> Vec<crate::diagnostic::Diagnostic> {
+        crate::lint::findings_in(text, SSH_LOCKOUT.name)
     }
 
     fn findings_with(management: &[&str], text: &str) -> Vec<Diagnostic> {

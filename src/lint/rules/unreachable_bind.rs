@@ -126,14 +126,9 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::check_text;
 
-    fn findings(text: &str) -> Vec<Diagnostic> {
-        check_text("t.pcl", text)
-            .diagnostics
-            .into_iter()
-            .filter(|d| d.rule == UNREACHABLE_BIND.name)
-            .collect()
+    fn findings(text: &str) -> Vec<crate::diagnostic::Diagnostic> {
+        crate::lint::findings_in(text, UNREACHABLE_BIND.name)
     }
 
     #[test]

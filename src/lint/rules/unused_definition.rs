@@ -67,14 +67,9 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
 
 #[cfg(test)]
 mod tests {
-    use crate::pipeline::check_text;
 
     fn findings(text: &str) -> Vec<crate::diagnostic::Diagnostic> {
-        check_text("test.pcl", text)
-            .diagnostics
-            .into_iter()
-            .filter(|d| d.rule == "unused-definition")
-            .collect()
+        crate::lint::findings_in(text, "unused-definition")
     }
 
     #[test]
