@@ -178,8 +178,13 @@ pub fn run(cmd: &ExplainArgs, args: &Arguments, out: &mut Output) -> Result<Outc
                 )),
                 None => {
                     let location = sources.location(chain.policy_span);
+                    let why = if explanation.limited.is_empty() {
+                        "no rule matches"
+                    } else {
+                        "no other rule matches"
+                    };
                     text.push_str(&format!(
-                        "{prefix}{} {}: {} by the chain's default at {location} (no rule matches)\n",
+                        "{prefix}{} {}: {} by the chain's default at {location} ({why})\n",
                         explanation.packet,
                         kind,
                         chain.policy.policy_word()
