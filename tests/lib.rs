@@ -8,3 +8,4 @@ mod coverage;
 mod docs;
 mod kernel;
 mod lints;
+mod robustness;
