@@ -122,6 +122,12 @@ impl OwnerMap {
 
     /// Gives `lo..=hi` to `owner`, replacing whatever owned parts of it.
     fn assign(&mut self, lo: u32, hi: u32, owner: Owner) {
+        self.remove(lo, hi);
+        self.map.insert(lo, (hi, owner));
+    }
+
+    /// Forgets whatever owned parts of `lo..=hi`.
+    fn remove(&mut self, lo: u32, hi: u32) {
         // Split a piece that starts before `lo` and reaches into the range.
         if let Some((&k, &(h, o))) = self.map.range(..lo).next_back() {
             if h >= lo {
@@ -138,7 +144,6 @@ impl OwnerMap {
         while let Some((&k, _)) = self.map.range(lo..=hi).next() {
             self.map.remove(&k);
         }
-        self.map.insert(lo, (hi, owner));
     }
 }
 
@@ -384,6 +389,94 @@ impl Chain {
     /// whether each rule changes anything. `pieces[i]` is rule `i`'s traffic as
     /// `(slot, lo, hi)` ranges, computed once per chain.
     fn sweep_cell(
+        &self,
+        rules: &[usize],
+        pieces: &[Vec<(usize, u32, u32)>],
+        result: &mut Coverage,
+        packet: &dyn Fn(usize, u32) -> Packet,
+    ) {
+        if rules.iter().all(|&i| self.rules[i].is_terminal()) {
+            self.sweep_terminal_cell(rules, pieces, result, packet);
+        } else {
+            self.sweep_cell_both_ways(rules, pieces, result, packet);
+        }
+    }
+
+    /// The sweep for a cell whose rules all decide for certain (no rate limits), in one pass.
+    /// A rule's *successor* on a port it owns, the rule that would decide the port without it,
+    /// is the first later rule that covers the port; `pending` holds the owned pieces whose
+    /// successor is not known yet, and each port leaves it once.
+    fn sweep_terminal_cell(
+        &self,
+        rules: &[usize],
+        pieces: &[Vec<(usize, u32, u32)>],
+        result: &mut Coverage,
+        packet: &dyn Fn(usize, u32) -> Packet,
+    ) {
+        let mut owners: [OwnerMap; 5] = Default::default();
+        let mut pending: [OwnerMap; 5] = Default::default();
+        let mut gaps: Vec<(u32, u32)> = Vec::new();
+        let mut succeeded: Vec<(u32, u32, usize)> = Vec::new();
+        for &i in rules {
+            let verdict = self.rules[i].verdict;
+            for &(slot, lo, hi) in &pieces[i] {
+                gaps.clear();
+                let coverage = &mut result.rules[i];
+                owners[slot].visit(lo, hi, |plo, phi, owner| match owner {
+                    Some(Some(earlier)) => {
+                        coverage
+                            .covered_by
+                            .entry(earlier)
+                            .or_insert_with(|| packet(slot, plo));
+                    }
+                    _ => gaps.push((plo, phi)),
+                });
+                if let (None, Some(&(glo, _))) = (&coverage.wins, gaps.first()) {
+                    coverage.wins = Some(packet(slot, glo));
+                }
+                // This rule succeeds the owners of the pending pieces it covers.
+                succeeded.clear();
+                pending[slot].visit(lo, hi, |plo, phi, owner| {
+                    if let Some(Some(owner)) = owner {
+                        succeeded.push((plo, phi, owner));
+                    }
+                });
+                for &(plo, phi, owner) in &succeeded {
+                    let found = &mut result.rules[owner];
+                    if self.rules[owner].verdict != verdict {
+                        if found.needed.is_none() {
+                            found.needed = Some(packet(slot, plo));
+                        }
+                    } else if found.fallback.is_none() {
+                        found.fallback = Some(Some(i));
+                    }
+                    pending[slot].remove(plo, phi);
+                }
+                for &(glo, ghi) in &gaps {
+                    owners[slot].assign(glo, ghi, Some(i));
+                    pending[slot].assign(glo, ghi, Some(i));
+                }
+            }
+        }
+        // What no later rule covers falls to the chain's default.
+        for (slot, map) in pending.iter().enumerate() {
+            for (&lo, &(_, owner)) in &map.map {
+                let Some(owner) = owner else { continue };
+                let found = &mut result.rules[owner];
+                if self.rules[owner].verdict != self.policy {
+                    if found.needed.is_none() {
+                        found.needed = Some(packet(slot, lo));
+                    }
+                } else if found.fallback.is_none() {
+                    found.fallback = Some(None);
+                }
+            }
+        }
+    }
+
+    /// The sweep for a cell with rate-limited rules, which win packets without owning them:
+    /// forward for ownership, then backward for what decides each rule's packets without it.
+    fn sweep_cell_both_ways(
         &self,
         rules: &[usize],
         pieces: &[Vec<(usize, u32, u32)>],
