@@ -49,6 +49,50 @@ impl RuleCoverage {
     }
 }
 
+impl RuleCoverage {
+    /// Visits `lo..=hi` of one slot in the cell's ownership map: earlier owners cover this rule
+    /// there (one example packet each), and the gaps, which this rule wins, go to `gaps`.
+    fn claim(
+        &mut self,
+        owners: &OwnerMap,
+        slot: usize,
+        (lo, hi): (u32, u32),
+        packet: &dyn Fn(usize, u32) -> Packet,
+        gaps: &mut Vec<(u32, u32)>,
+    ) {
+        gaps.clear();
+        owners.visit(lo, hi, |plo, phi, owner| match owner {
+            Some(Some(earlier)) => {
+                self.covered_by
+                    .entry(earlier)
+                    .or_insert_with(|| packet(slot, plo));
+            }
+            _ => gaps.push((plo, phi)),
+        });
+        if let (None, Some(&(glo, _))) = (&self.wins, gaps.first()) {
+            self.wins = Some(packet(slot, glo));
+        }
+    }
+
+    /// Records what would decide a packet this rule decides if the rule were removed: `next`
+    /// (a later rule, or `None` for the chain's default) with its verdict.
+    fn succeeded_by(
+        &mut self,
+        own: Verdict,
+        next: Owner,
+        next_verdict: Verdict,
+        example: impl FnOnce() -> Packet,
+    ) {
+        if next_verdict != own {
+            if self.needed.is_none() {
+                self.needed = Some(example());
+            }
+        } else if self.fallback.is_none() {
+            self.fallback = Some(next);
+        }
+    }
+}
+
 /// The coverage of every rule of a chain, indexed like `chain.rules`.
 #[derive(Debug, Clone)]
 pub struct Coverage {
@@ -420,20 +464,7 @@ impl Chain {
         for &i in rules {
             let verdict = self.rules[i].verdict;
             for &(slot, lo, hi) in &pieces[i] {
-                gaps.clear();
-                let coverage = &mut result.rules[i];
-                owners[slot].visit(lo, hi, |plo, phi, owner| match owner {
-                    Some(Some(earlier)) => {
-                        coverage
-                            .covered_by
-                            .entry(earlier)
-                            .or_insert_with(|| packet(slot, plo));
-                    }
-                    _ => gaps.push((plo, phi)),
-                });
-                if let (None, Some(&(glo, _))) = (&coverage.wins, gaps.first()) {
-                    coverage.wins = Some(packet(slot, glo));
-                }
+                result.rules[i].claim(&owners[slot], slot, (lo, hi), packet, &mut gaps);
                 // This rule succeeds the owners of the pending pieces it covers.
                 succeeded.clear();
                 pending[slot].visit(lo, hi, |plo, phi, owner| {
@@ -442,14 +473,8 @@ impl Chain {
                     }
                 });
                 for &(plo, phi, owner) in &succeeded {
-                    let found = &mut result.rules[owner];
-                    if self.rules[owner].verdict != verdict {
-                        if found.needed.is_none() {
-                            found.needed = Some(packet(slot, plo));
-                        }
-                    } else if found.fallback.is_none() {
-                        found.fallback = Some(Some(i));
-                    }
+                    let own = self.rules[owner].verdict;
+                    result.rules[owner].succeeded_by(own, Some(i), verdict, || packet(slot, plo));
                     pending[slot].remove(plo, phi);
                 }
                 for &(glo, ghi) in &gaps {
@@ -462,14 +487,8 @@ impl Chain {
         for (slot, map) in pending.iter().enumerate() {
             for (&lo, &(_, owner)) in &map.map {
                 let Some(owner) = owner else { continue };
-                let found = &mut result.rules[owner];
-                if self.rules[owner].verdict != self.policy {
-                    if found.needed.is_none() {
-                        found.needed = Some(packet(slot, lo));
-                    }
-                } else if found.fallback.is_none() {
-                    found.fallback = Some(None);
-                }
+                let own = self.rules[owner].verdict;
+                result.rules[owner].succeeded_by(own, None, self.policy, || packet(slot, lo));
             }
         }
     }
@@ -491,22 +510,9 @@ impl Chain {
         for &i in rules {
             won_at.push(won.len());
             let terminal = self.rules[i].is_terminal();
-            let coverage = &mut result.rules[i];
             for &(slot, lo, hi) in &pieces[i] {
-                gaps.clear();
-                owners[slot].visit(lo, hi, |plo, phi, owner| match owner {
-                    Some(Some(earlier)) => {
-                        coverage
-                            .covered_by
-                            .entry(earlier)
-                            .or_insert_with(|| packet(slot, plo));
-                    }
-                    _ => gaps.push((plo, phi)),
-                });
+                result.rules[i].claim(&owners[slot], slot, (lo, hi), packet, &mut gaps);
                 for &(glo, ghi) in &gaps {
-                    if coverage.wins.is_none() {
-                        coverage.wins = Some(packet(slot, glo));
-                    }
                     if terminal {
                         owners[slot].assign(glo, ghi, Some(i));
                     }
@@ -526,13 +532,7 @@ impl Chain {
                     after[slot].visit(lo, hi, |plo, _, owner| {
                         let owner = owner.flatten();
                         let verdict = owner.map_or(self.policy, |o| self.rules[o].verdict);
-                        if verdict != rule.verdict {
-                            if coverage.needed.is_none() {
-                                coverage.needed = Some(packet(slot, plo));
-                            }
-                        } else if coverage.fallback.is_none() {
-                            coverage.fallback = Some(owner);
-                        }
+                        coverage.succeeded_by(rule.verdict, owner, verdict, || packet(slot, plo));
                     });
                 }
             }
