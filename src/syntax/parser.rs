@@ -813,6 +813,13 @@ impl<'a> Builder<'a> {
 
 /// Where the last token of a pair ends.
 fn content_end(pair: &Pair<'_, Rule>) -> usize {
+    // A pair can only end in skipped text (whitespace, a continuation, a comment) if its text
+    // ends in whitespace or holds a `#`; otherwise its own end is exact, and the walk down its
+    // last children can be saved.
+    let text = pair.as_str();
+    if !text.ends_with(|c: char| c.is_whitespace()) && !text.contains('#') {
+        return pair.as_span().end();
+    }
     // Compound-atomic rules skip nothing, and may end in a literal that is not a pair (`]`).
     let exact = matches!(
         pair.as_rule(),
