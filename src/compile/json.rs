@@ -21,7 +21,7 @@ use nftables::types::{NfChainPolicy, NfChainType, NfFamily, NfHook, RejectCode};
 
 use super::names;
 use super::ruleset::{
-    Action, AddrElem, AddrValue, Chain, CtState, Direction, Hook, Limit, Match, RejectWith, Rule,
+    family, Action, AddrElem, AddrValue, Chain, CtState, Hook, Limit, Match, RejectWith, Rule,
     Ruleset, Verdict,
 };
 use crate::model::{Family, Protocol};
@@ -237,13 +237,6 @@ fn addr_elem(elem: &AddrElem) -> Expression<'static> {
     }
 }
 
-fn family_word(family: Family) -> &'static str {
-    match family {
-        Family::V4 => "ip",
-        Family::V6 => "ip6",
-    }
-}
-
 fn eq(left: Expression<'static>, right: Expression<'static>) -> Statement<'static> {
     cmp(left, Operator::EQ, right)
 }
@@ -277,36 +270,24 @@ fn match_stmt(m: &Match) -> Statement<'static> {
             }),
             s(name.clone()),
         ),
-        Match::Nfproto(family) => eq(
-            meta(MetaKey::Nfproto),
-            s(match family {
-                Family::V4 => "ipv4",
-                Family::V6 => "ipv6",
-            }),
-        ),
+        Match::Nfproto(family) => eq(meta(MetaKey::Nfproto), s(family::nfproto(*family))),
         Match::Addr {
             family,
             direction,
             value,
         } => {
-            let field = match direction {
-                Direction::Source => "saddr",
-                Direction::Destination => "daddr",
-            };
+            let field = direction.field();
             let right = match value {
                 AddrValue::Set(name) => s(format!("@{name}")),
                 AddrValue::Elements(elements) => {
                     one_or_set(elements.iter().map(addr_elem).collect())
                 }
             };
-            eq(payload(family_word(*family), field), right)
+            eq(payload(family::payload(*family), field), right)
         }
         Match::HopLimit(n) => eq(payload("ip6", "hoplimit"), Expression::Number((*n).into())),
         Match::IcmpType(family, types) => {
-            let protocol = match family {
-                Family::V4 => "icmp",
-                Family::V6 => "icmpv6",
-            };
+            let protocol = family::icmp(*family);
             eq(
                 payload(protocol, "type"),
                 one_or_set(types.iter().map(|t| s(*t)).collect()),
@@ -394,7 +375,7 @@ fn action_stmt(a: &Action) -> Statement<'static> {
         } => Statement::Meter(stmt::Meter {
             name: name.clone().into(),
             key: Expression::Named(NamedExpression::Elem(Elem {
-                val: Box::new(payload(family_word(*family), "saddr")),
+                val: Box::new(payload(family::payload(*family), "saddr")),
                 timeout: Some(*timeout_secs),
                 expires: None,
                 comment: None,

@@ -174,6 +174,45 @@ pub(super) enum Direction {
     Destination,
 }
 
+impl Direction {
+    /// The address field nft matches: `saddr` or `daddr`.
+    pub(super) fn field(self) -> &'static str {
+        match self {
+            Direction::Source => "saddr",
+            Direction::Destination => "daddr",
+        }
+    }
+}
+
+/// nft's words for an address family, shared by the text and JSON renderings.
+pub(super) mod family {
+    use crate::model::Family;
+
+    /// The payload protocol of addresses: `ip` or `ip6`.
+    pub(in crate::compile) fn payload(family: Family) -> &'static str {
+        match family {
+            Family::V4 => "ip",
+            Family::V6 => "ip6",
+        }
+    }
+
+    /// `meta nfproto` values: `ipv4` or `ipv6`.
+    pub(in crate::compile) fn nfproto(family: Family) -> &'static str {
+        match family {
+            Family::V4 => "ipv4",
+            Family::V6 => "ipv6",
+        }
+    }
+
+    /// The ICMP protocol of the family: `icmp` or `icmpv6`.
+    pub(in crate::compile) fn icmp(family: Family) -> &'static str {
+        match family {
+            Family::V4 => "icmp",
+            Family::V6 => "icmpv6",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum AddrValue {
     /// `@net_office_v4`

@@ -8,7 +8,7 @@ use std::fmt::Write;
 
 use super::names;
 use super::ruleset::{
-    Action, AddrElem, AddrValue, Chain, CtState, Direction, Hook, Limit, Match, RejectWith, Rule,
+    family, Action, AddrElem, AddrValue, Chain, CtState, Hook, Limit, Match, RejectWith, Rule,
     Ruleset, SetDef, Verdict, VmapEntry,
 };
 use crate::model::{Family, Protocol};
@@ -162,13 +162,6 @@ fn port_range(lo: u16, hi: u16) -> String {
     }
 }
 
-fn family_word(family: Family) -> &'static str {
-    match family {
-        Family::V4 => "ip",
-        Family::V6 => "ip6",
-    }
-}
-
 fn match_text(m: &Match) -> String {
     match m {
         Match::CtState(CtState::EstablishedRelated) => "ct state established,related".into(),
@@ -182,17 +175,13 @@ fn match_text(m: &Match) -> String {
             // The compiler checked the name against a charset without quotes or `$`.
             format!("{key} \"{name}\"")
         }
-        Match::Nfproto(Family::V4) => "meta nfproto ipv4".into(),
-        Match::Nfproto(Family::V6) => "meta nfproto ipv6".into(),
+        Match::Nfproto(f) => format!("meta nfproto {}", family::nfproto(*f)),
         Match::Addr {
             family,
             direction,
             value,
         } => {
-            let field = match direction {
-                Direction::Source => "saddr",
-                Direction::Destination => "daddr",
-            };
+            let field = direction.field();
             let value = match value {
                 AddrValue::Set(name) => format!("@{name}"),
                 AddrValue::Elements(elements) => {
@@ -200,14 +189,11 @@ fn match_text(m: &Match) -> String {
                     one_or_set(&items)
                 }
             };
-            format!("{} {field} {value}", family_word(*family))
+            format!("{} {field} {value}", family::payload(*family))
         }
         Match::HopLimit(n) => format!("ip6 hoplimit {n}"),
         Match::IcmpType(family, types) => {
-            let key = match family {
-                Family::V4 => "icmp",
-                Family::V6 => "icmpv6",
-            };
+            let key = family::icmp(*family);
             let items: Vec<String> = types.iter().map(|t| t.to_string()).collect();
             format!("{key} type {}", one_or_set(&items))
         }
@@ -280,7 +266,7 @@ fn action_text(a: &Action) -> String {
             limit,
         } => format!(
             "meter {name} {{ {} saddr timeout {timeout_secs}s {} }}",
-            family_word(*family),
+            family::payload(*family),
             limit_text(limit)
         ),
         Action::Counter(name) => format!("counter name \"{name}\""),
