@@ -114,21 +114,13 @@ fn v4_any() -> AddrSet {
 }
 
 pub(super) fn rule(verdict: Verdict, traffic: Traffic) -> model::Rule {
-    model::Rule {
+    model::Rule::matching(
         verdict,
-        span: Span::default(),
-        services: Vec::new(),
+        Span::default(),
         traffic,
-        src: AddrSet::any(),
-        dst: AddrSet::any(),
-        src_names: Vec::new(),
-        dst_names: Vec::new(),
-        interface: None,
-        limit: None,
-        log: None,
-        counter: false,
-        resolved: true,
-    }
+        AddrSet::any(),
+        AddrSet::any(),
+    )
 }
 
 pub(super) fn chain(kind: ChainKind, policy: Verdict, rules: Vec<model::Rule>) -> model::Chain {

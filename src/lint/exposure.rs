@@ -103,21 +103,13 @@ pub(crate) fn admitted(
             // probe packets that fall through every rule.
             for &k in &group {
                 let p = &probes[k];
-                let stand_in = Rule {
-                    verdict: Verdict::Accept,
-                    span: chain.policy_span,
-                    services: Vec::new(),
-                    traffic: p.traffic.clone(),
-                    src: p.src.clone(),
-                    dst: p.dst.clone(),
-                    src_names: Vec::new(),
-                    dst_names: Vec::new(),
-                    interface: None,
-                    limit: None,
-                    log: None,
-                    counter: false,
-                    resolved: true,
-                };
+                let stand_in = Rule::matching(
+                    Verdict::Accept,
+                    chain.policy_span,
+                    p.traffic.clone(),
+                    p.src.clone(),
+                    p.dst.clone(),
+                );
                 rules.push(stand_in);
                 origin.push((Some(k), None));
             }
@@ -218,19 +210,9 @@ fn mergeable(a: &Rule, b: &Rule) -> bool {
 
 fn piece(rule: &Rule, traffic: Traffic, src: AddrSet, dst: AddrSet) -> Rule {
     Rule {
-        verdict: rule.verdict,
-        span: rule.span,
-        services: Vec::new(),
-        traffic,
-        src,
-        dst,
-        src_names: Vec::new(),
-        dst_names: Vec::new(),
         interface: rule.interface.clone(),
         limit: rule.limit.clone(),
-        log: None,
-        counter: false,
-        resolved: true,
+        ..Rule::matching(rule.verdict, rule.span, traffic, src, dst)
     }
 }
 

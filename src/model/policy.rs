@@ -172,6 +172,32 @@ pub struct Rule {
 }
 
 impl Rule {
+    /// A resolved rule that matches exactly this traffic between these addresses, with no
+    /// interface, limit, logging or counting; for analyses that build chains of their own.
+    pub fn matching(
+        verdict: Verdict,
+        span: Span,
+        traffic: Traffic,
+        src: AddrSet,
+        dst: AddrSet,
+    ) -> Self {
+        Rule {
+            verdict,
+            span,
+            services: Vec::new(),
+            traffic,
+            src,
+            dst,
+            src_names: Vec::new(),
+            dst_names: Vec::new(),
+            interface: None,
+            limit: None,
+            log: None,
+            counter: false,
+            resolved: true,
+        }
+    }
+
     /// Whether a match is certain once protocol, port, addresses and interface match: a rate
     /// limit makes packets over the rate fall through to later rules.
     pub fn is_terminal(&self) -> bool {
