@@ -21,6 +21,8 @@ pub struct Loaded {
     pub sources: Sources,
     pub files: Vec<ast::PolicyFile>,
     pub diagnostics: Vec<Diagnostic>,
+    /// The canonical path of every file read, to read a file included twice only once.
+    canonical_paths: Vec<PathBuf>,
 }
 
 impl Loaded {
@@ -115,6 +117,8 @@ fn add_file(
     let id = loaded
         .sources
         .add(SourceFile::new(name.clone(), path.clone(), text));
+    let canonical = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+    loaded.canonical_paths.push(canonical.clone());
     let text = loaded.sources.get(id).text.clone();
     if let Some(offset) = utf8_error {
         // Lossy decoding keeps everything before the first bad byte at the same offset.
@@ -139,7 +143,6 @@ fn add_file(
     }
     let (file, diagnostics) = syntax::parse(id, &name, &text);
     loaded.diagnostics.extend(diagnostics);
-    let canonical = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
     stack.push(canonical);
     let includes: Vec<ast::Include> = file
         .items
@@ -189,11 +192,7 @@ fn follow_include(
         return;
     }
     // A file included twice along different paths is read once: definitions are not duplicated.
-    if loaded
-        .sources
-        .iter()
-        .any(|(_, f)| std::fs::canonicalize(&f.path).ok().as_ref() == Some(&canonical))
-    {
+    if loaded.canonical_paths.contains(&canonical) {
         return;
     }
     match read_problem(&target) {
