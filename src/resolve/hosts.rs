@@ -104,9 +104,7 @@ fn resolve_host(
     for item in items {
         match item {
             HostItem::Bind(bind) => {
-                if let Some(b) = resolve_bind(bind, services, diagnostics) {
-                    host.binds.push(b);
-                }
+                host.binds.push(resolve_bind(bind, services, diagnostics));
             }
             HostItem::Chain(chain) => {
                 if let Some(first) = host.chains.iter().find(|c| c.kind == chain.kind.node) {
@@ -165,9 +163,9 @@ fn resolve_bind(
     bind: &ast::Bind,
     services: &mut ServiceResolver,
     diagnostics: &mut Vec<Diagnostic>,
-) -> Option<model::Bind> {
+) -> model::Bind {
     let (uses, traffic, _) = resolve_services(&bind.services, services, diagnostics);
-    Some(model::Bind {
+    model::Bind {
         process: bind.process.node.clone(),
         address: bind.address.node,
         address_span: bind.address.span,
@@ -176,7 +174,7 @@ fn resolve_bind(
         user: bind.user.as_ref().map(|u| u.node.clone()),
         user_span: bind.user.as_ref().map(|u| u.span),
         span: bind.span,
-    })
+    }
 }
 
 fn resolve_rule(
