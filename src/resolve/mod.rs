@@ -7,6 +7,7 @@
 
 mod definitions;
 mod hosts;
+mod memo;
 mod nets;
 mod services;
 
@@ -55,4 +56,50 @@ pub fn resolve_text(
     let mut diagnostics = loaded.diagnostics.clone();
     let policy = resolve(&loaded, overlays, &mut diagnostics);
     (loaded, policy, diagnostics)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::resolve_text;
+
+    fn messages(text: &str) -> Vec<String> {
+        let (_, _, diagnostics) = resolve_text("t.pcl", text, &[]);
+        diagnostics.into_iter().map(|d| d.message).collect()
+    }
+
+    #[test]
+    fn a_net_cycle_is_reported_once() {
+        let found = messages(
+            "net a = b, 10.0.0.0/8\nnet b = a\ninput drop {\n  allow ssh from a\n  allow ssh from b\n}\n",
+        );
+        let cycles: Vec<_> = found
+            .iter()
+            .filter(|m| m.contains("in terms of itself"))
+            .collect();
+        assert_eq!(cycles.len(), 1, "{found:?}");
+    }
+
+    #[test]
+    fn a_service_cycle_is_reported_once_and_leaves_the_rule_unresolved() {
+        let (_, policy, diagnostics) = resolve_text(
+            "t.pcl",
+            "service a = b\nservice b = a, tcp/1\ninput drop {\n  allow a\n}\n",
+            &[],
+        );
+        let cycles = diagnostics
+            .iter()
+            .filter(|d| d.message.contains("in terms of itself"))
+            .count();
+        assert_eq!(cycles, 1, "{diagnostics:?}");
+        assert!(!policy.hosts[0].chains[0].rules[0].resolved);
+    }
+
+    #[test]
+    fn a_definition_used_twice_is_resolved_once() {
+        let found = messages(
+            "net a = 10.0.0.1/8\ninput drop {\n  allow ssh from a\n  allow tcp/2 from a\n}\n",
+        );
+        let bits = found.iter().filter(|m| m.contains("host bits")).count();
+        assert_eq!(bits, 1, "{found:?}");
+    }
 }

@@ -9,18 +9,12 @@ use crate::registry;
 use crate::source::Span;
 use crate::syntax::ast::NetRef;
 
+use super::memo::{Begin, Memo};
 use super::Definitions;
-
-#[derive(Clone)]
-enum State {
-    Pending,
-    InProgress,
-    Done(Option<AddrSet>),
-}
 
 pub struct NetResolver<'a> {
     defs: &'a Definitions<'a>,
-    state: Vec<State>,
+    state: Memo<AddrSet>,
     used: Vec<bool>,
 }
 
@@ -36,7 +30,7 @@ impl<'a> NetResolver<'a> {
         let n = defs.nets.len();
         NetResolver {
             defs,
-            state: vec![State::Pending; n],
+            state: Memo::new(n),
             used: vec![false; n],
         }
     }
@@ -94,9 +88,9 @@ impl<'a> NetResolver<'a> {
     }
 
     fn definition(&mut self, index: usize, diagnostics: &mut Vec<Diagnostic>) -> Option<AddrSet> {
-        match &self.state[index] {
-            State::Done(set) => return set.clone(),
-            State::InProgress => {
+        match self.state.begin(index) {
+            Begin::Known(set) => return set,
+            Begin::Cycle => {
                 let def = self.defs.nets[index];
                 diagnostics.push(
                     Diagnostic::new(
@@ -109,23 +103,15 @@ impl<'a> NetResolver<'a> {
                         "break the cycle: list addresses instead of the net that leads back here",
                     ),
                 );
-                self.state[index] = State::Done(None);
                 return None;
             }
-            State::Pending => {}
+            Begin::Start => {}
         }
-        self.state[index] = State::InProgress;
         let def = self.defs.nets[index];
         let resolved = self
             .resolve_list(&def.members, diagnostics)
             .map(|r| r.addresses);
-        if matches!(self.state[index], State::InProgress) {
-            self.state[index] = State::Done(resolved.clone());
-        }
-        match &self.state[index] {
-            State::Done(set) => set.clone(),
-            _ => resolved,
-        }
+        self.state.end(index, resolved)
     }
 
     /// Resolves the nets nothing used (to report their mistakes too) and returns them all.
@@ -140,10 +126,7 @@ impl<'a> NetResolver<'a> {
                     name: def.name.node.clone(),
                     span: def.span,
                     name_span: def.name.span,
-                    addresses: match &self.state[index] {
-                        State::Done(Some(set)) => set.clone(),
-                        _ => AddrSet::empty(),
-                    },
+                    addresses: self.state.get(index).cloned().unwrap_or_default(),
                     used: self.used[index],
                 }
             })

@@ -7,19 +7,13 @@ use crate::registry::{self, Overlay};
 use crate::source::Span;
 use crate::syntax::ast::{ServiceDef, ServiceRef};
 
+use super::memo::{Begin, Memo};
 use super::Definitions;
-
-#[derive(Clone)]
-enum State {
-    Pending,
-    InProgress,
-    Done(Option<Traffic>),
-}
 
 pub struct ServiceResolver<'a> {
     defs: &'a Definitions<'a>,
     overlays: &'a [Overlay],
-    state: Vec<State>,
+    state: Memo<Traffic>,
     used: Vec<bool>,
     parts: Vec<Vec<ServiceUse>>,
 }
@@ -40,7 +34,7 @@ impl<'a> ServiceResolver<'a> {
         ServiceResolver {
             defs,
             overlays,
-            state: vec![State::Pending; n],
+            state: Memo::new(n),
             used: vec![false; n],
             parts: vec![Vec::new(); n],
         }
@@ -209,9 +203,9 @@ impl<'a> ServiceResolver<'a> {
 
     /// The traffic of a policy definition, resolving it on first use.
     fn definition(&mut self, index: usize, diagnostics: &mut Vec<Diagnostic>) -> Option<Traffic> {
-        match &self.state[index] {
-            State::Done(t) => return t.clone(),
-            State::InProgress => {
+        match self.state.begin(index) {
+            Begin::Known(t) => return t,
+            Begin::Cycle => {
                 let def = self.defs.services[index];
                 diagnostics.push(
                     Diagnostic::new(
@@ -222,12 +216,10 @@ impl<'a> ServiceResolver<'a> {
                     .label("this definition refers back to itself")
                     .help("define the service with port specs such as `tcp/8080`"),
                 );
-                self.state[index] = State::Done(None);
                 return None;
             }
-            State::Pending => {}
+            Begin::Start => {}
         }
-        self.state[index] = State::InProgress;
         let def: &ServiceDef = self.defs.services[index];
         let mut traffic = Some(Traffic::empty());
         let mut parts = Vec::new();
@@ -240,14 +232,8 @@ impl<'a> ServiceResolver<'a> {
                 None => traffic = None,
             }
         }
-        if matches!(self.state[index], State::InProgress) {
-            self.state[index] = State::Done(traffic.clone());
-        }
         self.parts[index] = parts;
-        match &self.state[index] {
-            State::Done(t) => t.clone(),
-            _ => traffic,
-        }
+        self.state.end(index, traffic)
     }
 
     /// Resolves the definitions nothing used (to report their mistakes too) and returns them all.
@@ -262,10 +248,7 @@ impl<'a> ServiceResolver<'a> {
                     name: def.name.node.clone(),
                     span: def.span,
                     name_span: def.name.span,
-                    traffic: match &self.state[index] {
-                        State::Done(Some(t)) => t.clone(),
-                        _ => Traffic::empty(),
-                    },
+                    traffic: self.state.get(index).cloned().unwrap_or_default(),
                     parts: std::mem::take(&mut self.parts[index]),
                     used: self.used[index],
                 }
