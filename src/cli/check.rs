@@ -62,7 +62,8 @@ pub fn run(cmd: &CheckArgs, args: &Arguments, out: &mut Output) -> Result<Outcom
     Ok(outcome)
 }
 
-fn unknown_rule(name: &str) -> String {
+/// The error for a rule name or code that does not exist, with the closest name.
+pub(super) fn unknown_rule(name: &str) -> String {
     let names = lint::rules::ALL.iter().map(|r| r.name);
     match crate::registry::suggest(name, names) {
         Some(s) => format!("no lint rule is called `{name}`; did you mean `{s}`?"),

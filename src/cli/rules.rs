@@ -44,16 +44,7 @@ pub fn list(cmd: &RulesArgs, out: &mut Output) -> Result<Outcome, String> {
 }
 
 pub fn show(cmd: &RuleArgs, out: &mut Output) -> Result<Outcome, String> {
-    let rule = lint::find(&cmd.name).ok_or_else(|| {
-        let names = lint::rules::ALL.iter().map(|r| r.name);
-        match crate::registry::suggest(&cmd.name, names) {
-            Some(s) => format!("no lint rule is called `{}`; did you mean `{s}`?", cmd.name),
-            None => format!(
-                "no lint rule is called `{}`; `portcullis rules` lists them",
-                cmd.name
-            ),
-        }
-    })?;
+    let rule = lint::find(&cmd.name).ok_or_else(|| super::check::unknown_rule(&cmd.name))?;
     out.print(&lint::docs_markdown(rule));
     Ok(Outcome::Clean)
 }
