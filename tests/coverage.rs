@@ -161,6 +161,11 @@ proptest! {
             checked.diagnostics
         );
         let coverage = chain.coverage();
+        // The cheaper analysis that finds winners only agrees with the full one.
+        for (full, wins) in coverage.rules.iter().zip(&chain.winners().rules) {
+            prop_assert_eq!(full.matches_anything, wins.matches_anything);
+            prop_assert_eq!(&full.wins, &wins.wins, "{}", text);
+        }
         let universe = universe();
         for (r, cov) in coverage.rules.iter().enumerate() {
             let b = brute(chain, r, &universe);

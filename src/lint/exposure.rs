@@ -124,7 +124,7 @@ pub(crate) fn admitted(
             span: chain.span,
             rules,
         };
-        let coverage = derived_chain.coverage();
+        let coverage = derived_chain.winners();
         for ((probe, rule), cov) in origin.into_iter().zip(coverage.rules) {
             if let (Some(probe), true) = (probe, cov.wins.is_some()) {
                 out.push(Admitted { probe, rule });

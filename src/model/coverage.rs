@@ -11,6 +11,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use super::run_map::RunMap;
 use super::{Chain, IntervalSet, Packet, Point, Protocol, Traffic};
 use crate::syntax::ast::Verdict;
 
@@ -54,20 +55,21 @@ impl RuleCoverage {
     /// there (one example packet each), and the gaps, which this rule wins, go to `gaps`.
     fn claim(
         &mut self,
-        owners: &OwnerMap,
+        owners: &RunMap,
         slot: usize,
         (lo, hi): (u32, u32),
         packet: &dyn Fn(usize, u32) -> Packet,
         gaps: &mut Vec<(u32, u32)>,
     ) {
         gaps.clear();
-        owners.visit(lo, hi, |plo, phi, owner| match owner {
-            Some(Some(earlier)) => {
+        owners.visit(lo, hi, |plo, phi, owner| {
+            if owner == GAP {
+                gaps.push((plo, phi));
+            } else {
                 self.covered_by
-                    .entry(earlier)
+                    .entry(owner as usize)
                     .or_insert_with(|| packet(slot, plo));
             }
-            _ => gaps.push((plo, phi)),
         });
         if let (None, Some(&(glo, _))) = (&self.wins, gaps.first()) {
             self.wins = Some(packet(slot, glo));
@@ -123,70 +125,46 @@ impl Coverage {
     }
 }
 
+/// How much an analysis finds out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Detail {
+    /// Everything in [`RuleCoverage`].
+    Full,
+    /// Only `matches_anything` and `wins`.
+    Wins,
+}
+
 /// Who decides a port range: a rule, or the chain default.
 type Owner = Option<usize>;
 
-/// Disjoint intervals `lo -> (hi, owner)` over one protocol's ports (`u32` so `hi + 1` never
-/// overflows).
-#[derive(Default)]
-struct OwnerMap {
-    map: BTreeMap<u32, (u32, Owner)>,
+/// In a [`RunMap`]: no owner yet.
+const GAP: u32 = u32::MAX;
+/// In a [`RunMap`]: the chain's default decides.
+const DEFAULT: u32 = u32::MAX - 1;
+
+fn owner_value(owner: Owner) -> u32 {
+    owner.map_or(DEFAULT, |i| {
+        u32::try_from(i).expect("fewer than 2^32 - 2 rules")
+    })
 }
 
-impl OwnerMap {
-    fn covering(owner: Owner) -> Self {
-        let mut map = BTreeMap::new();
-        map.insert(0, (u32::from(u16::MAX), owner));
-        OwnerMap { map }
-    }
+fn value_owner(value: u32) -> Owner {
+    (value != DEFAULT).then_some(value as usize)
+}
 
-    /// Calls `f` for each maximal piece of `lo..=hi`, with its owner or `None` for a gap.
-    fn visit(&self, lo: u32, hi: u32, mut f: impl FnMut(u32, u32, Option<Owner>)) {
-        let mut cursor = lo;
-        let start = match self.map.range(..=lo).next_back() {
-            Some((&k, &(h, _))) if h >= lo => k,
-            _ => lo,
-        };
-        for (&k, &(h, owner)) in self.map.range(start..=hi) {
-            if k > cursor {
-                f(cursor, k - 1, None);
-            }
-            let piece_lo = k.max(cursor);
-            let piece_hi = h.min(hi);
-            f(piece_lo, piece_hi, Some(owner));
-            cursor = piece_hi + 1;
-            if cursor > hi {
-                return;
-            }
-        }
-        if cursor <= hi {
-            f(cursor, hi, None);
-        }
-    }
+/// The ownership maps of one sweep, one per protocol slot, reused from cell to cell.
+struct Maps {
+    owners: [RunMap; 5],
+    /// Owned pieces whose successor is not known yet (forward sweep), or what decides each port
+    /// among the later rules (backward sweep).
+    other: [RunMap; 5],
+}
 
-    /// Gives `lo..=hi` to `owner`, replacing whatever owned parts of it.
-    fn assign(&mut self, lo: u32, hi: u32, owner: Owner) {
-        self.remove(lo, hi);
-        self.map.insert(lo, (hi, owner));
-    }
-
-    /// Forgets whatever owned parts of `lo..=hi`.
-    fn remove(&mut self, lo: u32, hi: u32) {
-        // Split a piece that starts before `lo` and reaches into the range.
-        if let Some((&k, &(h, o))) = self.map.range(..lo).next_back() {
-            if h >= lo {
-                self.map.insert(k, (lo - 1, o));
-                self.map.insert(lo, (h, o));
-            }
-        }
-        // Split a piece that starts inside and reaches past `hi`.
-        if let Some((&k, &(h, o))) = self.map.range(..=hi).next_back() {
-            if k >= lo && h > hi {
-                self.map.insert(hi + 1, (h, o));
-            }
-        }
-        while let Some((&k, _)) = self.map.range(lo..=hi).next() {
-            self.map.remove(&k);
+impl Maps {
+    fn new() -> Self {
+        Maps {
+            owners: std::array::from_fn(|_| RunMap::new(GAP)),
+            other: std::array::from_fn(|_| RunMap::new(GAP)),
         }
     }
 }
@@ -288,23 +266,32 @@ fn dedup<T: Clone + Eq + std::hash::Hash>(items: impl Iterator<Item = T>) -> (Ve
 impl Chain {
     /// Analyses the chain. Rules that did not resolve are left out (they match nothing here).
     pub fn coverage(&self) -> Coverage {
-        self.coverage_with(PARALLEL_WORK)
+        self.coverage_with(PARALLEL_WORK, Detail::Full)
+    }
+
+    /// Only which rules match anything and which win a packet ([`RuleCoverage::matches_anything`]
+    /// and [`RuleCoverage::wins`]; the other fields stay empty), for analyses that ask nothing
+    /// else. Much cheaper than [`Chain::coverage`] on chains where rules overlap a lot.
+    pub fn winners(&self) -> Coverage {
+        self.coverage_with(PARALLEL_WORK, Detail::Wins)
     }
 
     /// The analysis, on two threads when the chain needs at least `parallel_work` rule visits.
-    fn coverage_with(&self, parallel_work: usize) -> Coverage {
+    fn coverage_with(&self, parallel_work: usize, detail: Detail) -> Coverage {
         let mut result = Coverage {
             rules: vec![RuleCoverage::default(); self.rules.len()],
         };
         self.coverage_family(
             &mut result,
             parallel_work,
+            detail,
             |set| set.v4.clone(),
             |a: u32| IpAddr::V4(Ipv4Addr::from(a)),
         );
         self.coverage_family(
             &mut result,
             parallel_work,
+            detail,
             |set| set.v6.clone(),
             |a: u128| IpAddr::V6(Ipv6Addr::from(a)),
         );
@@ -315,6 +302,7 @@ impl Chain {
         &self,
         result: &mut Coverage,
         parallel_work: usize,
+        detail: Detail,
         part: impl Fn(&super::AddrSet) -> IntervalSet<T>,
         addr: impl Fn(T) -> IpAddr + Sync,
     ) {
@@ -390,6 +378,7 @@ impl Chain {
         cells.retain(|c| seen.insert(c.3.clone()));
 
         let analyse = |cells: &[(u32, u32, usize, Vec<usize>)], out: &mut Coverage| {
+            let mut maps = Maps::new();
             for (s, d, f, rules) in cells {
                 let packet = |slot: usize, port: u32| Packet {
                     protocol: slot_protocol(slot),
@@ -398,7 +387,7 @@ impl Chain {
                     dst: addr(dst.representative[*d as usize]),
                     interface: interfaces[*f].clone(),
                 };
-                self.sweep_cell(rules, &pieces, out, &packet);
+                self.sweep_cell(rules, &pieces, detail, &mut maps, out, &packet);
             }
         };
         // Cells are independent. On large chains they are analysed on two threads, each over a
@@ -436,13 +425,55 @@ impl Chain {
         &self,
         rules: &[usize],
         pieces: &[Vec<(usize, u32, u32)>],
+        detail: Detail,
+        maps: &mut Maps,
         result: &mut Coverage,
         packet: &dyn Fn(usize, u32) -> Packet,
     ) {
-        if rules.iter().all(|&i| self.rules[i].is_terminal()) {
-            self.sweep_terminal_cell(rules, pieces, result, packet);
+        for map in maps.owners.iter_mut().chain(&mut maps.other) {
+            map.reset(GAP);
+        }
+        if detail == Detail::Wins {
+            self.sweep_cell_wins(rules, pieces, &mut maps.owners, result, packet);
+        } else if rules.iter().all(|&i| self.rules[i].is_terminal()) {
+            self.sweep_terminal_cell(rules, pieces, maps, result, packet);
         } else {
-            self.sweep_cell_both_ways(rules, pieces, result, packet);
+            self.sweep_cell_both_ways(rules, pieces, maps, result, packet);
+        }
+    }
+
+    /// The forward sweep alone: which rules win a packet of the cell.
+    fn sweep_cell_wins(
+        &self,
+        rules: &[usize],
+        pieces: &[Vec<(usize, u32, u32)>],
+        owners: &mut [RunMap; 5],
+        result: &mut Coverage,
+        packet: &dyn Fn(usize, u32) -> Packet,
+    ) {
+        let mut gaps: Vec<(u32, u32)> = Vec::new();
+        for &i in rules {
+            let terminal = self.rules[i].is_terminal();
+            let value = owner_value(Some(i));
+            for &(slot, lo, hi) in &pieces[i] {
+                gaps.clear();
+                owners[slot].visit(lo, hi, |plo, phi, owner| {
+                    if owner == GAP {
+                        gaps.push((plo, phi));
+                    }
+                });
+                let Some(&(glo, _)) = gaps.first() else {
+                    continue;
+                };
+                if result.rules[i].wins.is_none() {
+                    result.rules[i].wins = Some(packet(slot, glo));
+                }
+                if terminal {
+                    for &(glo, ghi) in &gaps {
+                        owners[slot].assign(glo, ghi, value);
+                    }
+                }
+            }
         }
     }
 
@@ -454,13 +485,16 @@ impl Chain {
         &self,
         rules: &[usize],
         pieces: &[Vec<(usize, u32, u32)>],
+        maps: &mut Maps,
         result: &mut Coverage,
         packet: &dyn Fn(usize, u32) -> Packet,
     ) {
-        let mut owners: [OwnerMap; 5] = Default::default();
-        let mut pending: [OwnerMap; 5] = Default::default();
+        let Maps {
+            owners,
+            other: pending,
+        } = maps;
         let mut gaps: Vec<(u32, u32)> = Vec::new();
-        let mut succeeded: Vec<(u32, u32, usize)> = Vec::new();
+        let mut succeeded: Vec<(u32, u32, u32)> = Vec::new();
         for &i in rules {
             let verdict = self.rules[i].verdict;
             for &(slot, lo, hi) in &pieces[i] {
@@ -468,25 +502,30 @@ impl Chain {
                 // This rule succeeds the owners of the pending pieces it covers.
                 succeeded.clear();
                 pending[slot].visit(lo, hi, |plo, phi, owner| {
-                    if let Some(Some(owner)) = owner {
+                    if owner != GAP {
                         succeeded.push((plo, phi, owner));
                     }
                 });
                 for &(plo, phi, owner) in &succeeded {
+                    let owner = owner as usize;
                     let own = self.rules[owner].verdict;
                     result.rules[owner].succeeded_by(own, Some(i), verdict, || packet(slot, plo));
-                    pending[slot].remove(plo, phi);
+                    pending[slot].assign(plo, phi, GAP);
                 }
+                let value = owner_value(Some(i));
                 for &(glo, ghi) in &gaps {
-                    owners[slot].assign(glo, ghi, Some(i));
-                    pending[slot].assign(glo, ghi, Some(i));
+                    owners[slot].assign(glo, ghi, value);
+                    pending[slot].assign(glo, ghi, value);
                 }
             }
         }
         // What no later rule covers falls to the chain's default.
         for (slot, map) in pending.iter().enumerate() {
-            for (&lo, &(_, owner)) in &map.map {
-                let Some(owner) = owner else { continue };
+            for (lo, _, owner) in map.runs() {
+                if owner == GAP {
+                    continue;
+                }
+                let owner = owner as usize;
                 let own = self.rules[owner].verdict;
                 result.rules[owner].succeeded_by(own, None, self.policy, || packet(slot, lo));
             }
@@ -499,10 +538,14 @@ impl Chain {
         &self,
         rules: &[usize],
         pieces: &[Vec<(usize, u32, u32)>],
+        maps: &mut Maps,
         result: &mut Coverage,
         packet: &dyn Fn(usize, u32) -> Packet,
     ) {
-        let mut owners: [OwnerMap; 5] = Default::default();
+        let Maps {
+            owners,
+            other: after,
+        } = maps;
         // Pieces each rule wins in this cell, flat: rule position p owns won[won_at[p]..won_at[p+1]].
         let mut won: Vec<(usize, u32, u32)> = Vec::new();
         let mut won_at: Vec<usize> = Vec::with_capacity(rules.len() + 1);
@@ -514,7 +557,7 @@ impl Chain {
                 result.rules[i].claim(&owners[slot], slot, (lo, hi), packet, &mut gaps);
                 for &(glo, ghi) in &gaps {
                     if terminal {
-                        owners[slot].assign(glo, ghi, Some(i));
+                        owners[slot].assign(glo, ghi, owner_value(Some(i)));
                     }
                     won.push((slot, glo, ghi));
                 }
@@ -523,14 +566,16 @@ impl Chain {
         won_at.push(won.len());
 
         // Backward: `after` maps each port to what decides it among the later rules.
-        let mut after: [OwnerMap; 5] = std::array::from_fn(|_| OwnerMap::covering(None));
+        for map in after.iter_mut() {
+            map.reset(DEFAULT);
+        }
         for (pos, &i) in rules.iter().enumerate().rev() {
             let rule = &self.rules[i];
             let coverage = &mut result.rules[i];
             if coverage.needed.is_none() {
                 for &(slot, lo, hi) in &won[won_at[pos]..won_at[pos + 1]] {
                     after[slot].visit(lo, hi, |plo, _, owner| {
-                        let owner = owner.flatten();
+                        let owner = value_owner(owner);
                         let verdict = owner.map_or(self.policy, |o| self.rules[o].verdict);
                         coverage.succeeded_by(rule.verdict, owner, verdict, || packet(slot, plo));
                     });
@@ -538,7 +583,7 @@ impl Chain {
             }
             if rule.is_terminal() {
                 for &(slot, lo, hi) in &pieces[i] {
-                    after[slot].assign(lo, hi, Some(i));
+                    after[slot].assign(lo, hi, owner_value(Some(i)));
                 }
             }
         }
@@ -548,26 +593,6 @@ impl Chain {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn owner_map_visits_gaps_and_pieces() {
-        let mut m = OwnerMap::default();
-        m.assign(10, 20, Some(1));
-        m.assign(30, 40, Some(2));
-        m.assign(15, 35, Some(3));
-        let mut seen = Vec::new();
-        m.visit(0, 50, |lo, hi, o| seen.push((lo, hi, o)));
-        assert_eq!(
-            seen,
-            vec![
-                (0, 9, None),
-                (10, 14, Some(Some(1))),
-                (15, 35, Some(Some(3))),
-                (36, 40, Some(Some(2))),
-                (41, 50, None)
-            ]
-        );
-    }
 
     #[test]
     fn two_threads_find_what_one_finds() {
@@ -583,8 +608,8 @@ mod tests {
         text.push_str("}\n");
         let checked = crate::pipeline::check_text("big.pcl", &text);
         let chain = &checked.policy.hosts[0].chains[0];
-        let one = chain.coverage_with(usize::MAX);
-        let two = chain.coverage_with(0);
+        let one = chain.coverage_with(usize::MAX, Detail::Full);
+        let two = chain.coverage_with(0, Detail::Full);
         for (a, b) in one.rules.iter().zip(&two.rules) {
             assert_eq!(a.wins, b.wins);
             assert_eq!(a.covered_by, b.covered_by);

@@ -10,6 +10,7 @@ mod interval_set;
 mod policy;
 mod port_range;
 mod protocol;
+mod run_map;
 mod traffic;
 
 pub use addr_set::{AddrSet, Family};
