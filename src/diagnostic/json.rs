@@ -31,7 +31,7 @@ struct JsonDiagnostic<'a> {
     severity: Severity,
     message: &'a str,
     #[serde(flatten)]
-    location: JsonSpan,
+    location: JsonSpan<'a>,
     label: &'a str,
     help: Option<&'a str>,
     related: Vec<JsonLabel<'a>>,
@@ -41,13 +41,13 @@ struct JsonDiagnostic<'a> {
 struct JsonLabel<'a> {
     message: &'a str,
     #[serde(flatten)]
-    location: JsonSpan,
+    location: JsonSpan<'a>,
 }
 
 /// A span as file, 1-based line/column of both ends, and byte offsets.
 #[derive(Serialize)]
-pub(crate) struct JsonSpan {
-    pub file: String,
+pub(crate) struct JsonSpan<'a> {
+    pub file: &'a str,
     pub line: usize,
     pub column: usize,
     pub end_line: usize,
@@ -56,13 +56,13 @@ pub(crate) struct JsonSpan {
     pub length: usize,
 }
 
-impl JsonSpan {
-    pub(crate) fn new(sources: &Sources, span: Span) -> Self {
+impl<'a> JsonSpan<'a> {
+    pub(crate) fn new(sources: &'a Sources, span: Span) -> Self {
         let file = sources.get(span.file);
         let (line, column) = file.line_col(span.start);
         let (end_line, end_column) = file.line_col(span.end);
         JsonSpan {
-            file: file.name.clone(),
+            file: &file.name,
             line,
             column,
             end_line,
@@ -73,13 +73,17 @@ impl JsonSpan {
     }
 }
 
-pub fn render_json(sources: &Sources, diagnostics: &[Diagnostic]) -> String {
-    let count = |s| diagnostics.iter().filter(|d| d.severity == s).count();
+/// One document for the findings of several runs, each with the sources its spans point into.
+pub fn render_json(runs: &[(&Sources, &[Diagnostic])]) -> String {
+    let all = || {
+        runs.iter()
+            .flat_map(|&(sources, ds)| ds.iter().map(move |d| (sources, d)))
+    };
+    let count = |s| all().filter(|(_, d)| d.severity == s).count();
     let output = Output {
         version: SCHEMA_VERSION,
-        diagnostics: diagnostics
-            .iter()
-            .map(|d| JsonDiagnostic {
+        diagnostics: all()
+            .map(|(sources, d)| JsonDiagnostic {
                 rule: d.rule,
                 code: lint::find(d.rule).map_or("", |r| r.code),
                 severity: d.severity,

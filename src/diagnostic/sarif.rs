@@ -66,7 +66,8 @@ fn location(sources: &Sources, span: Span, message: Option<&str>) -> sarif::Loca
     }
 }
 
-pub fn render_sarif(sources: &Sources, diagnostics: &[Diagnostic]) -> String {
+/// One log for the findings of several runs, each with the sources its spans point into.
+pub fn render_sarif(runs: &[(&Sources, &[Diagnostic])]) -> String {
     let rules: Vec<sarif::ReportingDescriptor> = lint::rules::ALL
         .iter()
         .map(|rule| {
@@ -92,9 +93,10 @@ pub fn render_sarif(sources: &Sources, diagnostics: &[Diagnostic]) -> String {
                 .build()
         })
         .collect();
-    let results: Vec<sarif::Result> = diagnostics
+    let results: Vec<sarif::Result> = runs
         .iter()
-        .map(|d| {
+        .flat_map(|&(sources, ds)| ds.iter().map(move |d| (sources, d)))
+        .map(|(sources, d)| {
             let mut text = d.message.clone();
             if let Some(help) = &d.help {
                 text.push_str("\nhelp: ");
