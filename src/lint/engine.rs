@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use super::rules::{self, UNUSED_SUPPRESSION};
 use super::suppression;
 use super::{Level, LintRule};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
 use crate::config::{CompileConfig, LintConfig};
@@ -111,12 +112,61 @@ impl Levels {
 
 /// Runs every rule that has a check over a resolved policy.
 pub fn run(ctx: &LintContext, levels: &Levels, out: &mut Vec<Diagnostic>) {
-    for (rule, check) in rules::CHECKS {
-        if levels.level(rule) != Level::Off {
+    run_with(ctx, levels, out, PARALLEL_RULES);
+}
+
+/// [`run`], on two threads when the chains have at least `parallel_rules` rules in all.
+fn run_with(ctx: &LintContext, levels: &Levels, out: &mut Vec<Diagnostic>, parallel_rules: usize) {
+    let checks: Vec<Check> = rules::CHECKS
+        .iter()
+        .filter(|(rule, _)| levels.level(rule) != Level::Off)
+        .map(|&(_, check)| check)
+        .collect();
+    let size: usize = ctx
+        .policy
+        .hosts
+        .iter()
+        .flat_map(|h| &h.chains)
+        .map(|c| c.rules.len())
+        .sum();
+    if size < parallel_rules {
+        for check in checks {
             check(ctx, out);
         }
+        return;
+    }
+    // Rules are independent: two workers take them in turn from a shared counter, and the
+    // findings are put back together in rule order, so the result is what one thread finds.
+    let next = AtomicUsize::new(0);
+    let work = || {
+        let mut found = Vec::new();
+        loop {
+            let k = next.fetch_add(1, Ordering::Relaxed);
+            let Some(check) = checks.get(k) else {
+                return found;
+            };
+            let mut diagnostics = Vec::new();
+            check(ctx, &mut diagnostics);
+            found.push((k, diagnostics));
+        }
+    };
+    let mut found = std::thread::scope(|scope| {
+        let other = scope.spawn(work);
+        let mut found = work();
+        match other.join() {
+            Ok(more) => found.extend(more),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+        found
+    });
+    found.sort_unstable_by_key(|(k, _)| *k);
+    for (_, diagnostics) in found {
+        out.extend(diagnostics);
     }
 }
+
+/// Chains with this many rules in all are checked on two threads.
+const PARALLEL_RULES: usize = 5_000;
 
 /// Applies suppressions and levels, reports suppressions that suppressed nothing, and sorts.
 pub fn finish(
@@ -183,4 +233,42 @@ pub fn finish(
     diagnostic::sort(&mut diagnostics);
     diagnostics.dedup();
     diagnostics
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Settings;
+
+    #[test]
+    fn two_threads_find_what_one_finds() {
+        let mut text =
+            String::from("net a = 10.1.0.0/16\nbind ftpd on 0.0.0.0 ftp\ninput drop {\n");
+        for i in 0..300u32 {
+            let verdict = ["allow", "deny", "reject"][(i % 3) as usize];
+            let from = ["", " from a", " from 10.1.5.0/24"][(i % 3) as usize];
+            let lo = 1 + (i * 211) % 60000;
+            text.push_str(&format!("  {verdict} tcp/{lo}-{}{from}\n", lo + i % 40));
+        }
+        text.push_str("  allow ftp\n  allow telnet\n}\n");
+        let loaded = crate::load::load_text("big.pcl", &text);
+        let mut diagnostics = loaded.diagnostics.clone();
+        let policy = crate::resolve::resolve(&loaded, &[], &mut diagnostics);
+        let settings = Settings::default();
+        let levels = Levels::from_config(&settings.config.lint);
+        let found = |parallel_rules| {
+            let ctx = LintContext::new(
+                &policy,
+                &loaded.sources,
+                &settings.config.lint,
+                &settings.config.compile,
+            );
+            let mut out = diagnostics.clone();
+            run_with(&ctx, &levels, &mut out, parallel_rules);
+            out
+        };
+        let one = found(usize::MAX);
+        assert!(one.len() > 100, "a policy with many findings");
+        assert_eq!(one, found(0));
+    }
 }

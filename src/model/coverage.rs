@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::run_map::RunMap;
-use super::{Chain, IntervalSet, Packet, Point, Protocol, Traffic};
+use super::{AddrSet, Chain, IntervalSet, Packet, Point, Protocol};
 use crate::syntax::ast::Verdict;
 
 /// Index of the "other protocols" pseudo-protocol in the per-protocol tables.
@@ -169,20 +169,51 @@ impl Maps {
     }
 }
 
-/// The ranges of a traffic set per protocol slot (four transport protocols, then "other").
-fn slots(traffic: &Traffic) -> [Vec<(u32, u32)>; 5] {
-    let mut out: [Vec<(u32, u32)>; 5] = Default::default();
-    for p in Protocol::ALL {
-        out[p.index()] = traffic.ports[p.index()]
-            .ranges()
-            .iter()
-            .map(|&(lo, hi)| (u32::from(lo), u32::from(hi)))
-            .collect();
+/// Every rule's traffic as `(slot, lo, hi)` ranges: the four transport protocols' ports, then
+/// the "other protocols" slot as the single range `0..=0`. Built once per analysis.
+struct Pieces {
+    all: Vec<(usize, u32, u32)>,
+    /// Rule `i`'s pieces are `all[start[i]..start[i + 1]]`.
+    start: Vec<usize>,
+}
+
+impl Pieces {
+    fn of(chain: &Chain) -> Self {
+        let mut all = Vec::new();
+        let mut start = Vec::with_capacity(chain.rules.len() + 1);
+        for rule in &chain.rules {
+            start.push(all.len());
+            for p in Protocol::ALL {
+                let ranges = rule.traffic.ports[p.index()].ranges();
+                all.extend(
+                    ranges
+                        .iter()
+                        .map(|&(lo, hi)| (p.index(), u32::from(lo), u32::from(hi))),
+                );
+            }
+            if rule.traffic.other {
+                all.push((OTHER, 0, 0));
+            }
+        }
+        start.push(all.len());
+        Pieces { all, start }
     }
-    if traffic.other {
-        out[OTHER] = vec![(0, 0)];
+}
+
+impl std::ops::Index<usize> for Pieces {
+    type Output = [(usize, u32, u32)];
+
+    fn index(&self, rule: usize) -> &Self::Output {
+        &self.all[self.start[rule]..self.start[rule + 1]]
     }
-    out
+}
+
+/// What one analysis shares between the address families.
+#[derive(Clone, Copy)]
+struct Job<'a> {
+    pieces: &'a Pieces,
+    parallel_work: usize,
+    detail: Detail,
 }
 
 fn slot_protocol(slot: usize) -> Option<Protocol> {
@@ -197,7 +228,7 @@ struct Classes<T> {
     members: Vec<Vec<u32>>,
 }
 
-fn classes<T: Point + std::hash::Hash>(sets: &[IntervalSet<T>]) -> Classes<T> {
+fn classes<T: Point + std::hash::Hash>(sets: &[&IntervalSet<T>]) -> Classes<T> {
     // Elementary intervals ("atoms") between all boundaries.
     let mut bounds: Vec<T> = vec![T::MIN];
     for set in sets {
@@ -281,18 +312,22 @@ impl Chain {
         let mut result = Coverage {
             rules: vec![RuleCoverage::default(); self.rules.len()],
         };
-        self.coverage_family(
-            &mut result,
+        let pieces = Pieces::of(self);
+        let job = Job {
+            pieces: &pieces,
             parallel_work,
             detail,
-            |set| set.v4.clone(),
+        };
+        self.coverage_family(
+            &mut result,
+            &job,
+            |set| &set.v4,
             |a: u32| IpAddr::V4(Ipv4Addr::from(a)),
         );
         self.coverage_family(
             &mut result,
-            parallel_work,
-            detail,
-            |set| set.v6.clone(),
+            &job,
+            |set| &set.v6,
             |a: u128| IpAddr::V6(Ipv6Addr::from(a)),
         );
         result
@@ -301,11 +336,15 @@ impl Chain {
     fn coverage_family<T: Point + std::hash::Hash + Sync>(
         &self,
         result: &mut Coverage,
-        parallel_work: usize,
-        detail: Detail,
-        part: impl Fn(&super::AddrSet) -> IntervalSet<T>,
+        job: &Job,
+        part: fn(&AddrSet) -> &IntervalSet<T>,
         addr: impl Fn(T) -> IpAddr + Sync,
     ) {
+        let Job {
+            pieces,
+            parallel_work,
+            detail,
+        } = *job;
         let active: Vec<usize> = (0..self.rules.len())
             .filter(|&i| {
                 let rule = &self.rules[i];
@@ -334,16 +373,6 @@ impl Chain {
         interfaces.sort();
         interfaces.dedup();
         interfaces.push(None);
-
-        // Each rule's traffic as (slot, lo, hi) pieces, once.
-        let mut pieces: Vec<Vec<(usize, u32, u32)>> = vec![Vec::new(); self.rules.len()];
-        for &i in &active {
-            pieces[i] = slots(&self.rules[i].traffic)
-                .iter()
-                .enumerate()
-                .flat_map(|(slot, ranges)| ranges.iter().map(move |&(lo, hi)| (slot, lo, hi)))
-                .collect();
-        }
 
         // Rules of each cell, in chain order.
         let cell_id = |s: u32, d: u32, f: usize| {
@@ -387,7 +416,7 @@ impl Chain {
                     dst: addr(dst.representative[*d as usize]),
                     interface: interfaces[*f].clone(),
                 };
-                self.sweep_cell(rules, &pieces, detail, &mut maps, out, &packet);
+                self.sweep_cell(rules, pieces, detail, &mut maps, out, &packet);
             }
         };
         // Cells are independent. On large chains they are analysed on two threads, each over a
@@ -424,7 +453,7 @@ impl Chain {
     fn sweep_cell(
         &self,
         rules: &[usize],
-        pieces: &[Vec<(usize, u32, u32)>],
+        pieces: &Pieces,
         detail: Detail,
         maps: &mut Maps,
         result: &mut Coverage,
@@ -446,7 +475,7 @@ impl Chain {
     fn sweep_cell_wins(
         &self,
         rules: &[usize],
-        pieces: &[Vec<(usize, u32, u32)>],
+        pieces: &Pieces,
         owners: &mut [RunMap; 5],
         result: &mut Coverage,
         packet: &dyn Fn(usize, u32) -> Packet,
@@ -484,7 +513,7 @@ impl Chain {
     fn sweep_terminal_cell(
         &self,
         rules: &[usize],
-        pieces: &[Vec<(usize, u32, u32)>],
+        pieces: &Pieces,
         maps: &mut Maps,
         result: &mut Coverage,
         packet: &dyn Fn(usize, u32) -> Packet,
@@ -537,7 +566,7 @@ impl Chain {
     fn sweep_cell_both_ways(
         &self,
         rules: &[usize],
-        pieces: &[Vec<(usize, u32, u32)>],
+        pieces: &Pieces,
         maps: &mut Maps,
         result: &mut Coverage,
         packet: &dyn Fn(usize, u32) -> Packet,
@@ -625,7 +654,7 @@ mod tests {
             IntervalSet::<u32>::range(50, 149),
             IntervalSet::<u32>::full(),
         ];
-        let c = classes(&sets);
+        let c = classes(&sets.iter().collect::<Vec<_>>());
         // [0,49], [50,99], [100,149], [150,MAX]
         assert_eq!(c.representative, vec![0, 50, 100, 150]);
         assert_eq!(c.members[0], vec![0, 1]);
