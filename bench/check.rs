@@ -1,7 +1,8 @@
 //! Phase timings of `check` on generated policies: parse, resolve, coverage analysis, all lints.
 //!
-//!     cargo bench --bench check              # 10k and 100k rules
-//!     cargo bench --bench check -- 250000    # other sizes
+//!     cargo bench --bench check                          # 10k and 100k rules, both shapes
+//!     cargo bench --bench check -- 250000                # other sizes
+//!     cargo bench --bench check -- 100000 allow-list     # one shape
 //!
 //! Policies come from `bench/gen-policy` (python3). Each phase is run several times and the
 //! median is printed; figures are recorded in bench/README.md.
@@ -29,21 +30,28 @@ fn time<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
 }
 
 fn main() {
-    let sizes: Vec<usize> = std::env::args()
-        .skip(1)
-        .filter_map(|a| a.parse().ok())
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut sizes: Vec<usize> = args.iter().filter_map(|a| a.parse().ok()).collect();
+    if sizes.is_empty() {
+        sizes = vec![10_000, 100_000];
+    }
+    let mut shapes: Vec<&str> = args
+        .iter()
+        .map(String::as_str)
+        .filter(|a| ["overlapping", "allow-list"].contains(a))
         .collect();
-    let sizes = if sizes.is_empty() {
-        vec![10_000, 100_000]
-    } else {
-        sizes
-    };
+    if shapes.is_empty() {
+        shapes = vec!["overlapping", "allow-list"];
+    }
     let generator = concat!(env!("CARGO_MANIFEST_DIR"), "/bench/gen-policy");
-    println!("| rules | parse | resolve | coverage | all lints | total | findings |");
-    println!("|---:|---:|---:|---:|---:|---:|---:|");
-    for size in sizes {
+    println!("| shape | rules | parse | resolve | coverage | all lints | total | findings |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    for (shape, size) in shapes
+        .iter()
+        .flat_map(|&shape| sizes.iter().map(move |&size| (shape, size)))
+    {
         let out = Command::new(generator)
-            .arg(size.to_string())
+            .args([&size.to_string(), "--shape", shape])
             .output()
             .expect("bench/gen-policy runs (needs python3)");
         let text = String::from_utf8(out.stdout).expect("utf-8");
@@ -76,7 +84,7 @@ fn main() {
         });
         let ms = |d: Duration| format!("{:.0} ms", d.as_secs_f64() * 1000.0);
         println!(
-            "| {size} | {} | {} | {} | {} | {} | {findings} |",
+            "| {shape} | {size} | {} | {} | {} | {} | {} | {findings} |",
             ms(parse),
             ms(resolve),
             ms(coverage),

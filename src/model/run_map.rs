@@ -106,10 +106,14 @@ impl RunMap {
         }
     }
 
-    /// Clears the start bits of `lo..=hi`.
+    /// Clears the start bits of `lo..=hi`, visiting only the words that hold some.
     fn clear_range(&mut self, lo: u32, hi: u32) {
         let (lw, hw) = (lo as usize / 64, hi as usize / 64);
-        for w in lw..=hw {
+        let mut from = lw;
+        while let Some(w) = self.next_word(from) {
+            if w > hw {
+                return;
+            }
             let mut mask = u64::MAX;
             if w == lw {
                 mask &= u64::MAX << (lo % 64);
@@ -117,12 +121,30 @@ impl RunMap {
             if w == hw {
                 mask &= u64::MAX >> (63 - hi % 64);
             }
-            if self.starts[w] & mask != 0 {
-                self.starts[w] &= !mask;
-                if self.starts[w] == 0 {
-                    self.summary[w / 64] &= !(1 << (w % 64));
-                }
+            self.starts[w] &= !mask;
+            if self.starts[w] == 0 {
+                self.summary[w / 64] &= !(1 << (w % 64));
             }
+            from = w + 1;
+        }
+    }
+
+    /// The first word at or after `from` that holds a run start.
+    fn next_word(&self, from: usize) -> Option<usize> {
+        if from >= WORDS {
+            return None;
+        }
+        let mut s = from / 64;
+        let mut summary = self.summary[s] & (u64::MAX << (from % 64));
+        loop {
+            if summary != 0 {
+                return Some(s * 64 + summary.trailing_zeros() as usize);
+            }
+            s += 1;
+            if s == SUMMARY {
+                return None;
+            }
+            summary = self.summary[s];
         }
     }
 
@@ -136,23 +158,8 @@ impl RunMap {
         if bits != 0 {
             return Some((w * 64) as u32 + bits.trailing_zeros());
         }
-        let first_word = w + 1;
-        if first_word == WORDS {
-            return None;
-        }
-        let mut s = first_word / 64;
-        let mut summary = self.summary[s] & (u64::MAX << (first_word % 64));
-        loop {
-            if summary != 0 {
-                let word = s * 64 + summary.trailing_zeros() as usize;
-                return Some((word * 64) as u32 + self.starts[word].trailing_zeros());
-            }
-            s += 1;
-            if s == SUMMARY {
-                return None;
-            }
-            summary = self.summary[s];
-        }
+        let word = self.next_word(w + 1)?;
+        Some((word * 64) as u32 + self.starts[word].trailing_zeros())
     }
 
     /// The start of the run holding `port` (bit 0 is always set, so there is one).

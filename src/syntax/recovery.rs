@@ -14,6 +14,7 @@ use super::ast::Item;
 use super::grammar::{PolicyParser, Rule};
 use super::parse_error::{self, Context};
 use super::parser::{Builder, Origin};
+use super::split;
 use crate::diagnostic::Diagnostic;
 use crate::source::FileId;
 
@@ -21,6 +22,12 @@ use crate::source::FileId;
 const MAX_ATTEMPTS: usize = 50;
 
 pub(crate) fn parse_text(file: FileId, text: &str) -> (Vec<Item>, Vec<Diagnostic>) {
+    split::parse_in_two(file, text, split::MIN_SPLIT_BYTES)
+        .unwrap_or_else(|| parse_serial(file, text))
+}
+
+/// The parse on one thread, with recovery.
+pub(crate) fn parse_serial(file: FileId, text: &str) -> (Vec<Item>, Vec<Diagnostic>) {
     let mut work = text.to_owned();
     let mut blanked: Vec<Range<usize>> = Vec::new();
     let mut diagnostics = Vec::new();

@@ -1,0 +1,246 @@
+//! Parsing a large file on two threads.
+//!
+//! A large policy is nearly always one long chain. Its body is cut in two at a line between two
+//! statements, and the file is parsed twice at once: once with the second part of the body blanked
+//! out, once with the first part blanked out. Blanking replaces characters with spaces and keeps
+//! newlines, so both texts have the file's offsets and lines, and each is a valid file exactly when
+//! the whole file is valid in that part. The first tree gets the second part's rules appended to
+//! that chain; the second tree contributes nothing else, and of its findings only those in its part.
+//!
+//! Anything unexpected (a syntax error in either half, no chain to cut) gives up and leaves the
+//! file to the ordinary one-thread parse, which reports errors with recovery.
+
+use std::ops::Range;
+
+use pest::Parser;
+
+use super::ast::{ChainBlock, HostItem, Item};
+use super::grammar::{PolicyParser, Rule};
+use super::parser::{Builder, Origin};
+use crate::diagnostic::Diagnostic;
+use crate::source::FileId;
+
+/// Files smaller than this are parsed on one thread: a second thread would cost more than it saves.
+pub(super) const MIN_SPLIT_BYTES: usize = 256 * 1024;
+
+/// The file parsed in two halves, or `None` to parse it whole.
+pub(super) fn parse_in_two(
+    file: FileId,
+    text: &str,
+    min_bytes: usize,
+) -> Option<(Vec<Item>, Vec<Diagnostic>)> {
+    if text.len() < min_bytes {
+        return None;
+    }
+    let cut = find_cut(text)?;
+    let first = blanked(text, cut.at..cut.close)?;
+    let second = blanked(text, cut.open + 1..cut.at)?;
+    let (first, second) = std::thread::scope(|scope| {
+        let second = scope.spawn(|| parse_whole(file, &second));
+        (parse_whole(file, &first), second.join())
+    });
+    let (mut items, mut diagnostics) = first?;
+    let (mut rest, rest_diagnostics) = second.ok()??;
+    let tail = std::mem::take(&mut chain_around(&mut rest, cut.open)?.rules);
+    chain_around(&mut items, cut.open)?.rules.extend(tail);
+    let second_part = cut.at..cut.close;
+    diagnostics.extend(
+        rest_diagnostics
+            .into_iter()
+            .filter(|d| second_part.contains(&d.primary.span.start)),
+    );
+    Some((items, diagnostics))
+}
+
+fn parse_whole(file: FileId, text: &str) -> Option<(Vec<Item>, Vec<Diagnostic>)> {
+    let pairs = PolicyParser::parse(Rule::file, text).ok()?;
+    let mut diagnostics = Vec::new();
+    let items = Builder::new(file, Origin::At(0), &[], &mut diagnostics).file(pairs);
+    Some((items, diagnostics))
+}
+
+/// The chain block whose `{` is at `open`.
+fn chain_around(items: &mut [Item], open: usize) -> Option<&mut ChainBlock> {
+    let contains = |chain: &ChainBlock| chain.span.start < open && open < chain.span.end;
+    let mut found = None;
+    for item in items {
+        let chains: Vec<&mut ChainBlock> = match item {
+            Item::HostItem(HostItem::Chain(chain)) => vec![chain],
+            Item::Host(host) => host
+                .items
+                .iter_mut()
+                .filter_map(|i| match i {
+                    HostItem::Chain(chain) => Some(chain),
+                    _ => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        for chain in chains {
+            if contains(chain) {
+                found = Some(chain);
+            }
+        }
+    }
+    found
+}
+
+/// Where to cut: the block's `{`, the start of the line the second part begins with, and the
+/// block's `}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Cut {
+    open: usize,
+    at: usize,
+    close: usize,
+}
+
+/// A line start near the middle of the block with the most lines of its own, at the block's depth (not inside a
+/// block nested in it) and not continuing the line before it. Strings, comments and braces are
+/// read as the grammar reads them; if this reading were ever wrong, a half would fail to parse or
+/// the block would not be a chain, and the file would be parsed whole.
+fn find_cut(text: &str) -> Option<Cut> {
+    let bytes = text.as_bytes();
+    // Open blocks: where their `{` is, and how many lines start directly inside them.
+    let mut open_braces: Vec<(usize, usize)> = Vec::new();
+    let mut blocks: Vec<(usize, usize, usize, usize)> = Vec::new(); // (open, close, depth, lines)
+    let mut line_starts: Vec<(usize, usize)> = Vec::new(); // (position, depth) of cuttable lines
+    let (mut in_string, mut in_comment, mut escaped) = (false, false, false);
+    // The last byte of the line so far: a line after one ending in `\\` continues it. (Also
+    // after a comment ending in `\\`, which does not continue: a harmless miss.)
+    let mut last_visible = b'\n';
+    for (i, &b) in bytes.iter().enumerate() {
+        if b == b'\n' || b == b'\r' {
+            if b == b'\n' && !in_string && last_visible != b'\\' {
+                line_starts.push((i + 1, open_braces.len()));
+                if let Some((_, lines)) = open_braces.last_mut() {
+                    *lines += 1;
+                }
+            }
+            in_string = false;
+            in_comment = false;
+            escaped = false;
+            if b == b'\n' {
+                last_visible = b'\n';
+            }
+            continue;
+        }
+        last_visible = b;
+        if in_comment {
+            continue;
+        }
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'#' => in_comment = true,
+            b'"' => in_string = true,
+            b'{' => open_braces.push((i, 0)),
+            b'}' => {
+                let (open, lines) = open_braces.pop()?;
+                blocks.push((open, i, open_braces.len() + 1, lines));
+            }
+            _ => {}
+        }
+    }
+    if !open_braces.is_empty() {
+        return None;
+    }
+    let &(open, close, depth, _) = blocks.iter().max_by_key(|block| block.3)?;
+    let middle = open + (close - open) / 2;
+    let from = line_starts.partition_point(|&(pos, _)| pos <= open);
+    let to = line_starts.partition_point(|&(pos, _)| pos < close);
+    let (at, _) = line_starts[from..to]
+        .iter()
+        .filter(|&&(_, d)| d == depth)
+        .min_by_key(|&&(pos, _)| pos.abs_diff(middle))?;
+    Some(Cut {
+        open,
+        at: *at,
+        close,
+    })
+}
+
+/// The text with `range` blanked: every byte but line breaks becomes a space.
+fn blanked(text: &str, range: Range<usize>) -> Option<String> {
+    let mut bytes = text.as_bytes().to_vec();
+    for b in &mut bytes[range] {
+        if *b != b'\n' && *b != b'\r' {
+            *b = b' ';
+        }
+    }
+    String::from_utf8(bytes).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cuts_the_largest_block_between_statements() {
+        let text = "net a = 10.0.0.0/8\ninput drop {\n  allow ssh\n  allow http # {\n  deny tcp/1-2 \\\n    from a\n  allow https log \"}\"\n}\n";
+        let cut = find_cut(text).unwrap();
+        assert_eq!(&text[cut.open..=cut.open], "{");
+        assert_eq!(&text[cut.close..=cut.close], "}");
+        assert_eq!(cut.close, text.len() - 2);
+        // Never inside the continued statement.
+        assert_ne!(&text[cut.at..cut.at + 6], "    fr");
+        assert!(text[..cut.at].ends_with('\n'));
+    }
+
+    #[test]
+    fn both_halves_give_the_whole_parse() {
+        let mut text = String::from(
+            "net a = 10.0.0.0/8\nhost web {\n  bind sshd on 0.0.0.0 ssh\n  input drop {\n",
+        );
+        for i in 0..200 {
+            text.push_str(&format!("    allow tcp/{} from a\n", 1000 + i));
+            if i == 150 {
+                text.push_str("    allow tcp/99999\n"); // an invalid port, reported once
+            }
+        }
+        text.push_str("  }\n}\n");
+        let (whole, whole_diagnostics) = super::super::recovery::parse_serial(FileId(0), &text);
+        let (split, split_diagnostics) = parse_in_two(FileId(0), &text, 0).unwrap();
+        assert_eq!(split, whole);
+        assert_eq!(split_diagnostics, whole_diagnostics);
+        assert_eq!(split_diagnostics.len(), 1);
+    }
+
+    #[test]
+    fn a_syntax_error_leaves_the_file_to_the_whole_parse() {
+        let text = "input drop {\n  allow ssh\n  allow http\n  alow https\n  allow smtp\n}\n";
+        assert!(parse_in_two(FileId(0), text, 0).is_none());
+        assert!(parse_in_two(FileId(0), "allow ssh\n", 0).is_none());
+    }
+
+    proptest::proptest! {
+        /// Whenever the two-thread parse gives an answer, it is the one-thread parse's answer, on
+        /// texts full of what could mislead the cut: braces in comments and strings, headerless
+        /// blocks, continued lines, carriage returns, and now and then a mistake.
+        #[test]
+        fn agrees_with_the_whole_parse(lines in proptest::collection::vec(
+            proptest::prop_oneof![
+                30 => proptest::sample::select(vec![
+                    "  allow ssh", "  deny tcp/1-9 from a", "  allow http # { not a block",
+                    "  allow https log \"} {\"", "  allow tcp/5 \\\n    from a",
+                    "  {\n  allow ssh\n  }", "  reject udp/53\r", "  allow tcp/99999", "# }", "",
+                    "  allow ssh log \"a\\\"{\"", "  allow ssh # \\",
+                ]),
+                1 => proptest::sample::select(vec!["  alow ssh", "  }", "  allow tcp/7 \\", "  {"]),
+            ],
+            0..40,
+        )) {
+            let text = format!("net a = 10.0.0.0/8\ninput drop {{\n{}\n}}\n", lines.join("\n"));
+            if let Some(split) = parse_in_two(FileId(0), &text, 0) {
+                let whole = super::super::recovery::parse_serial(FileId(0), &text);
+                proptest::prop_assert_eq!(split, whole, "{}", text);
+            }
+        }
+    }
+}
