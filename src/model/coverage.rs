@@ -208,6 +208,16 @@ impl std::ops::Index<usize> for Pieces {
     }
 }
 
+/// A class of sources, a class of destinations and an interface: packets no rule tells apart.
+struct Cell {
+    id: usize,
+    src: u32,
+    dst: u32,
+    interface: usize,
+    /// The cell's rules, as a range of the flat list of every cell's rules.
+    rules: std::ops::Range<usize>,
+}
+
 /// What one analysis shares between the address families.
 #[derive(Clone, Copy)]
 struct Job<'a> {
@@ -245,28 +255,49 @@ fn classes<T: Point + std::hash::Hash>(sets: &[&IntervalSet<T>]) -> Classes<T> {
         Ok(i) => i,
         Err(i) => i - 1,
     };
-    let mut atom_sets: Vec<Vec<u32>> = vec![Vec::new(); bounds.len()];
-    for (k, set) in sets.iter().enumerate() {
-        for &(lo, hi) in set.ranges() {
-            for atom in &mut atom_sets[atom_of(lo)..=atom_of(hi)] {
-                atom.push(k as u32);
+    // The sets holding each atom, in set order, as one flat list: atom `a`'s are
+    // `holders[start[a]..start[a + 1]]`.
+    let mut start = vec![0usize; bounds.len() + 1];
+    let spans: Vec<Vec<(usize, usize)>> = sets
+        .iter()
+        .map(|set| {
+            set.ranges()
+                .iter()
+                .map(|&(lo, hi)| (atom_of(lo), atom_of(hi)))
+                .collect()
+        })
+        .collect();
+    for &(first, last) in spans.iter().flatten() {
+        for count in &mut start[first + 1..=last + 1] {
+            *count += 1;
+        }
+    }
+    for a in 1..start.len() {
+        start[a] += start[a - 1];
+    }
+    let mut holders = vec![0u32; start[bounds.len()]];
+    let mut next = start.clone();
+    for (k, atoms) in spans.iter().enumerate() {
+        for &(first, last) in atoms {
+            for slot in &mut next[first..=last] {
+                holders[*slot] = k as u32;
+                *slot += 1;
             }
         }
     }
     let mut class_of_signature: HashMap<&[u32], u32> = HashMap::new();
     let mut representative = Vec::new();
     let mut members: Vec<Vec<u32>> = vec![Vec::new(); sets.len()];
-    for (atom, signature) in atom_sets.iter().enumerate() {
+    for atom in 0..bounds.len() {
+        let signature = &holders[start[atom]..start[atom + 1]];
         if signature.is_empty() {
             continue; // points no set contains never matter
         }
         let next = representative.len() as u32;
-        let class = *class_of_signature
-            .entry(signature.as_slice())
-            .or_insert_with(|| {
-                representative.push(bounds[atom]);
-                next
-            });
+        let class = *class_of_signature.entry(signature).or_insert_with(|| {
+            representative.push(bounds[atom]);
+            next
+        });
         if class == next {
             for &k in signature {
                 members[k as usize].push(class);
@@ -374,55 +405,66 @@ impl Chain {
         interfaces.dedup();
         interfaces.push(None);
 
-        // Rules of each cell, in chain order.
-        let cell_id = |s: u32, d: u32, f: usize| {
-            ((s as usize) * dst.representative.len() + d as usize) * interfaces.len() + f
-        };
-        let mut cells: HashMap<usize, (u32, u32, usize, Vec<usize>)> = HashMap::new();
+        // Rules of each cell, in chain order: (cell, rule) pairs, sorted by cell stably so that
+        // each cell's rules stay in chain order.
+        let (dsts, faces) = (dst.representative.len(), interfaces.len());
+        let mut pairs: Vec<(usize, usize)> = Vec::new();
         for (k, &i) in active.iter().enumerate() {
-            let rule = &self.rules[i];
-            let iface: Vec<usize> = match &rule.interface {
-                Some(name) => vec![interfaces
-                    .iter()
-                    .position(|f| f.as_deref() == Some(name))
-                    .expect("interface collected above")],
-                None => (0..interfaces.len()).collect(),
+            let faces_of_rule = match &self.rules[i].interface {
+                Some(name) => {
+                    let f = interfaces
+                        .iter()
+                        .position(|f| f.as_deref() == Some(name))
+                        .expect("interface collected above");
+                    f..f + 1
+                }
+                None => 0..faces,
             };
             for &s in &src.members[src_id[k]] {
                 for &d in &dst.members[dst_id[k]] {
-                    for &f in &iface {
-                        cells
-                            .entry(cell_id(s, d, f))
-                            .or_insert_with(|| (s, d, f, Vec::new()))
-                            .3
-                            .push(i);
+                    for f in faces_of_rule.clone() {
+                        pairs.push(((s as usize * dsts + d as usize) * faces + f, i));
                     }
                 }
             }
         }
-        let mut cells: Vec<_> = cells.into_values().collect();
-        cells.sort_unstable_by_key(|c| (c.0, c.1, c.2));
+        pairs.sort_by_key(|&(cell, _)| cell);
+        let cell_rules: Vec<usize> = pairs.iter().map(|&(_, i)| i).collect();
+        let mut cells: Vec<Cell> = Vec::new();
+        for (at, &(id, _)) in pairs.iter().enumerate() {
+            match cells.last_mut() {
+                Some(cell) if cell.id == id => cell.rules.end = at + 1,
+                _ => cells.push(Cell {
+                    id,
+                    src: (id / faces / dsts) as u32,
+                    dst: ((id / faces) % dsts) as u32,
+                    interface: id % faces,
+                    rules: at..at + 1,
+                }),
+            }
+        }
         // Cells that hold the same rules behave the same; analyse each list once.
         let mut seen = std::collections::HashSet::new();
-        cells.retain(|c| seen.insert(c.3.clone()));
+        cells.retain(|c| seen.insert(&cell_rules[c.rules.clone()]));
 
-        let analyse = |cells: &[(u32, u32, usize, Vec<usize>)], out: &mut Coverage| {
+        let analyse = |cells: &[Cell], out: &mut Coverage| {
             let mut maps = Maps::new();
-            for (s, d, f, rules) in cells {
+            for cell in cells {
                 let packet = |slot: usize, port: u32| Packet {
                     protocol: slot_protocol(slot),
                     port: if slot == OTHER { 0 } else { port as u16 },
-                    src: addr(src.representative[*s as usize]),
-                    dst: addr(dst.representative[*d as usize]),
-                    interface: interfaces[*f].clone(),
+                    src: addr(src.representative[cell.src as usize]),
+                    dst: addr(dst.representative[cell.dst as usize]),
+                    interface: interfaces[cell.interface].clone(),
                 };
+                let rules = &cell_rules[cell.rules.clone()];
                 self.sweep_cell(rules, pieces, detail, &mut maps, out, &packet);
             }
         };
         // Cells are independent. On large chains they are analysed on two threads, each over a
         // contiguous run of cells, and the results merged in cell order: exactly what one thread
         // would find.
-        let work: usize = cells.iter().map(|c| c.3.len()).sum();
+        let work: usize = cells.iter().map(|c| c.rules.len()).sum();
         if work < parallel_work || cells.len() < 2 {
             analyse(&cells, result);
             return;
@@ -431,7 +473,7 @@ impl Chain {
         let split = cells
             .iter()
             .position(|c| {
-                done += c.3.len();
+                done += c.rules.len();
                 done * 2 >= work
             })
             .map_or(1, |i| i + 1)

@@ -35,6 +35,9 @@ impl RunMap {
 
     /// Gives every port `value` again.
     pub(super) fn reset(&mut self, value: u32) {
+        if self.summary[0] == 1 && self.starts[0] == 1 && self.values[0] == value {
+            return; // one run already, with that value: nothing to clear
+        }
         for (s, word) in self.summary.iter_mut().enumerate() {
             let mut bits = *word;
             while bits != 0 {
