@@ -1,6 +1,11 @@
 //! The coverage analysis against brute force: random small policies over a tiny universe
-//! (ports 1-8, addresses in 10.0.0.0/29 and fd00::/126, one named interface), where evaluating
-//! every packet one by one is cheap and obviously right.
+//! (eight port positions, addresses in 10.0.0.0/29 and fd00::/126, one named interface), where
+//! evaluating every packet one by one is cheap and obviously right.
+//!
+//! Port position `p` (1-8) is port [`SPREAD`]`[p]`, spread over the whole port space so that the
+//! analysis's data structures are exercised far apart; a range of positions `p-q` covers ports
+//! `SPREAD[p]` to `SPREAD[q + 1] - 1`. Every rule's ports are then made of the pieces
+//! `SPREAD[p]` and `SPREAD[p] + 1 ..= SPREAD[p + 1] - 1`, and the universe holds one port of each.
 
 use std::net::IpAddr;
 
@@ -20,6 +25,9 @@ const NETS: &[&str] = &[
     "any",
 ];
 
+/// Where port position `p` is; position 9 is the first port after the last range.
+const SPREAD: [u16; 10] = [0, 1, 70, 4100, 30000, 33000, 40000, 60000, 65000, 65100];
+
 fn universe() -> Vec<Packet> {
     let mut addrs: Vec<IpAddr> = (0..8)
         .map(|i| format!("10.0.0.{i}").parse().unwrap())
@@ -30,7 +38,11 @@ fn universe() -> Vec<Packet> {
     let mut packets = Vec::new();
     for protocol in [Some(Protocol::Tcp), Some(Protocol::Udp), None] {
         let ports: Vec<u16> = if protocol.is_some() {
-            (0..=9).chain([65535]).collect()
+            let pieces = (1..=8).flat_map(|p| [SPREAD[p], SPREAD[p] + 1]);
+            [0].into_iter()
+                .chain(pieces)
+                .chain([SPREAD[9], 65535])
+                .collect()
         } else {
             vec![0]
         };
@@ -57,11 +69,12 @@ fn universe() -> Vec<Packet> {
 }
 
 fn arb_services() -> impl Strategy<Value = String> {
+    let range = |p: usize, n: usize| format!("{}-{}", SPREAD[p], SPREAD[(p + n).min(8) + 1] - 1);
     let one = prop_oneof![
-        (1u16..=8).prop_map(|p| format!("tcp/{p}")),
-        (1u16..=8).prop_map(|p| format!("udp/{p}")),
-        (1u16..=8, 0u16..4).prop_map(|(p, n)| format!("tcp/{p}-{}", (p + n).min(8))),
-        (1u16..=8, 0u16..4).prop_map(|(p, n)| format!("udp/{p}-{}", (p + n).min(8))),
+        (1usize..=8).prop_map(|p| format!("tcp/{}", SPREAD[p])),
+        (1usize..=8).prop_map(|p| format!("udp/{}", SPREAD[p])),
+        (1usize..=8, 0usize..4).prop_map(move |(p, n)| format!("tcp/{}", range(p, n))),
+        (1usize..=8, 0usize..4).prop_map(move |(p, n)| format!("udp/{}", range(p, n))),
         Just("tcp".to_string()),
     ];
     prop_oneof![

@@ -8,7 +8,9 @@
 //! The cost is about `cells x rules-per-cell x log(ports)`, not `rules^2`: a policy of 100k rules
 //! from a handful of sources is analysed in a fraction of a second.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use foldhash::{HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::run_map::RunMap;
@@ -285,7 +287,7 @@ fn classes<T: Point + std::hash::Hash>(sets: &[&IntervalSet<T>]) -> Classes<T> {
             }
         }
     }
-    let mut class_of_signature: HashMap<&[u32], u32> = HashMap::new();
+    let mut class_of_signature: HashMap<&[u32], u32> = HashMap::default();
     let mut representative = Vec::new();
     let mut members: Vec<Vec<u32>> = vec![Vec::new(); sets.len()];
     for atom in 0..bounds.len() {
@@ -312,7 +314,7 @@ fn classes<T: Point + std::hash::Hash>(sets: &[&IntervalSet<T>]) -> Classes<T> {
 
 /// Distinct values of a list, and for each element the index of its value.
 fn dedup<T: Clone + Eq + std::hash::Hash>(items: impl Iterator<Item = T>) -> (Vec<T>, Vec<usize>) {
-    let mut index: HashMap<T, usize> = HashMap::new();
+    let mut index: HashMap<T, usize> = HashMap::default();
     let mut values = Vec::new();
     let ids = items
         .map(|item| {
@@ -444,7 +446,7 @@ impl Chain {
             }
         }
         // Cells that hold the same rules behave the same; analyse each list once.
-        let mut seen = std::collections::HashSet::new();
+        let mut seen: HashSet<&[usize]> = HashSet::default();
         cells.retain(|c| seen.insert(&cell_rules[c.rules.clone()]));
 
         let analyse = |cells: &[Cell], out: &mut Coverage| {

@@ -35,7 +35,10 @@ impl RunMap {
 
     /// Gives every port `value` again.
     pub(super) fn reset(&mut self, value: u32) {
-        if self.summary[0] == 1 && self.starts[0] == 1 && self.values[0] == value {
+        let one_run = self.starts[0] == 1
+            && self.summary[0] == 1
+            && self.summary[1..].iter().all(|&w| w == 0);
+        if one_run && self.values[0] == value {
             return; // one run already, with that value: nothing to clear
         }
         for (s, word) in self.summary.iter_mut().enumerate() {
@@ -222,6 +225,11 @@ mod tests {
         m.assign(0, LAST, 7);
         assert_eq!(runs(&m), vec![(0, LAST, 7)]);
         m.reset(GAP);
+        assert_eq!(runs(&m), vec![(0, LAST, GAP)]);
+        // A map whose only other run is far up is not mistaken for a map of one run.
+        m.assign(50_000, 50_010, 5);
+        m.reset(GAP);
+        assert_eq!(runs(&m), vec![(0, LAST, GAP)]);
         m.assign(LAST, LAST, 4);
         m.assign(0, 0, 4);
         assert_eq!(

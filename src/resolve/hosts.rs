@@ -150,7 +150,11 @@ fn resolve_services(
     for r in refs {
         match services.resolve(r, diagnostics) {
             Some(u) => {
-                traffic = traffic.union(&u.traffic);
+                traffic = if uses.is_empty() {
+                    u.traffic.clone()
+                } else {
+                    traffic.union(&u.traffic)
+                };
                 uses.push(u);
             }
             None => ok = false,

@@ -1,5 +1,7 @@
 //! Service references -> protocols and ports.
 
+use std::collections::HashMap;
+
 use crate::diagnostic::Diagnostic;
 use crate::lint::rules::{PROTOCOL_MISMATCH, UNKNOWN_SERVICE};
 use crate::model::{IntervalSet, Origin, Protocol, ServiceDefinition, ServiceUse, Traffic};
@@ -16,6 +18,9 @@ pub struct ServiceResolver<'a> {
     state: Memo<Traffic>,
     used: Vec<bool>,
     parts: Vec<Vec<ServiceUse>>,
+    /// Registry and overlay names already resolved without a finding, by name and protocol:
+    /// large policies name the same few services thousands of times.
+    known: HashMap<(String, Option<Protocol>), ServiceUse>,
 }
 
 /// What a name stands for before a protocol is picked.
@@ -37,11 +42,41 @@ impl<'a> ServiceResolver<'a> {
             state: Memo::new(n),
             used: vec![false; n],
             parts: vec![Vec::new(); n],
+            known: HashMap::new(),
         }
     }
 
     /// Resolves one reference; `None` when it does not resolve (a finding has been reported).
     pub fn resolve(
+        &mut self,
+        r: &ServiceRef,
+        diagnostics: &mut Vec<Diagnostic>,
+    ) -> Option<ServiceUse> {
+        let ServiceRef::Name {
+            name,
+            protocol,
+            span,
+        } = r
+        else {
+            return self.resolve_uncached(r, diagnostics);
+        };
+        let key = (name.node.clone(), protocol.as_ref().map(|p| p.node));
+        if let Some(known) = self.known.get(&key) {
+            return Some(ServiceUse {
+                span: *span,
+                ..known.clone()
+            });
+        }
+        let reported = diagnostics.len();
+        let found = self.resolve_uncached(r, diagnostics)?;
+        let from_outside = matches!(found.origin, Origin::Registry | Origin::Overlay { .. });
+        if from_outside && diagnostics.len() == reported {
+            self.known.insert(key, found.clone());
+        }
+        Some(found)
+    }
+
+    fn resolve_uncached(
         &mut self,
         r: &ServiceRef,
         diagnostics: &mut Vec<Diagnostic>,

@@ -41,10 +41,17 @@ pub(super) fn parse_in_two(
     });
     let (mut items, mut diagnostics) = first?;
     let (mut rest, rest_diagnostics) = second.ok()??;
-    let tail = std::mem::take(&mut chain_around(&mut rest, cut.open)?.rules);
-    chain_around(&mut items, cut.open)?.rules.extend(tail);
+    let tail = std::mem::take(&mut chain_at(&mut rest, text, cut.open)?.rules);
+    chain_at(&mut items, text, cut.open)?.rules.extend(tail);
+    // The second part's findings go where the one-thread parse reports them: after those of
+    // the statements before it, before those of the statements after the chain.
     let second_part = cut.at..cut.close;
-    diagnostics.extend(
+    let at = diagnostics
+        .iter()
+        .position(|d| d.primary.span.start >= cut.at)
+        .unwrap_or(diagnostics.len());
+    diagnostics.splice(
+        at..at,
         rest_diagnostics
             .into_iter()
             .filter(|d| second_part.contains(&d.primary.span.start)),
@@ -59,9 +66,17 @@ fn parse_whole(file: FileId, text: &str) -> Option<(Vec<Item>, Vec<Diagnostic>)>
     Some((items, diagnostics))
 }
 
-/// The chain block whose `{` is at `open`.
-fn chain_around(items: &mut [Item], open: usize) -> Option<&mut ChainBlock> {
-    let contains = |chain: &ChainBlock| chain.span.start < open && open < chain.span.end;
+/// The chain block whose `{` is at `open`: between its default policy and `open` there is only
+/// whitespace.
+fn chain_at<'i>(items: &'i mut [Item], text: &str, open: usize) -> Option<&'i mut ChainBlock> {
+    let contains = |chain: &ChainBlock| {
+        let end = chain.policy.span.end;
+        end <= open
+            && open < chain.span.end
+            && text.as_bytes()[end..open]
+                .iter()
+                .all(|b| b" \t\\\r\n".contains(b))
+    };
     let mut found = None;
     for item in items {
         let chains: Vec<&mut ChainBlock> = match item {
@@ -151,7 +166,10 @@ fn find_cut(text: &str) -> Option<Cut> {
     if !open_braces.is_empty() {
         return None;
     }
-    let &(open, close, depth, _) = blocks.iter().max_by_key(|block| block.3)?;
+    let &(open, close, depth, _) = blocks
+        .iter()
+        .filter(|block| after_chain_header(bytes, block.0))
+        .max_by_key(|block| block.3)?;
     let middle = open + (close - open) / 2;
     let from = line_starts.partition_point(|&(pos, _)| pos <= open);
     let to = line_starts.partition_point(|&(pos, _)| pos < close);
@@ -163,6 +181,37 @@ fn find_cut(text: &str) -> Option<Cut> {
         open,
         at: *at,
         close,
+    })
+}
+
+/// Whether the `{` at `open` follows a chain's default policy (`input drop {`), possibly over
+/// continued lines. Checked again on the parsed tree; this only picks the block.
+fn after_chain_header(bytes: &[u8], open: usize) -> bool {
+    let mut end = open;
+    loop {
+        while end > 0 && matches!(bytes[end - 1], b' ' | b'\t') {
+            end -= 1;
+        }
+        if end > 0 && bytes[end - 1] == b'\n' {
+            let mut before = end - 1;
+            if before > 0 && bytes[before - 1] == b'\r' {
+                before -= 1;
+            }
+            if before > 0 && bytes[before - 1] == b'\\' {
+                end = before - 1;
+                continue;
+            }
+            return false;
+        }
+        break;
+    }
+    let head = &bytes[..end];
+    ["accept", "drop", "reject"].iter().any(|policy| {
+        head.ends_with(policy.as_bytes())
+            && head
+                .len()
+                .checked_sub(policy.len() + 1)
+                .is_some_and(|i| matches!(bytes[i], b' ' | b'\t'))
     })
 }
 
