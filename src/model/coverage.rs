@@ -53,26 +53,8 @@ impl RuleCoverage {
 }
 
 impl RuleCoverage {
-    /// Visits `lo..=hi` of one slot in the cell's ownership map: earlier owners cover this rule
-    /// there (one example packet each), and the gaps, which this rule wins, go to `gaps`.
-    fn claim(
-        &mut self,
-        owners: &RunMap,
-        slot: usize,
-        (lo, hi): (u32, u32),
-        packet: &dyn Fn(usize, u32) -> Packet,
-        gaps: &mut Vec<(u32, u32)>,
-    ) {
-        gaps.clear();
-        owners.visit(lo, hi, |plo, phi, owner| {
-            if owner == GAP {
-                gaps.push((plo, phi));
-            } else {
-                self.covered_by
-                    .entry(owner as usize)
-                    .or_insert_with(|| packet(slot, plo));
-            }
-        });
+    /// Notes the first packet this rule wins: the start of the first gap it claimed.
+    fn won(&mut self, slot: usize, gaps: &[(u32, u32)], packet: &dyn Fn(usize, u32) -> Packet) {
         if let (None, Some(&(glo, _))) = (&self.wins, gaps.first()) {
             self.wins = Some(packet(slot, glo));
         }
@@ -114,9 +96,6 @@ impl Coverage {
             if rule.wins.is_none() {
                 rule.wins = found.wins;
             }
-            for (earlier, packet) in found.covered_by {
-                rule.covered_by.entry(earlier).or_insert(packet);
-            }
             if rule.needed.is_none() {
                 rule.needed = found.needed;
             }
@@ -154,12 +133,17 @@ fn value_owner(value: u32) -> Owner {
     (value != DEFAULT).then_some(value as usize)
 }
 
-/// The ownership maps of one sweep, one per protocol slot, reused from cell to cell.
+/// What one thread's sweep works with: the ownership maps, one per protocol slot, reused from
+/// cell to cell, and the coverings it found.
 struct Maps {
     owners: [RunMap; 5],
     /// Owned pieces whose successor is not known yet (forward sweep), or what decides each port
     /// among the later rules (backward sweep).
     other: [RunMap; 5],
+    /// Index of the cell being swept.
+    cell: u32,
+    /// Every earlier owner met by every rule, in the order met; see [`attach_coverings`].
+    coverings: Vec<Covering>,
 }
 
 impl Maps {
@@ -167,6 +151,90 @@ impl Maps {
         Maps {
             owners: std::array::from_fn(|_| RunMap::new(GAP)),
             other: std::array::from_fn(|_| RunMap::new(GAP)),
+            cell: 0,
+            coverings: Vec::new(),
+        }
+    }
+
+    /// Visits `lo..=hi` of one slot of the cell's ownership map for `rule`: earlier owners cover
+    /// it there, and the gaps, which it wins, go to `gaps`.
+    fn claim(
+        &mut self,
+        rule: usize,
+        slot: usize,
+        (lo, hi): (u32, u32),
+        gaps: &mut Vec<(u32, u32)>,
+    ) {
+        gaps.clear();
+        let (cell, coverings) = (self.cell, &mut self.coverings);
+        self.owners[slot].visit(lo, hi, |plo, phi, owner| {
+            if owner == GAP {
+                gaps.push((plo, phi));
+            } else {
+                coverings.push(Covering {
+                    rule: rule as u32,
+                    owner,
+                    cell,
+                    port: plo,
+                    slot: slot as u8,
+                });
+            }
+        });
+    }
+}
+
+/// An earlier rule that owns part of a rule's traffic in a cell, from `port` of `slot` on.
+#[derive(Debug, Clone, Copy)]
+struct Covering {
+    rule: u32,
+    owner: u32,
+    cell: u32,
+    port: u32,
+    slot: u8,
+}
+
+/// Fills [`RuleCoverage::covered_by`] from the coverings found, in the order found: each owner
+/// once, with the packet where it was met first. Recording every meeting in a flat list and
+/// sorting it once costs far less than a map lookup per meeting on chains where rules overlap a
+/// lot.
+fn attach_coverings(
+    result: &mut Coverage,
+    coverings: &[Covering],
+    packet: impl Fn(&Covering) -> Packet,
+) {
+    // Group by rule (a counting sort keeps each rule's coverings in the order found), then by
+    // owner (a stable sort, so the first meeting of each owner comes first).
+    let mut start = vec![0usize; result.rules.len() + 1];
+    for c in coverings {
+        start[c.rule as usize + 1] += 1;
+    }
+    for r in 1..start.len() {
+        start[r] += start[r - 1];
+    }
+    let mut order = vec![0u32; coverings.len()];
+    let mut next = start.clone();
+    for (k, c) in coverings.iter().enumerate() {
+        order[next[c.rule as usize]] = k as u32;
+        next[c.rule as usize] += 1;
+    }
+    for (rule, found) in result.rules.iter_mut().enumerate() {
+        let group = &mut order[start[rule]..start[rule + 1]];
+        if group.is_empty() {
+            continue;
+        }
+        group.sort_by_key(|&k| coverings[k as usize].owner);
+        let mut firsts: Vec<(usize, Packet)> = Vec::new();
+        for &k in group.iter() {
+            let c = &coverings[k as usize];
+            if firsts
+                .last()
+                .is_none_or(|(owner, _)| *owner != c.owner as usize)
+            {
+                firsts.push((c.owner as usize, packet(c)));
+            }
+        }
+        for (owner, packet) in firsts {
+            found.covered_by.entry(owner).or_insert(packet);
         }
     }
 }
@@ -449,26 +517,36 @@ impl Chain {
         let mut seen: HashSet<&[usize]> = HashSet::default();
         cells.retain(|c| seen.insert(&cell_rules[c.rules.clone()]));
 
-        let analyse = |cells: &[Cell], out: &mut Coverage| {
+        let packet_in = |cell: &Cell, slot: usize, port: u32| Packet {
+            protocol: slot_protocol(slot),
+            port: if slot == OTHER { 0 } else { port as u16 },
+            src: addr(src.representative[cell.src as usize]),
+            dst: addr(dst.representative[cell.dst as usize]),
+            interface: interfaces[cell.interface].clone(),
+        };
+        // Sweeps cells `range` into `out`, and returns the coverings found.
+        let analyse = |range: std::ops::Range<usize>, out: &mut Coverage| {
             let mut maps = Maps::new();
-            for cell in cells {
-                let packet = |slot: usize, port: u32| Packet {
-                    protocol: slot_protocol(slot),
-                    port: if slot == OTHER { 0 } else { port as u16 },
-                    src: addr(src.representative[cell.src as usize]),
-                    dst: addr(dst.representative[cell.dst as usize]),
-                    interface: interfaces[cell.interface].clone(),
-                };
+            for (index, cell) in cells[range.clone()].iter().enumerate() {
+                maps.cell = (range.start + index) as u32;
+                let packet = |slot: usize, port: u32| packet_in(cell, slot, port);
                 let rules = &cell_rules[cell.rules.clone()];
                 self.sweep_cell(rules, pieces, detail, &mut maps, out, &packet);
             }
+            maps.coverings
+        };
+        let attach = |result: &mut Coverage, coverings: &[Covering]| {
+            attach_coverings(result, coverings, |c| {
+                packet_in(&cells[c.cell as usize], usize::from(c.slot), c.port)
+            });
         };
         // Cells are independent. On large chains they are analysed on two threads, each over a
         // contiguous run of cells, and the results merged in cell order: exactly what one thread
         // would find.
         let work: usize = cells.iter().map(|c| c.rules.len()).sum();
         if work < parallel_work || cells.len() < 2 {
-            analyse(&cells, result);
+            let coverings = analyse(0..cells.len(), result);
+            attach(result, &coverings);
             return;
         }
         let mut done = 0;
@@ -480,15 +558,20 @@ impl Chain {
             })
             .map_or(1, |i| i + 1)
             .clamp(1, cells.len() - 1);
-        let (first, second) = cells.split_at(split);
         let mut later = Coverage {
             rules: vec![RuleCoverage::default(); self.rules.len()],
         };
-        std::thread::scope(|scope| {
-            scope.spawn(|| analyse(second, &mut later));
-            analyse(first, result);
+        let (mut coverings, later_coverings) = std::thread::scope(|scope| {
+            let second = scope.spawn(|| analyse(split..cells.len(), &mut later));
+            let first = analyse(0..split, result);
+            (first, second.join())
         });
+        match later_coverings {
+            Ok(more) => coverings.extend(more),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
         result.append(later);
+        attach(result, &coverings);
     }
 
     /// First-match sweep over the rules of one cell, forward for ownership, then backward for
@@ -562,16 +645,18 @@ impl Chain {
         result: &mut Coverage,
         packet: &dyn Fn(usize, u32) -> Packet,
     ) {
-        let Maps {
-            owners,
-            other: pending,
-        } = maps;
         let mut gaps: Vec<(u32, u32)> = Vec::new();
         let mut succeeded: Vec<(u32, u32, u32)> = Vec::new();
         for &i in rules {
             let verdict = self.rules[i].verdict;
             for &(slot, lo, hi) in &pieces[i] {
-                result.rules[i].claim(&owners[slot], slot, (lo, hi), packet, &mut gaps);
+                maps.claim(i, slot, (lo, hi), &mut gaps);
+                result.rules[i].won(slot, &gaps, packet);
+                let Maps {
+                    owners,
+                    other: pending,
+                    ..
+                } = &mut *maps;
                 // This rule succeeds the owners of the pending pieces it covers.
                 succeeded.clear();
                 pending[slot].visit(lo, hi, |plo, phi, owner| {
@@ -593,7 +678,7 @@ impl Chain {
             }
         }
         // What no later rule covers falls to the chain's default.
-        for (slot, map) in pending.iter().enumerate() {
+        for (slot, map) in maps.other.iter().enumerate() {
             for (lo, _, owner) in map.runs() {
                 if owner == GAP {
                     continue;
@@ -615,10 +700,6 @@ impl Chain {
         result: &mut Coverage,
         packet: &dyn Fn(usize, u32) -> Packet,
     ) {
-        let Maps {
-            owners,
-            other: after,
-        } = maps;
         // Pieces each rule wins in this cell, flat: rule position p owns won[won_at[p]..won_at[p+1]].
         let mut won: Vec<(usize, u32, u32)> = Vec::new();
         let mut won_at: Vec<usize> = Vec::with_capacity(rules.len() + 1);
@@ -627,10 +708,11 @@ impl Chain {
             won_at.push(won.len());
             let terminal = self.rules[i].is_terminal();
             for &(slot, lo, hi) in &pieces[i] {
-                result.rules[i].claim(&owners[slot], slot, (lo, hi), packet, &mut gaps);
+                maps.claim(i, slot, (lo, hi), &mut gaps);
+                result.rules[i].won(slot, &gaps, packet);
                 for &(glo, ghi) in &gaps {
                     if terminal {
-                        owners[slot].assign(glo, ghi, owner_value(Some(i)));
+                        maps.owners[slot].assign(glo, ghi, owner_value(Some(i)));
                     }
                     won.push((slot, glo, ghi));
                 }
@@ -639,6 +721,7 @@ impl Chain {
         won_at.push(won.len());
 
         // Backward: `after` maps each port to what decides it among the later rules.
+        let after = &mut maps.other;
         for map in after.iter_mut() {
             map.reset(DEFAULT);
         }
