@@ -776,7 +776,7 @@ mod tests {
 
     #[test]
     fn classes_group_points_no_set_separates() {
-        let sets = vec![
+        let sets = [
             IntervalSet::<u32>::range(0, 99),
             IntervalSet::<u32>::range(50, 149),
             IntervalSet::<u32>::full(),
