@@ -184,8 +184,16 @@ proptest! {
             let b = brute(chain, r, &universe);
             prop_assert_eq!(cov.matches_anything, b.matches_anything, "matches, rule {}\n{}", r, text);
             prop_assert_eq!(cov.wins.is_some(), b.wins, "wins, rule {}\n{}", r, text);
-            let covered: Vec<usize> = cov.covered_by.keys().copied().collect();
-            prop_assert_eq!(&covered, &b.covered_by, "covered_by, rule {}\n{}", r, text);
+            prop_assert_eq!(&cov.covered_by, &b.covered_by, "covered_by, rule {}\n{}", r, text);
+            // The first covering rule of each verdict, and only those, come with a packet.
+            let firsts: Vec<usize> = cov.first_covering.iter().map(|(e, _)| *e).collect();
+            let mut expected: Vec<usize> = Vec::new();
+            for &e in &b.covered_by {
+                if expected.iter().all(|&x| chain.rules[x].verdict != chain.rules[e].verdict) {
+                    expected.push(e);
+                }
+            }
+            prop_assert_eq!(firsts, expected, "first_covering, rule {}\n{}", r, text);
             prop_assert_eq!(cov.needed.is_some(), b.needed, "needed, rule {}\n{}", r, text);
             // The example packets are real: the rule matches them and the named rule decides them.
             if let Some(p) = &cov.wins {
@@ -193,7 +201,8 @@ proptest! {
                 let first = (0..r).find(|&e| chain.rules[e].is_terminal() && chain.rules[e].matches(p));
                 prop_assert_eq!(first, None, "winning example {} of rule {}\n{}", p, r, text);
             }
-            for (&e, p) in &cov.covered_by {
+            for (e, p) in &cov.first_covering {
+                let e = *e;
                 prop_assert!(chain.rules[r].matches(p));
                 let first = (0..r).find(|&i| chain.rules[i].is_terminal() && chain.rules[i].matches(p));
                 prop_assert_eq!(first, Some(e), "covering example {} of rule {}\n{}", p, r, text);

@@ -8,8 +8,6 @@
 //! The cost is about `cells x rules-per-cell x log(ports)`, not `rules^2`: a policy of 100k rules
 //! from a handful of sources is analysed in a fraction of a second.
 
-use std::collections::BTreeMap;
-
 use foldhash::{HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -27,9 +25,12 @@ pub struct RuleCoverage {
     pub matches_anything: bool,
     /// A packet this rule decides (while under its rate limit, for a limited rule).
     pub wins: Option<Packet>,
-    /// Earlier rules that decide packets this rule also matches, with one such packet each,
-    /// in rule order. When `wins` is `None` these rules together cover the whole rule.
-    pub covered_by: BTreeMap<usize, Packet>,
+    /// Earlier rules that decide packets this rule also matches, in rule order. When `wins` is
+    /// `None` these rules together cover the whole rule.
+    pub covered_by: Vec<usize>,
+    /// Of the rules in `covered_by`, the first of each verdict, with a packet of this rule it
+    /// decides; in rule order.
+    pub first_covering: Vec<(usize, Packet)>,
     /// A packet this rule decides differently from what would decide it without the rule. `None`
     /// for a rule that matches something: removing it would change no verdict.
     pub needed: Option<Packet>,
@@ -44,11 +45,50 @@ impl RuleCoverage {
         &'a self,
         chain: &'a Chain,
         verdict: Verdict,
-    ) -> impl Iterator<Item = (usize, &'a Packet)> + 'a {
+    ) -> impl Iterator<Item = usize> + 'a {
         self.covered_by
             .iter()
-            .filter(move |(&i, _)| chain.rules[i].verdict != verdict)
-            .map(|(&i, p)| (i, p))
+            .copied()
+            .filter(move |&i| chain.rules[i].verdict != verdict)
+    }
+
+    /// The first rule in `covered_by` whose verdict differs from `verdict`, with a packet of this
+    /// rule it decides.
+    pub fn first_covering_with_other_verdict(
+        &self,
+        chain: &Chain,
+        verdict: Verdict,
+    ) -> Option<(usize, &Packet)> {
+        self.first_covering
+            .iter()
+            .find(|(i, _)| chain.rules[*i].verdict != verdict)
+            .map(|(i, p)| (*i, p))
+    }
+
+    /// Adds what one address family's analysis found covering this rule: `owners` in rule order,
+    /// and the first of each verdict with its packet. Where both families found the same rule,
+    /// the packet found first stays.
+    fn add_covering(&mut self, chain: &Chain, owners: Vec<usize>, firsts: Vec<(usize, Packet)>) {
+        if self.covered_by.is_empty() {
+            self.covered_by = owners;
+        } else {
+            self.covered_by.extend(owners);
+            self.covered_by.sort_unstable();
+            self.covered_by.dedup();
+        }
+        let mut all = std::mem::take(&mut self.first_covering);
+        all.extend(firsts);
+        // Stable: of two entries for one rule, the one found first stays.
+        all.sort_by_key(|(i, _)| *i);
+        all.dedup_by_key(|(i, _)| *i);
+        let mut seen: Vec<Verdict> = Vec::new();
+        for (i, packet) in all {
+            let verdict = chain.rules[i].verdict;
+            if !seen.contains(&verdict) {
+                seen.push(verdict);
+                self.first_covering.push((i, packet));
+            }
+        }
     }
 }
 
@@ -193,11 +233,13 @@ struct Covering {
     slot: u8,
 }
 
-/// Fills [`RuleCoverage::covered_by`] from the coverings found, in the order found: each owner
-/// once, with the packet where it was met first. Recording every meeting in a flat list and
-/// sorting it once costs far less than a map lookup per meeting on chains where rules overlap a
-/// lot.
+/// Fills [`RuleCoverage::covered_by`] and [`RuleCoverage::first_covering`] from the coverings
+/// found, in the order found: each covering rule once, and for the first of each verdict the
+/// packet where it was met first. Recording every meeting in a flat list and sorting it once costs
+/// far less than a map lookup per meeting on chains where rules overlap a lot, and only a handful
+/// of packets per rule are ever built.
 fn attach_coverings(
+    chain: &Chain,
     result: &mut Coverage,
     coverings: &[Covering],
     packet: impl Fn(&Covering) -> Packet,
@@ -223,19 +265,24 @@ fn attach_coverings(
             continue;
         }
         group.sort_by_key(|&k| coverings[k as usize].owner);
+        let mut owners: Vec<usize> = Vec::new();
         let mut firsts: Vec<(usize, Packet)> = Vec::new();
         for &k in group.iter() {
             let c = &coverings[k as usize];
+            let owner = c.owner as usize;
+            if owners.last() == Some(&owner) {
+                continue;
+            }
+            owners.push(owner);
+            let verdict = chain.rules[owner].verdict;
             if firsts
-                .last()
-                .is_none_or(|(owner, _)| *owner != c.owner as usize)
+                .iter()
+                .all(|&(i, _)| chain.rules[i].verdict != verdict)
             {
-                firsts.push((c.owner as usize, packet(c)));
+                firsts.push((owner, packet(c)));
             }
         }
-        for (owner, packet) in firsts {
-            found.covered_by.entry(owner).or_insert(packet);
-        }
+        found.add_covering(chain, owners, firsts);
     }
 }
 
@@ -536,7 +583,7 @@ impl Chain {
             maps.coverings
         };
         let attach = |result: &mut Coverage, coverings: &[Covering]| {
-            attach_coverings(result, coverings, |c| {
+            attach_coverings(self, result, coverings, |c| {
                 packet_in(&cells[c.cell as usize], usize::from(c.slot), c.port)
             });
         };
@@ -769,6 +816,7 @@ mod tests {
         for (a, b) in one.rules.iter().zip(&two.rules) {
             assert_eq!(a.wins, b.wins);
             assert_eq!(a.covered_by, b.covered_by);
+            assert_eq!(a.first_covering, b.first_covering);
             assert_eq!(a.needed, b.needed);
             assert_eq!(a.fallback, b.fallback);
         }

@@ -42,11 +42,11 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
             if !rule.resolved || cov.wins.is_none() {
                 continue;
             }
-            let mut others = cov.covering_with_other_verdict(chain, rule.verdict);
-            let Some((first, packet)) = others.next() else {
+            let Some((first, packet)) = cov.first_covering_with_other_verdict(chain, rule.verdict)
+            else {
                 continue;
             };
-            let more = others.count();
+            let more = cov.covering_with_other_verdict(chain, rule.verdict).count() - 1;
             let earlier = &chain.rules[first];
             let example = packet_example(packet, &[rule, earlier]);
             let mut d = Diagnostic::new(

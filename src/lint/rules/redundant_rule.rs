@@ -61,7 +61,7 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                     ),
                 )
                 .label("never matches");
-                for &i in cov.covered_by.keys().take(5) {
+                for &i in cov.covered_by.iter().take(5) {
                     d = d.secondary(chain.rules[i].span, "covers part of it");
                 }
                 out.push(d.help("delete this rule"));

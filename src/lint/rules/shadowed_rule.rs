@@ -65,12 +65,11 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
             }
             let other: Vec<usize> = cov
                 .covering_with_other_verdict(chain, rule.verdict)
-                .map(|(i, _)| i)
                 .collect();
             if other.is_empty() {
                 continue; // only same-verdict rules cover it: redundant-rule reports that
             }
-            let all: Vec<usize> = cov.covered_by.keys().copied().collect();
+            let all = &cov.covered_by;
             let mut d = Diagnostic::new(
                 &SHADOWED_RULE,
                 rule.span,
