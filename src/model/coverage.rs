@@ -210,7 +210,11 @@ impl Maps {
         self.owners[slot].visit(lo, hi, |plo, phi, owner| {
             if owner == GAP {
                 gaps.push((plo, phi));
-            } else {
+            } else if coverings
+                .last()
+                .is_none_or(|c| c.rule != rule as u32 || c.owner != owner || c.cell != cell)
+            {
+                // (Meeting the owner just met again, in a later piece of the rule, adds nothing.)
                 coverings.push(Covering {
                     rule: rule as u32,
                     owner,
@@ -244,8 +248,7 @@ fn attach_coverings(
     coverings: &[Covering],
     packet: impl Fn(&Covering) -> Packet,
 ) {
-    // Group by rule (a counting sort keeps each rule's coverings in the order found), then by
-    // owner (a stable sort, so the first meeting of each owner comes first).
+    // Group by rule with a counting sort, which keeps each rule's coverings in the order found.
     let mut start = vec![0usize; result.rules.len() + 1];
     for c in coverings {
         start[c.rule as usize + 1] += 1;
@@ -264,7 +267,8 @@ fn attach_coverings(
         if group.is_empty() {
             continue;
         }
-        group.sort_by_key(|&k| coverings[k as usize].owner);
+        // By owner, then in the order found (`k`): the first meeting of each owner comes first.
+        group.sort_unstable_by_key(|&k| (coverings[k as usize].owner, k));
         let mut owners: Vec<usize> = Vec::new();
         let mut firsts: Vec<(usize, Packet)> = Vec::new();
         for &k in group.iter() {
