@@ -163,10 +163,9 @@ const GAP: u32 = u32::MAX;
 /// In a [`RunMap`]: the chain's default decides.
 const DEFAULT: u32 = u32::MAX - 1;
 
-fn owner_value(owner: Owner) -> u32 {
-    owner.map_or(DEFAULT, |i| {
-        u32::try_from(i).expect("fewer than 2^32 - 2 rules")
-    })
+/// Rule `i` as a [`RunMap`] value.
+fn rule_value(i: usize) -> u32 {
+    u32::try_from(i).expect("fewer than 2^32 - 2 rules")
 }
 
 fn value_owner(value: u32) -> Owner {
@@ -182,16 +181,19 @@ struct Maps {
     other: [RunMap; 5],
     /// Index of the cell being swept.
     cell: u32,
+    /// Whether [`Maps::claim`] records coverings (not for an analysis of winners only).
+    record: bool,
     /// Every earlier owner met by every rule, in the order met; see [`attach_coverings`].
     coverings: Vec<Covering>,
 }
 
 impl Maps {
-    fn new() -> Self {
+    fn new(detail: Detail) -> Self {
         Maps {
             owners: std::array::from_fn(|_| RunMap::new(GAP)),
             other: std::array::from_fn(|_| RunMap::new(GAP)),
             cell: 0,
+            record: detail == Detail::Full,
             coverings: Vec::new(),
         }
     }
@@ -206,13 +208,14 @@ impl Maps {
         gaps: &mut Vec<(u32, u32)>,
     ) {
         gaps.clear();
-        let (cell, coverings) = (self.cell, &mut self.coverings);
+        let (cell, record, coverings) = (self.cell, self.record, &mut self.coverings);
         self.owners[slot].visit(lo, hi, |plo, phi, owner| {
             if owner == GAP {
                 gaps.push((plo, phi));
-            } else if coverings
-                .last()
-                .is_none_or(|c| c.rule != rule as u32 || c.owner != owner || c.cell != cell)
+            } else if record
+                && coverings
+                    .last()
+                    .is_none_or(|c| c.rule != rule as u32 || c.owner != owner || c.cell != cell)
             {
                 // (Meeting the owner just met again, in a later piece of the rule, adds nothing.)
                 coverings.push(Covering {
@@ -577,7 +580,7 @@ impl Chain {
         };
         // Sweeps cells `range` into `out`, and returns the coverings found.
         let analyse = |range: std::ops::Range<usize>, out: &mut Coverage| {
-            let mut maps = Maps::new();
+            let mut maps = Maps::new(detail);
             for (index, cell) in cells[range.clone()].iter().enumerate() {
                 maps.cell = (range.start + index) as u32;
                 let packet = |slot: usize, port: u32| packet_in(cell, slot, port);
@@ -641,7 +644,7 @@ impl Chain {
             map.reset(GAP);
         }
         if detail == Detail::Wins {
-            self.sweep_cell_wins(rules, pieces, &mut maps.owners, result, packet);
+            self.sweep_cell_wins(rules, pieces, maps, result, packet);
         } else if rules.iter().all(|&i| self.rules[i].is_terminal()) {
             self.sweep_terminal_cell(rules, pieces, maps, result, packet);
         } else {
@@ -654,30 +657,19 @@ impl Chain {
         &self,
         rules: &[usize],
         pieces: &Pieces,
-        owners: &mut [RunMap; 5],
+        maps: &mut Maps,
         result: &mut Coverage,
         packet: &dyn Fn(usize, u32) -> Packet,
     ) {
         let mut gaps: Vec<(u32, u32)> = Vec::new();
         for &i in rules {
             let terminal = self.rules[i].is_terminal();
-            let value = owner_value(Some(i));
             for &(slot, lo, hi) in &pieces[i] {
-                gaps.clear();
-                owners[slot].visit(lo, hi, |plo, phi, owner| {
-                    if owner == GAP {
-                        gaps.push((plo, phi));
-                    }
-                });
-                let Some(&(glo, _)) = gaps.first() else {
-                    continue;
-                };
-                if result.rules[i].wins.is_none() {
-                    result.rules[i].wins = Some(packet(slot, glo));
-                }
+                maps.claim(i, slot, (lo, hi), &mut gaps);
+                result.rules[i].won(slot, &gaps, packet);
                 if terminal {
                     for &(glo, ghi) in &gaps {
-                        owners[slot].assign(glo, ghi, value);
+                        maps.owners[slot].assign(glo, ghi, rule_value(i));
                     }
                 }
             }
@@ -721,7 +713,7 @@ impl Chain {
                     result.rules[owner].succeeded_by(own, Some(i), verdict, || packet(slot, plo));
                     pending[slot].assign(plo, phi, GAP);
                 }
-                let value = owner_value(Some(i));
+                let value = rule_value(i);
                 for &(glo, ghi) in &gaps {
                     owners[slot].assign(glo, ghi, value);
                     pending[slot].assign(glo, ghi, value);
@@ -763,7 +755,7 @@ impl Chain {
                 result.rules[i].won(slot, &gaps, packet);
                 for &(glo, ghi) in &gaps {
                     if terminal {
-                        maps.owners[slot].assign(glo, ghi, owner_value(Some(i)));
+                        maps.owners[slot].assign(glo, ghi, rule_value(i));
                     }
                     won.push((slot, glo, ghi));
                 }
@@ -790,7 +782,7 @@ impl Chain {
             }
             if rule.is_terminal() {
                 for &(slot, lo, hi) in &pieces[i] {
-                    after[slot].assign(lo, hi, owner_value(Some(i)));
+                    after[slot].assign(lo, hi, rule_value(i));
                 }
             }
         }

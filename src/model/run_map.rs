@@ -41,14 +41,7 @@ impl RunMap {
         if one_run && self.values[0] == value {
             return; // one run already, with that value: nothing to clear
         }
-        for (s, word) in self.summary.iter_mut().enumerate() {
-            let mut bits = *word;
-            while bits != 0 {
-                self.starts[s * 64 + bits.trailing_zeros() as usize] = 0;
-                bits &= bits - 1;
-            }
-            *word = 0;
-        }
+        self.clear_range(0, LAST);
         self.set(0, value);
     }
 
