@@ -82,49 +82,48 @@ fn statement_range(text: &str, pos: usize) -> Range<usize> {
     start..end
 }
 
-/// Replaces the statement's characters with spaces, keeping newlines and, if `keep_braces`, the
-/// braces outside strings and comments. Returns whether anything changed.
-fn blank(text: &mut String, range: &Range<usize>, keep_braces: bool) -> bool {
-    let mut out = String::with_capacity(text.len());
+/// Replaces the characters of `range` (a statement, or part of a chain for the two-thread parse)
+/// with spaces, keeping line breaks and, if `keep_braces`, the braces outside strings and
+/// comments; offsets and lines stay what they were. Returns whether anything changed.
+pub(super) fn blank(text: &mut String, range: &Range<usize>, keep_braces: bool) -> bool {
+    // Byte by byte: the characters that matter here are ASCII, which never occur inside a
+    // multi-byte character, and each byte of a blanked character becomes a space.
+    debug_assert!(text.is_char_boundary(range.start) && text.is_char_boundary(range.end));
+    let mut bytes = std::mem::take(text).into_bytes();
     let mut changed = false;
     let mut in_string = false;
     let mut in_comment = false;
     let mut escaped = false;
-    for (i, c) in text.char_indices() {
-        if !range.contains(&i) || c == '\n' || c == '\r' {
-            if c == '\n' || c == '\r' {
-                in_string = false;
-                in_comment = false;
-            }
-            out.push(c);
+    for b in &mut bytes[range.clone()] {
+        if *b == b'\n' || *b == b'\r' {
+            in_string = false;
+            in_comment = false;
             continue;
         }
         let keep = if in_comment {
             false
         } else if in_string {
-            match c {
+            match *b {
                 _ if escaped => escaped = false,
-                '\\' => escaped = true,
-                '"' => in_string = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
                 _ => {}
             }
             false
         } else {
-            match c {
-                '#' => in_comment = true,
-                '"' => in_string = true,
+            match *b {
+                b'#' => in_comment = true,
+                b'"' => in_string = true,
                 _ => {}
             }
-            keep_braces && (c == '{' || c == '}')
+            keep_braces && (*b == b'{' || *b == b'}')
         };
-        if keep || c == ' ' {
-            out.push(c);
-        } else {
+        if !keep && *b != b' ' {
             changed = true;
-            out.extend(std::iter::repeat_n(' ', c.len_utf8()));
+            *b = b' ';
         }
     }
-    *text = out;
+    *text = String::from_utf8(bytes).expect("only whole characters were replaced");
     changed
 }
 

@@ -10,13 +10,12 @@
 //! Anything unexpected (a syntax error in either half, no chain to cut) gives up and leaves the
 //! file to the ordinary one-thread parse, which reports errors with recovery.
 
-use std::ops::Range;
-
 use pest::Parser;
 
 use super::ast::{ChainBlock, HostItem, Item};
 use super::grammar::{PolicyParser, Rule};
 use super::parser::{Builder, Origin};
+use super::recovery::blank;
 use crate::diagnostic::Diagnostic;
 use crate::source::FileId;
 
@@ -33,8 +32,10 @@ pub(super) fn parse_in_two(
         return None;
     }
     let cut = find_cut(text)?;
-    let first = blanked(text, cut.at..cut.close)?;
-    let second = blanked(text, cut.open + 1..cut.at)?;
+    let mut first = text.to_owned();
+    blank(&mut first, &(cut.at..cut.close), false);
+    let mut second = text.to_owned();
+    blank(&mut second, &(cut.open + 1..cut.at), false);
     let (first, second) = std::thread::scope(|scope| {
         let second = scope.spawn(|| parse_whole(file, &second));
         (parse_whole(file, &first), second.join())
@@ -213,17 +214,6 @@ fn after_chain_header(bytes: &[u8], open: usize) -> bool {
                 .checked_sub(policy.len() + 1)
                 .is_some_and(|i| matches!(bytes[i], b' ' | b'\t'))
     })
-}
-
-/// The text with `range` blanked: every byte but line breaks becomes a space.
-fn blanked(text: &str, range: Range<usize>) -> Option<String> {
-    let mut bytes = text.as_bytes().to_vec();
-    for b in &mut bytes[range] {
-        if *b != b'\n' && *b != b'\r' {
-            *b = b' ';
-        }
-    }
-    String::from_utf8(bytes).ok()
 }
 
 #[cfg(test)]
