@@ -12,6 +12,7 @@ pub mod diagnostic;
 pub mod lint;
 pub mod load;
 pub mod model;
+mod parallel;
 pub mod pipeline;
 pub mod registry;
 pub mod resolve;

@@ -243,14 +243,8 @@ pub fn render_human(
         return render(diagnostics);
     }
     let (first, second) = diagnostics.split_at(diagnostics.len() / 2);
-    let (mut out, rest) = std::thread::scope(|scope| {
-        let rest = scope.spawn(|| render(second));
-        (render(first), rest.join())
-    });
-    match rest {
-        Ok(rest) => out.push_str(&rest),
-        Err(panic) => std::panic::resume_unwind(panic),
-    }
+    let (mut out, rest) = crate::parallel::join(|| render(first), || render(second));
+    out.push_str(&rest);
     out
 }
 

@@ -150,15 +150,8 @@ fn run_with(ctx: &LintContext, levels: &Levels, out: &mut Vec<Diagnostic>, paral
             found.push((k, diagnostics));
         }
     };
-    let mut found = std::thread::scope(|scope| {
-        let other = scope.spawn(work);
-        let mut found = work();
-        match other.join() {
-            Ok(more) => found.extend(more),
-            Err(panic) => std::panic::resume_unwind(panic),
-        }
-        found
-    });
+    let (mut found, more) = crate::parallel::join(work, work);
+    found.extend(more);
     found.sort_unstable_by_key(|(k, _)| *k);
     for (_, diagnostics) in found {
         out.extend(diagnostics);

@@ -615,15 +615,11 @@ impl Chain {
         let mut later = Coverage {
             rules: vec![RuleCoverage::default(); self.rules.len()],
         };
-        let (mut coverings, later_coverings) = std::thread::scope(|scope| {
-            let second = scope.spawn(|| analyse(split..cells.len(), &mut later));
-            let first = analyse(0..split, result);
-            (first, second.join())
-        });
-        match later_coverings {
-            Ok(more) => coverings.extend(more),
-            Err(panic) => std::panic::resume_unwind(panic),
-        }
+        let (mut coverings, later_coverings) = crate::parallel::join(
+            || analyse(0..split, result),
+            || analyse(split..cells.len(), &mut later),
+        );
+        coverings.extend(later_coverings);
         result.append(later);
         attach(result, &coverings);
     }

@@ -36,12 +36,10 @@ pub(super) fn parse_in_two(
     blank(&mut first, &(cut.at..cut.close), false);
     let mut second = text.to_owned();
     blank(&mut second, &(cut.open + 1..cut.at), false);
-    let (first, second) = std::thread::scope(|scope| {
-        let second = scope.spawn(|| parse_whole(file, &second));
-        (parse_whole(file, &first), second.join())
-    });
+    let (first, second) =
+        crate::parallel::join(|| parse_whole(file, &first), || parse_whole(file, &second));
     let (mut items, mut diagnostics) = first?;
-    let (mut rest, rest_diagnostics) = second.ok()??;
+    let (mut rest, rest_diagnostics) = second?;
     let tail = std::mem::take(&mut chain_at(&mut rest, text, cut.open)?.rules);
     chain_at(&mut items, text, cut.open)?.rules.extend(tail);
     // The second part's findings go where the one-thread parse reports them: after those of
