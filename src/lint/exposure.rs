@@ -12,6 +12,8 @@
 //! times the probes each touches plus the other rules, so the cost stays that of one coverage
 //! analysis.
 
+use std::collections::BTreeMap;
+
 use crate::model::{AddrSet, Chain, IntervalSet, Rule, Traffic};
 use crate::syntax::ast::{ChainKind, Verdict};
 
@@ -132,6 +134,47 @@ pub(crate) fn admitted(
         }
     }
     out
+}
+
+/// For a table of probes (ports or ranges, one protocol each): the service references of an
+/// inbound chain's allow rules that let in packets of each probe, as (rule, service) -> the
+/// probes in table order. Only rules for which `candidate` holds count; references that name a
+/// whole protocol are left out (`any-port-open` reports them), and so is an `accept` default.
+pub(crate) fn admitted_services(
+    chain: &Chain,
+    probes: &[Probe],
+    candidate: impl Fn(&Rule) -> bool,
+) -> BTreeMap<(usize, usize), Vec<usize>> {
+    let mut found: BTreeMap<(usize, usize), Vec<usize>> = BTreeMap::new();
+    let table = probes
+        .iter()
+        .fold(Traffic::empty(), |t, p| t.union(&p.traffic));
+    let touched = chain
+        .rules
+        .iter()
+        .any(|r| r.resolved && candidate(r) && r.traffic.intersects(&table));
+    if !is_inbound(chain.kind) || !touched {
+        return found;
+    }
+    for admitted in admitted(chain, probes, &candidate) {
+        let Some(index) = admitted.rule else {
+            continue;
+        };
+        let probe = &probes[admitted.probe].traffic;
+        for (u, service) in chain.rules[index].services.iter().enumerate() {
+            let names_ports = probe
+                .protocols()
+                .all(|p| !covers_all_ports(service.traffic.of(p)));
+            if service.traffic.intersects(probe) && names_ports {
+                found.entry((index, u)).or_default().push(admitted.probe);
+            }
+        }
+    }
+    for probes in found.values_mut() {
+        probes.sort_unstable();
+        probes.dedup();
+    }
+    found
 }
 
 /// The derived chain being built: pieces of allow rules, and the other rules kept whole.

@@ -1,16 +1,12 @@
 //! `exposed-admin-port`: a database, cache or admin interface is open to the whole network.
 
-use std::collections::BTreeMap;
-
 use crate::diagnostic::Diagnostic;
 use crate::lint::describe::rule_text;
 use crate::lint::LintContext;
 use crate::model::{AddrSet, Origin, PortRange, Protocol, Rule, Traffic};
 use crate::source::Span;
 
-use crate::lint::exposure::{
-    admitted, covers_all_ports, is_inbound, loopback_only, open_to_world, sources_text, Probe,
-};
+use crate::lint::exposure::{admitted_services, loopback_only, open_to_world, sources_text, Probe};
 
 crate::declare_lint! {
     /// A database, cache or admin interface is open to any address.
@@ -139,36 +135,9 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
         .iter()
         .map(|a| Probe::traffic(a.traffic()))
         .collect();
-    let table = ADMIN_PORTS
-        .iter()
-        .fold(Traffic::empty(), |t, a| t.union(&a.traffic()));
     for (_, chain) in ctx.chains() {
-        if !is_inbound(chain.kind)
-            || !chain
-                .rules
-                .iter()
-                .any(|r| r.resolved && candidate(r) && r.traffic.intersects(&table))
-        {
-            continue;
-        }
         // (rule, service reference) -> sensitive ports it lets in from anywhere.
-        let mut found: BTreeMap<(usize, usize), Vec<usize>> = BTreeMap::new();
-        for admitted in admitted(chain, &probes, candidate) {
-            let Some(index) = admitted.rule else {
-                continue; // an `accept` default: any-port-open reports it
-            };
-            let port = &ADMIN_PORTS[admitted.probe];
-            for (u, service) in chain.rules[index].services.iter().enumerate() {
-                if service.traffic.intersects(&probes[admitted.probe].traffic)
-                    && !covers_all_ports(service.traffic.of(port.protocol))
-                {
-                    found.entry((index, u)).or_default().push(admitted.probe);
-                }
-            }
-        }
-        for ((index, u), mut ports) in found {
-            ports.sort_unstable();
-            ports.dedup();
+        for ((index, u), ports) in admitted_services(chain, &probes, candidate) {
             let rule = &chain.rules[index];
             let service = &rule.services[u];
             let mut d = report(

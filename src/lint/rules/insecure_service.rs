@@ -1,13 +1,11 @@
 //! `insecure-service`: a plaintext or legacy service is allowed in.
 
-use std::collections::BTreeMap;
-
 use crate::diagnostic::Diagnostic;
 use crate::lint::describe::rule_text;
 use crate::lint::LintContext;
-use crate::model::{Origin, PortRange, Protocol, ServiceUse, Traffic};
+use crate::model::{Origin, PortRange, Protocol, Traffic};
 
-use crate::lint::exposure::{admitted, covers_all_ports, is_inbound, loopback_only, Probe};
+use crate::lint::exposure::{admitted_services, loopback_only, Probe};
 
 crate::declare_lint! {
     /// A plaintext or legacy service, such as telnet or ftp, is allowed in.
@@ -120,47 +118,15 @@ impl Insecure {
     }
 }
 
-/// Whether a service reference is specific enough for this rule: not a whole protocol.
-fn names_ports(service: &ServiceUse, protocol: Protocol) -> bool {
-    !covers_all_ports(service.traffic.of(protocol))
-}
-
 pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
     let probes: Vec<Probe> = INSECURE
         .iter()
         .map(|s| Probe::traffic(s.traffic()))
         .collect();
-    let table = INSECURE
-        .iter()
-        .fold(Traffic::empty(), |t, s| t.union(&s.traffic()));
     let candidate = |rule: &crate::model::Rule| !rule.services.is_empty() && !loopback_only(rule);
     for (_, chain) in ctx.chains() {
-        if !is_inbound(chain.kind)
-            || !chain
-                .rules
-                .iter()
-                .any(|r| r.resolved && candidate(r) && r.traffic.intersects(&table))
-        {
-            continue;
-        }
         // (rule, service reference) -> insecure services it lets in, in table order.
-        let mut found: BTreeMap<(usize, usize), Vec<usize>> = BTreeMap::new();
-        for admitted in admitted(chain, &probes, candidate) {
-            let Some(index) = admitted.rule else {
-                continue; // an `accept` default: any-port-open reports it
-            };
-            let entry = &INSECURE[admitted.probe];
-            for (u, service) in chain.rules[index].services.iter().enumerate() {
-                if service.traffic.intersects(&probes[admitted.probe].traffic)
-                    && names_ports(service, entry.protocol)
-                {
-                    found.entry((index, u)).or_default().push(admitted.probe);
-                }
-            }
-        }
-        for ((index, u), mut entries) in found {
-            entries.sort_unstable();
-            entries.dedup();
+        for ((index, u), entries) in admitted_services(chain, &probes, candidate) {
             let rule = &chain.rules[index];
             let service = &rule.services[u];
             let what = format!("`{}`", rule_text(ctx.sources, rule));
