@@ -192,6 +192,23 @@ fn nets_list_addresses_prefixes_names_and_any() {
 }
 
 #[test]
+fn address_like_text_with_a_colon_is_one_token() {
+    // IPv6-like text wins over an IPv4 address it starts with, so the whole token is reported.
+    let errors = text_errors("net x = 192.0.2.7:80\n");
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(
+        (errors[0].rule, errors[0].text.as_str()),
+        ("invalid-address", "192.0.2.7:80")
+    );
+    let members = net_refs("64:ff9b::192.0.2.7, ::ffff:192.0.2.7");
+    assert!(members.iter().all(|m| matches!(m, NetRef::Prefix(_))));
+    // Where no IPv6-like reading exists the IPv4-like prefix ends at the colon.
+    let errors = text_errors("net x = 10.0-0:5\n");
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!((errors[0].rule, errors[0].column), ("syntax-error", 15));
+}
+
+#[test]
 fn host_bits_are_kept_as_written() {
     let members = net_refs("10.0.0.1/8");
     assert!(matches!(&members[0], NetRef::Prefix(p) if p.node.to_string() == "10.0.0.1/8"));
