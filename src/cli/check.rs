@@ -108,7 +108,7 @@ fn render(format: Format, all: &[Checked], out: &mut Output) {
             }
         }
         // One document for all files: diagnostics carry their file names.
-        Format::Json => out.print(&diagnostic::render_json(&runs(all))),
+        Format::Json => diagnostic::write_json(&runs(all), &mut |piece| out.print(piece)),
         Format::Sarif => out.print(&diagnostic::render_sarif(&runs(all))),
         Format::Github => {
             for c in all {

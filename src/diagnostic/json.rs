@@ -73,41 +73,204 @@ impl<'a> JsonSpan<'a> {
     }
 }
 
+/// Findings above this many are serialised on two threads: a large generated policy can have a
+/// hundred thousand, and their JSON is over a hundred megabytes.
+const PARALLEL_FINDINGS: usize = 2_000;
+
 /// One document for the findings of several runs, each with the sources its spans point into.
 pub fn render_json(runs: &[(&Sources, &[Diagnostic])]) -> String {
-    let all = || {
-        runs.iter()
-            .flat_map(|&(sources, ds)| ds.iter().map(move |d| (sources, d)))
-    };
-    let count = |s| all().filter(|(_, d)| d.severity == s).count();
-    let output = Output {
-        version: SCHEMA_VERSION,
-        diagnostics: all()
-            .map(|(sources, d)| JsonDiagnostic {
-                rule: d.rule,
-                code: lint::find(d.rule).map_or("", |r| r.code),
-                severity: d.severity,
-                message: &d.message,
-                location: JsonSpan::new(sources, d.primary.span),
-                label: &d.primary.message,
-                help: d.help.as_deref(),
-                related: d
-                    .secondary
-                    .iter()
-                    .map(|l| JsonLabel {
-                        message: &l.message,
-                        location: JsonSpan::new(sources, l.span),
-                    })
-                    .collect(),
-            })
-            .collect(),
-        summary: Summary {
-            errors: count(Severity::Error),
-            warnings: count(Severity::Warning),
-            infos: count(Severity::Info),
-        },
-    };
-    let mut text = serde_json::to_string_pretty(&output).expect("plain data serialises");
-    text.push('\n');
+    let mut text = String::new();
+    write_json(runs, &mut |piece| text.push_str(piece));
     text
+}
+
+/// [`render_json`] handed over in pieces, so that a large document is not copied into one string.
+pub fn write_json(runs: &[(&Sources, &[Diagnostic])], write: &mut dyn FnMut(&str)) {
+    write_pieces(runs, PARALLEL_FINDINGS, write);
+}
+
+fn write_pieces(
+    runs: &[(&Sources, &[Diagnostic])],
+    parallel_from: usize,
+    write: &mut dyn FnMut(&str),
+) {
+    let all: Vec<(&Sources, &Diagnostic)> = runs
+        .iter()
+        .flat_map(|&(sources, ds)| ds.iter().map(move |d| (sources, d)))
+        .collect();
+    let count = |s| all.iter().filter(|(_, d)| d.severity == s).count();
+    let summary = Summary {
+        errors: count(Severity::Error),
+        warnings: count(Severity::Warning),
+        infos: count(Severity::Info),
+    };
+    if all.len() < parallel_from.max(2) {
+        let output = Output {
+            version: SCHEMA_VERSION,
+            diagnostics: all
+                .iter()
+                .map(|&(s, d)| JsonDiagnostic::new(s, d))
+                .collect(),
+            summary,
+        };
+        write(&serde_json::to_string_pretty(&output).expect("plain data serialises"));
+        write("\n");
+        return;
+    }
+    // serde_json writes the envelope with an empty list; each half of the list is written on its
+    // own thread as a document of its own, indented to its place, and put into the empty list.
+    let envelope = serde_json::to_string_pretty(&Output {
+        version: SCHEMA_VERSION,
+        diagnostics: Vec::new(),
+        summary,
+    })
+    .expect("plain data serialises");
+    let (first, second) = all.split_at(all.len() / 2);
+    let (first, second) = crate::parallel::join(|| elements(first), || elements(second));
+    let empty_list = "\"diagnostics\": []";
+    let at = envelope
+        .find(empty_list)
+        .expect("the envelope has an empty list")
+        + empty_list.len()
+        - 1;
+    for piece in [
+        &envelope[..at],
+        "\n",
+        &first,
+        ",\n",
+        &second,
+        "\n  ",
+        &envelope[at..],
+        "\n",
+    ] {
+        write(piece);
+    }
+}
+
+/// Pretty JSON of findings as they stand inside the document's list, two levels deep, separated
+/// by commas, without a line end after the last.
+fn elements(part: &[(&Sources, &Diagnostic)]) -> String {
+    const PAD: &[u8] = b"    ";
+    let mut out = Vec::with_capacity(part.len() * 512);
+    for (i, &(sources, d)) in part.iter().enumerate() {
+        if i > 0 {
+            out.extend_from_slice(b",\n");
+        }
+        out.extend_from_slice(PAD);
+        let indented = Indented {
+            out: &mut out,
+            pad: PAD,
+        };
+        serde_json::to_writer_pretty(indented, &JsonDiagnostic::new(sources, d))
+            .expect("plain data serialises");
+    }
+    String::from_utf8(out).expect("serde_json writes UTF-8")
+}
+
+/// Appends to `out`, starting every line after the first with `pad`. Strings in JSON are
+/// escaped, so every line break is the formatter's.
+struct Indented<'a> {
+    out: &'a mut Vec<u8>,
+    pad: &'static [u8],
+}
+
+impl std::io::Write for Indented<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut rest = buf;
+        while let Some(i) = rest.iter().position(|&b| b == b'\n') {
+            self.out.extend_from_slice(&rest[..=i]);
+            self.out.extend_from_slice(self.pad);
+            rest = &rest[i + 1..];
+        }
+        self.out.extend_from_slice(rest);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> JsonDiagnostic<'a> {
+    fn new(sources: &'a Sources, d: &'a Diagnostic) -> Self {
+        JsonDiagnostic {
+            rule: d.rule,
+            code: lint::find(d.rule).map_or("", |r| r.code),
+            severity: d.severity,
+            message: &d.message,
+            location: JsonSpan::new(sources, d.primary.span),
+            label: &d.primary.message,
+            help: d.help.as_deref(),
+            related: d
+                .secondary
+                .iter()
+                .map(|l| JsonLabel {
+                    message: &l.message,
+                    location: JsonSpan::new(sources, l.span),
+                })
+                .collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lint::rules::{shadowed_rule::SHADOWED_RULE, unknown_service::UNKNOWN_SERVICE};
+    use crate::source::SourceFile;
+
+    fn sources(name: &str, text: &str) -> Sources {
+        let mut sources = Sources::new();
+        sources.add(SourceFile::new(name, name, text));
+        sources
+    }
+
+    fn findings(count: usize) -> Vec<Diagnostic> {
+        let file = crate::source::FileId(0);
+        (0..count)
+            .map(|i| {
+                let span = Span::new(file, i % 40, i % 40 + 3);
+                if i % 3 == 0 {
+                    Diagnostic::new(&UNKNOWN_SERVICE, span, format!("\"quoted\"\n{i}"))
+                        .help("a\ttab")
+                } else {
+                    Diagnostic::new(&SHADOWED_RULE, span, "shadowed")
+                        .label("never matches")
+                        .secondary(Span::new(file, 1, 2), "covered by this deny")
+                }
+            })
+            .collect()
+    }
+
+    fn render(runs: &[(&Sources, &[Diagnostic])], parallel_from: usize) -> String {
+        let mut text = String::new();
+        write_pieces(runs, parallel_from, &mut |piece| text.push_str(piece));
+        text
+    }
+
+    #[test]
+    fn two_threads_write_what_one_writes() {
+        let a = sources(
+            "a.pcl",
+            "allow ssh\nallow https\ndeny tcp/1-1023\nallow smtp\n",
+        );
+        let b = sources("b d.pcl", "input drop {\n  allow imaps\n}\n");
+        let (fa, fb) = (findings(7), findings(4));
+        for runs in [
+            vec![(&a, fa.as_slice())],
+            vec![(&a, fa.as_slice()), (&b, fb.as_slice())],
+            vec![(&a, &fa[..2])],
+        ] {
+            let one = render(&runs, usize::MAX);
+            let two = render(&runs, 0);
+            assert_eq!(one, render_json(&runs));
+            assert_eq!(one, two);
+            let value: serde_json::Value = serde_json::from_str(&two).expect("valid JSON");
+            let count: usize = runs.iter().map(|(_, ds)| ds.len()).sum();
+            assert_eq!(value["diagnostics"].as_array().map(Vec::len), Some(count));
+        }
+        let none = render(&[(&a, &[])], 0);
+        assert_eq!(none, render_json(&[(&a, &[])]));
+        assert!(none.contains("\"diagnostics\": [],"), "{none}");
+    }
 }

@@ -11,7 +11,7 @@ mod sarif;
 
 pub use github::render_github;
 pub use human::{render_human, summary, HumanOptions};
-pub use json::render_json;
+pub use json::{render_json, write_json};
 pub use sarif::render_sarif;
 
 use std::fmt;
