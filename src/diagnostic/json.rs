@@ -136,9 +136,9 @@ fn write_pieces(
     for piece in [
         &envelope[..at],
         "\n",
-        &first,
+        items(&first),
         ",\n",
-        &second,
+        items(&second),
         "\n  ",
         &envelope[at..],
         "\n",
@@ -147,48 +147,31 @@ fn write_pieces(
     }
 }
 
-/// Pretty JSON of findings as they stand inside the document's list, two levels deep, separated
-/// by commas, without a line end after the last.
+/// A document holding only a list of findings, which serde_json lays out exactly as in [`Output`].
+#[derive(Serialize)]
+struct Part<'a> {
+    diagnostics: Vec<JsonDiagnostic<'a>>,
+}
+
+/// Pretty JSON of a document holding only the list of `part`'s findings, which serde_json lays
+/// out at the depth of the list in [`Output`]; [`items`] cuts them out of it.
 fn elements(part: &[(&Sources, &Diagnostic)]) -> String {
-    const PAD: &[u8] = b"    ";
-    let mut out = Vec::with_capacity(part.len() * 512);
-    for (i, &(sources, d)) in part.iter().enumerate() {
-        if i > 0 {
-            out.extend_from_slice(b",\n");
-        }
-        out.extend_from_slice(PAD);
-        let indented = Indented {
-            out: &mut out,
-            pad: PAD,
-        };
-        serde_json::to_writer_pretty(indented, &JsonDiagnostic::new(sources, d))
-            .expect("plain data serialises");
-    }
-    String::from_utf8(out).expect("serde_json writes UTF-8")
+    let part = Part {
+        diagnostics: part
+            .iter()
+            .map(|&(s, d)| JsonDiagnostic::new(s, d))
+            .collect(),
+    };
+    serde_json::to_string_pretty(&part).expect("plain data serialises")
 }
 
-/// Appends to `out`, starting every line after the first with `pad`. Strings in JSON are
-/// escaped, so every line break is the formatter's.
-struct Indented<'a> {
-    out: &'a mut Vec<u8>,
-    pad: &'static [u8],
-}
-
-impl std::io::Write for Indented<'_> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let mut rest = buf;
-        while let Some(i) = rest.iter().position(|&b| b == b'\n') {
-            self.out.extend_from_slice(&rest[..=i]);
-            self.out.extend_from_slice(self.pad);
-            rest = &rest[i + 1..];
-        }
-        self.out.extend_from_slice(rest);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
+/// The findings of an [`elements`] document as they stand inside the whole document's list:
+/// separated by commas, without a line end after the last.
+fn items(document: &str) -> &str {
+    document
+        .strip_prefix("{\n  \"diagnostics\": [\n")
+        .and_then(|rest| rest.strip_suffix("\n  ]\n}"))
+        .expect("serde_json lays out a non-empty list of objects as expected")
 }
 
 impl<'a> JsonDiagnostic<'a> {
