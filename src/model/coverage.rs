@@ -265,30 +265,38 @@ fn attach_coverings(
         order[next[c.rule as usize]] = k as u32;
         next[c.rule as usize] += 1;
     }
+    // `met_by[owner]` is the last rule (plus one) found covered by `owner`: within a rule's
+    // group, in the order found, an owner's first meeting is the one that counts.
+    let mut met_by = vec![0u32; result.rules.len()];
     for (rule, found) in result.rules.iter_mut().enumerate() {
-        let group = &mut order[start[rule]..start[rule + 1]];
+        let group = &order[start[rule]..start[rule + 1]];
         if group.is_empty() {
             continue;
         }
-        // By owner, then in the order found (`k`): the first meeting of each owner comes first.
-        group.sort_unstable_by_key(|&k| (coverings[k as usize].owner, k));
         let mut owners: Vec<usize> = Vec::new();
-        let mut firsts: Vec<(usize, Packet)> = Vec::new();
-        for &k in group.iter() {
+        // The first owner of each verdict in rule order, with the covering where it was met first.
+        let mut firsts: Vec<(usize, &Covering)> = Vec::new();
+        for &k in group {
             let c = &coverings[k as usize];
             let owner = c.owner as usize;
-            if owners.last() == Some(&owner) {
+            if met_by[owner] == rule as u32 + 1 {
                 continue;
             }
+            met_by[owner] = rule as u32 + 1;
             owners.push(owner);
             let verdict = chain.rules[owner].verdict;
-            if firsts
-                .iter()
-                .all(|&(i, _)| chain.rules[i].verdict != verdict)
+            match firsts
+                .iter_mut()
+                .find(|(i, _)| chain.rules[*i].verdict == verdict)
             {
-                firsts.push((owner, packet(c)));
+                Some(first) if first.0 > owner => *first = (owner, c),
+                Some(_) => {}
+                None => firsts.push((owner, c)),
             }
         }
+        owners.sort_unstable();
+        firsts.sort_unstable_by_key(|&(i, _)| i);
+        let firsts = firsts.into_iter().map(|(i, c)| (i, packet(c))).collect();
         found.add_covering(chain, owners, firsts);
     }
 }
