@@ -3,6 +3,7 @@
 //!     cargo bench --bench check                          # 10k and 100k rules, both shapes
 //!     cargo bench --bench check -- 250000                # other sizes
 //!     cargo bench --bench check -- 100000 allow-list     # one shape
+//!     cargo bench --bench check -- 100000 --rules        # and each lint rule's own time
 //!
 //! Policies come from `bench/gen-policy` (python3). Each phase is run several times and the
 //! median is printed; figures are recorded in bench/README.md.
@@ -52,6 +53,7 @@ fn main() {
     if shapes.is_empty() {
         shapes = vec!["overlapping", "allow-list"];
     }
+    let per_rule = args.iter().any(|a| a == "--rules");
     let generator = concat!(env!("CARGO_MANIFEST_DIR"), "/bench/gen-policy");
     println!("| shape | rules | parse | resolve | coverage | all lints | total | findings |");
     println!("|---|---:|---:|---:|---:|---:|---:|---:|");
@@ -102,5 +104,34 @@ fn main() {
             ms(lints),
             ms(parse + resolve + lints)
         );
+        if per_rule {
+            // Each check alone on one thread, with the coverage analysis already done (it is
+            // computed once per run and shared by the checks that ask for it).
+            let ctx = LintContext::new(
+                &policy,
+                &loaded.sources,
+                &settings.config.lint,
+                &settings.config.compile,
+            );
+            let _ = ctx.coverages().count();
+            let mut times: Vec<(Duration, &str)> = lint::rules::CHECKS
+                .iter()
+                .map(|(rule, check)| {
+                    let (t, _) = time(runs, || {
+                        let mut d = Vec::new();
+                        check(&ctx, &mut d);
+                        d
+                    });
+                    (t, rule.name)
+                })
+                .collect();
+            times.sort_by(|a, b| b.cmp(a));
+            let top: Vec<String> = times
+                .iter()
+                .take(8)
+                .map(|(t, name)| format!("{name} {}", ms(*t)))
+                .collect();
+            println!("|  | slowest rules: {} |||||||", top.join(", "));
+        }
     }
 }
