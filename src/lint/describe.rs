@@ -6,9 +6,15 @@ use crate::source::Sources;
 /// The rule as written, on one line: `allow ssh from admins`.
 pub fn rule_text(sources: &Sources, rule: &Rule) -> String {
     let text = sources.text(rule.span);
-    let one_line: Vec<&str> = text.split_whitespace().collect();
-    let joined = one_line.join(" ");
-    if joined.chars().count() > 60 {
+    let mut joined = String::with_capacity(text.len());
+    for word in text.split_whitespace() {
+        if !joined.is_empty() {
+            joined.push(' ');
+        }
+        joined.push_str(word);
+    }
+    // (No more characters than bytes: most rules are shorter than the limit in bytes already.)
+    if joined.len() > 60 && joined.chars().count() > 60 {
         let cut: String = joined.chars().take(57).collect();
         format!("{cut}...")
     } else {

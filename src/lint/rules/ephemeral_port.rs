@@ -55,6 +55,7 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                 if inside.is_empty() {
                     continue;
                 }
+                let hits = ranges.hits(&inside);
                 out.push(
                     Diagnostic::new(
                         &EPHEMERAL_PORT,
@@ -62,15 +63,15 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                         format!(
                             "`{}` listens on {inside}, inside {}",
                             bind.process,
-                            ranges.describe(&inside)
+                            ranges.describe(hits)
                         ),
                     )
-                    .label(ranges.label(&inside))
+                    .label(Ranges::label(hits))
                     .help(format!(
                         "outgoing connections take their source ports from this range, so the port can already be taken \
                          when `{}` starts (\"address already in use\"); {}",
                         bind.process,
-                        ranges.fix(&inside),
+                        ranges.fix(&inside, hits),
                     )),
                 );
             }
@@ -89,9 +90,10 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                 if inside.is_empty() {
                     continue;
                 }
+                let hits = ranges.hits(&inside);
                 let mut help = format!(
                     "a service listening there can find its port taken by an outgoing connection; {}",
-                    ranges.fix(&inside)
+                    ranges.fix(&inside, hits)
                 );
                 if ctx.compile.baseline.established {
                     help.push_str(
@@ -105,10 +107,10 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                         format!(
                             "`{}` admits {inside}, inside {}",
                             rule_text(ctx.sources, rule),
-                            ranges.describe(&inside)
+                            ranges.describe(hits)
                         ),
                     )
-                    .label(ranges.label(&inside))
+                    .label(Ranges::label(hits))
                     .help(help),
                 );
             }
@@ -121,6 +123,8 @@ struct Ranges {
     ephemeral: PortRange,
     dynamic: PortRange,
     either: IntervalSet<u16>,
+    /// The first port of either.
+    lowest: u16,
 }
 
 impl Ranges {
@@ -133,6 +137,7 @@ impl Ranges {
                 (ephemeral.lo, ephemeral.hi),
                 (dynamic.lo, dynamic.hi),
             ]),
+            lowest: ephemeral.lo.min(dynamic.lo),
         }
     }
 
@@ -142,7 +147,13 @@ impl Ranges {
         let mut inside = Traffic::empty();
         for protocol in service.traffic.protocols() {
             let ports = service.traffic.of(protocol);
-            if ports.is_full() {
+            // (Most ranges end below both ranges: they are passed over before any set is built.)
+            if ports.is_full()
+                || ports
+                    .ranges()
+                    .last()
+                    .is_none_or(|&(_, hi)| hi < self.lowest)
+            {
                 continue;
             }
             let kept = ports.ranges().iter().filter_map(|&(lo, hi)| {
@@ -164,6 +175,7 @@ impl Ranges {
             .fold(IntervalSet::empty(), |a, b| a.union(b))
     }
 
+    /// Whether ports of `inside` are in the ephemeral range, and in the dynamic range.
     fn hits(&self, inside: &Traffic) -> (bool, bool) {
         let ports = Self::ports(inside);
         let hit = |r: PortRange| ports.intersects(&IntervalSet::range(r.lo, r.hi));
@@ -171,27 +183,26 @@ impl Ranges {
     }
 
     /// `the Linux ephemeral range (32768-60999) and the IANA dynamic range (49152-65535)`.
-    fn describe(&self, inside: &Traffic) -> String {
+    fn describe(&self, hits: (bool, bool)) -> String {
         let ephemeral = format!("the Linux ephemeral range ({})", self.ephemeral);
         let dynamic = format!("the IANA dynamic range ({})", self.dynamic);
-        match self.hits(inside) {
+        match hits {
             (true, true) => format!("{ephemeral} and {dynamic}"),
             (true, false) => ephemeral,
             _ => dynamic,
         }
     }
 
-    fn label(&self, inside: &Traffic) -> String {
-        match self.hits(inside) {
+    fn label(hits: (bool, bool)) -> String {
+        match hits {
             (true, _) => "ephemeral ports".to_string(),
             _ => "dynamic ports".to_string(),
         }
     }
 
     /// How to get out of the ranges: a port below both, or reserving the ports.
-    fn fix(&self, inside: &Traffic) -> String {
-        let below = self.ephemeral.lo.min(self.dynamic.lo);
-        let (ephemeral, _) = self.hits(inside);
+    fn fix(&self, inside: &Traffic, (ephemeral, _): (bool, bool)) -> String {
+        let below = self.lowest;
         if !ephemeral {
             // Outside the kernel's range the collision cannot happen on this host; the dynamic
             // range is still where other systems pick their ports.
