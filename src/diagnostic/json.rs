@@ -118,7 +118,7 @@ fn write_pieces(
         return;
     }
     // serde_json writes the envelope with an empty list; each half of the list is written on its
-    // own thread as a document of its own, indented to its place, and put into the empty list.
+    // own thread, in a document of its own that holds it as deep, and cut into the empty list.
     let envelope = serde_json::to_string_pretty(&Output {
         version: SCHEMA_VERSION,
         diagnostics: Vec::new(),
