@@ -65,6 +65,14 @@ impl<'a> LintContext<'a> {
         })
     }
 
+    /// The coverage analysis of one of the policy's chains.
+    pub fn coverage_of(&self, chain: &Chain) -> &Coverage {
+        self.coverages()
+            .find(|(_, c, _)| std::ptr::eq(*c, chain))
+            .map(|(_, _, coverage)| coverage)
+            .expect("a chain of the policy being checked")
+    }
+
     /// Every chain of every host.
     pub fn chains(&self) -> impl Iterator<Item = (&'a Host, &'a Chain)> + 'a {
         self.policy

@@ -77,6 +77,15 @@ pub(crate) fn admitted(
     probes: &[Probe],
     split: impl Fn(&Rule) -> bool,
 ) -> Vec<Admitted> {
+    admitted_by_index(chain, probes, |_, rule| split(rule))
+}
+
+/// [`admitted`], with `split` also given each rule's index in the chain.
+pub(crate) fn admitted_by_index(
+    chain: &Chain,
+    probes: &[Probe],
+    split: impl Fn(usize, &Rule) -> bool,
+) -> Vec<Admitted> {
     let mut out = Vec::new();
     for group in disjoint_groups(probes) {
         let mut derived = Derived::default();
@@ -89,7 +98,7 @@ pub(crate) fn admitted(
             if !rule.resolved || !rule.traffic.intersects(&reach) {
                 continue;
             }
-            if rule.verdict == Verdict::Accept && split(rule) {
+            if rule.verdict == Verdict::Accept && split(index, rule) {
                 for &k in group.iter().filter(|&&k| probes[k].touches(rule)) {
                     if let Some((traffic, src, dst)) = probes[k].restrict(rule) {
                         derived.piece(chain, k, index, piece(rule, traffic, src, dst));

@@ -5,11 +5,11 @@ use std::collections::BTreeMap;
 use crate::diagnostic::Diagnostic;
 use crate::lint::describe::rule_text;
 use crate::lint::LintContext;
-use crate::model::{AddrSet, IntervalSet, Origin, PortRange, Protocol, Rule, Traffic};
+use crate::model::{AddrSet, Chain, IntervalSet, Origin, PortRange, Protocol, Rule, Traffic};
 use crate::source::Span;
 use crate::syntax::ast::{ChainKind, Verdict};
 
-use crate::lint::exposure::{admitted, is_inbound, loopback_only, Probe};
+use crate::lint::exposure::{admitted, admitted_by_index, is_inbound, loopback_only, Probe};
 
 crate::declare_lint! {
     /// An ftp server is allowed in, but its passive data connections will be dropped.
@@ -196,13 +196,9 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
         // let some of it in. Asked only now, as it can take most of the chain.
         let passive_ports = IntervalSet::range(1024, u16::MAX).difference(&control_ports);
         let (mut v4, mut v6) = (Vec::new(), Vec::new());
-        for a in admitted(chain, &[Probe::traffic(tcp(&passive_ports))], |r| {
-            !loopback_only(r) && has_passive_range(r, &control_ports)
-        }) {
-            if let Some(index) = a.rule {
-                v4.extend_from_slice(chain.rules[index].src.v4.ranges());
-                v6.extend_from_slice(chain.rules[index].src.v6.ranges());
-            }
+        for index in passive_allows(ctx, chain, &control_ports, &passive_ports) {
+            v4.extend_from_slice(chain.rules[index].src.v4.ranges());
+            v6.extend_from_slice(chain.rules[index].src.v6.ranges());
         }
         let passive_sources = AddrSet {
             v4: IntervalSet::from_ranges(v4),
@@ -240,6 +236,56 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
 
 /// The control ports among an ftp service's or server's ports: a range long enough to be a
 /// passive port range (`service ftp-alt = tcp/2121, tcp/21100-21199`) is the data channel.
+/// The allows of a passive range (not on loopback only) that accept some tcp packet to
+/// `passive_ports`, in chain order.
+///
+/// Within the passive ports a rule decides the same packets as in the whole chain, so the chain's
+/// coverage analysis, made for the coverage rules anyway, answers for most rules: one that wins
+/// nothing lets nothing in, and one whose example packet is a passive one lets that in. The
+/// others, whose example lies elsewhere, are analysed again, on their own passive ports only:
+/// rules that touch none of those cannot change who decides them.
+fn passive_allows(
+    ctx: &LintContext,
+    chain: &Chain,
+    control_ports: &IntervalSet<u16>,
+    passive_ports: &IntervalSet<u16>,
+) -> Vec<usize> {
+    let coverage = ctx.coverage_of(chain);
+    let mut found = Vec::new();
+    let mut unsure = vec![false; chain.rules.len()];
+    let mut unsure_ports = IntervalSet::empty();
+    for (index, rule) in chain.rules.iter().enumerate() {
+        let candidate = rule.resolved
+            && rule.verdict == Verdict::Accept
+            && !loopback_only(rule)
+            && has_passive_range(rule, control_ports);
+        if !candidate {
+            continue;
+        }
+        match &coverage.rules[index].wins {
+            None => {}
+            Some(p) if p.protocol == Some(Protocol::Tcp) && passive_ports.contains(p.port) => {
+                found.push(index);
+            }
+            Some(_) => {
+                unsure[index] = true;
+                unsure_ports = unsure_ports.union(rule.traffic.of(Protocol::Tcp));
+            }
+        }
+    }
+    let probe_ports = unsure_ports.intersection(passive_ports);
+    if !probe_ports.is_empty() {
+        let probe = Probe::traffic(tcp(&probe_ports));
+        found.extend(
+            admitted_by_index(chain, &[probe], |index, _| unsure[index])
+                .into_iter()
+                .filter_map(|a| a.rule),
+        );
+        found.sort_unstable();
+    }
+    found
+}
+
 fn control_part(ports: &IntervalSet<u16>) -> IntervalSet<u16> {
     IntervalSet::from_ranges(
         ports
@@ -327,7 +373,7 @@ fn report(ctx: &LintContext, rule: &Rule, service: Option<usize>, control: &Cont
 mod tests {
     use super::*;
     use crate::config::Settings;
-    use crate::lint::Levels;
+    use crate::lint::{Levels, LintContext};
     use crate::pipeline;
 
     fn findings(text: &str) -> Vec<crate::diagnostic::Diagnostic> {
@@ -385,6 +431,56 @@ mod tests {
     fn a_shadowed_passive_range_does_not_count() {
         let policy = "service ftp-alt = tcp/2121\ninput drop {\n  deny tcp/20000-30000\n  allow ftp-alt from 10.0.0.0/8\n  allow tcp/21100-21199 from 10.0.0.0/8\n}\n";
         assert_eq!(findings(policy).len(), 1);
+    }
+
+    #[test]
+    fn a_passive_range_is_found_where_its_rule_first_decides_other_ports() {
+        // The allow first decides tcp/1000, below the passive ports; its passive part still
+        // counts, unless an earlier rule decides all of that part.
+        let policy = "service ftp-alt = tcp/2121\ninput drop {\n  allow ftp-alt from 10.0.0.0/8\n  allow tcp/1000-1100 from 10.0.0.0/8\n}\n";
+        assert!(findings(policy).is_empty());
+        let policy = "service ftp-alt = tcp/2121\ninput drop {\n  deny tcp/1024-1100\n  allow ftp-alt from 10.0.0.0/8\n  allow tcp/1000-1100 from 10.0.0.0/8\n}\n";
+        assert_eq!(findings(policy).len(), 1);
+    }
+
+    proptest::proptest! {
+        /// The passive allows found with the help of the chain's coverage are those a direct
+        /// analysis of the passive ports finds.
+        #[test]
+        fn passive_allows_agree_with_a_direct_analysis(
+            rules in proptest::collection::vec(
+                (0..3usize, 0..6usize, 0..4usize, 0..4usize),
+                1..14,
+            )
+        ) {
+            let mut text = String::from("net a = 10.1.0.0/16\ninput drop {\n");
+            for (verdict, lo, width, from) in rules {
+                let lo = [20, 990, 1000, 1020, 2121, 40000][lo];
+                let hi = lo + [0, 5, 40, 200][width];
+                let from = ["", " from a", " from 10.1.2.0/24", " from 192.0.2.0/24"][from];
+                let verdict = ["allow", "deny", "allow udp/53,"][verdict];
+                text.push_str(&format!("  {verdict} tcp/{lo}-{hi}{from}\n"));
+            }
+            text.push_str("}\n");
+            let (loaded, policy, _) = crate::resolve::resolve_text("t.pcl", &text, &[]);
+            let settings = Settings::default();
+            let ctx = LintContext::new(
+                &policy,
+                &loaded.sources,
+                &settings.config.lint,
+                &settings.config.compile,
+            );
+            let chain = &policy.hosts[0].chains[0];
+            let control = IntervalSet::range(2121, 2121);
+            let passive = IntervalSet::range(1024, u16::MAX).difference(&control);
+            let direct: Vec<usize> = admitted(chain, &[Probe::traffic(tcp(&passive))], |r| {
+                !loopback_only(r) && has_passive_range(r, &control)
+            })
+            .into_iter()
+            .filter_map(|a| a.rule)
+            .collect();
+            proptest::prop_assert_eq!(passive_allows(&ctx, chain, &control, &passive), direct);
+        }
     }
 
     #[test]
