@@ -10,11 +10,13 @@ use super::definitions::duplicate;
 use super::nets::NetResolver;
 use super::services::ServiceResolver;
 
+/// Resolves every host; chains of at least `parallel_from` rules on two threads.
 pub fn resolve_hosts(
     files: &[PolicyFile],
     services: &mut ServiceResolver,
     nets: &mut NetResolver,
     diagnostics: &mut Vec<Diagnostic>,
+    parallel_from: usize,
 ) -> Vec<Host> {
     let mut hosts: Vec<Host> = Vec::new();
     let mut name_spans: Vec<Span> = Vec::new();
@@ -43,6 +45,7 @@ pub fn resolve_hosts(
                         services,
                         nets,
                         diagnostics,
+                        parallel_from,
                     ));
                     name_spans.push(block.name.span);
                 }
@@ -72,6 +75,7 @@ pub fn resolve_hosts(
                 services,
                 nets,
                 diagnostics,
+                parallel_from,
             ));
         }
     }
@@ -93,6 +97,7 @@ fn resolve_host(
     services: &mut ServiceResolver,
     nets: &mut NetResolver,
     diagnostics: &mut Vec<Diagnostic>,
+    parallel_from: usize,
 ) -> Host {
     let mut host = Host {
         name,
@@ -121,11 +126,7 @@ fn resolve_host(
                     policy: chain.policy.node,
                     policy_span: chain.policy.span,
                     span: chain.kind.span,
-                    rules: chain
-                        .rules
-                        .iter()
-                        .map(|r| resolve_rule(r, services, nets, diagnostics))
-                        .collect(),
+                    rules: resolve_rules(&chain.rules, services, nets, diagnostics, parallel_from),
                 });
             }
             HostItem::ForwardPort(forward) => {
@@ -179,6 +180,55 @@ fn resolve_bind(
         user_span: bind.user.as_ref().map(|u| u.span),
         span: bind.span,
     }
+}
+
+/// Chains with this many rules are resolved on two threads.
+pub const PARALLEL_RULES: usize = 5_000;
+
+/// The rules of a chain, on two threads when there are at least `parallel_from`. Each rule is
+/// resolved on its own; what they share is the definitions they name, so those are resolved
+/// first, in the order the rules name them, and each half of the rules then finds them done and
+/// reports only its own findings: the same findings one thread reports.
+fn resolve_rules(
+    rules: &[ast::Rule],
+    services: &mut ServiceResolver,
+    nets: &mut NetResolver,
+    diagnostics: &mut Vec<Diagnostic>,
+    parallel_from: usize,
+) -> Vec<model::Rule> {
+    if rules.len() < parallel_from.max(2) {
+        return rules
+            .iter()
+            .map(|r| resolve_rule(r, services, nets, diagnostics))
+            .collect();
+    }
+    for rule in rules {
+        if let Some(refs) = &rule.services {
+            services.prepare(refs, diagnostics);
+        }
+        for refs in [&rule.from, &rule.to].into_iter().flatten() {
+            nets.prepare(refs, diagnostics);
+        }
+    }
+    let (first, second) = rules.split_at(rules.len() / 2);
+    let (mut other_services, mut other_nets) = (services.clone(), nets.clone());
+    let resolve_half =
+        |half: &[ast::Rule], services: &mut ServiceResolver, nets: &mut NetResolver| {
+            let mut found = Vec::new();
+            let rules: Vec<model::Rule> = half
+                .iter()
+                .map(|r| resolve_rule(r, services, nets, &mut found))
+                .collect();
+            (rules, found)
+        };
+    let ((mut resolved, found), (rest, rest_found)) = crate::parallel::join(
+        || resolve_half(first, services, nets),
+        || resolve_half(second, &mut other_services, &mut other_nets),
+    );
+    resolved.extend(rest);
+    diagnostics.extend(found);
+    diagnostics.extend(rest_found);
+    resolved
 }
 
 fn resolve_rule(

@@ -20,6 +20,7 @@ pub enum Begin<T> {
     Start,
 }
 
+#[derive(Clone)]
 pub struct Memo<T> {
     state: Vec<State<T>>,
 }

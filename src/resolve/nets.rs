@@ -12,6 +12,7 @@ use crate::syntax::ast::NetRef;
 use super::memo::{Begin, Memo};
 use super::Definitions;
 
+#[derive(Clone)]
 pub struct NetResolver<'a> {
     defs: &'a Definitions<'a>,
     state: Memo<AddrSet>,
@@ -36,6 +37,19 @@ impl<'a> NetResolver<'a> {
     }
 
     /// Resolves a `from`/`to` list; `None` when any member does not resolve.
+    /// Resolves the policy's own definitions that `refs` name, as resolving the references
+    /// would; afterwards resolving them reports only what concerns the references themselves.
+    pub fn prepare(&mut self, refs: &[NetRef], diagnostics: &mut Vec<Diagnostic>) {
+        for r in refs {
+            if let NetRef::Name(name) = r {
+                if let Some(index) = self.defs.net(&name.node) {
+                    self.used[index] = true;
+                    self.definition(index, diagnostics);
+                }
+            }
+        }
+    }
+
     pub fn resolve_list(
         &mut self,
         refs: &[NetRef],

@@ -12,6 +12,7 @@ use crate::syntax::ast::{ServiceDef, ServiceRef};
 use super::memo::{Begin, Memo};
 use super::Definitions;
 
+#[derive(Clone)]
 pub struct ServiceResolver<'a> {
     defs: &'a Definitions<'a>,
     overlays: &'a [Overlay],
@@ -43,6 +44,19 @@ impl<'a> ServiceResolver<'a> {
             used: vec![false; n],
             parts: vec![Vec::new(); n],
             known: HashMap::new(),
+        }
+    }
+
+    /// Resolves the policy's own definitions that `refs` name, as resolving the references
+    /// would; afterwards resolving them reports only what concerns the references themselves.
+    pub fn prepare(&mut self, refs: &[ServiceRef], diagnostics: &mut Vec<Diagnostic>) {
+        for r in refs {
+            if let ServiceRef::Name { name, .. } = r {
+                if let Some(index) = self.defs.service(&name.node) {
+                    self.used[index] = true;
+                    self.definition(index, diagnostics);
+                }
+            }
         }
     }
 
