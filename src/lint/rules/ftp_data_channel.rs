@@ -234,8 +234,6 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
     }
 }
 
-/// The control ports among an ftp service's or server's ports: a range long enough to be a
-/// passive port range (`service ftp-alt = tcp/2121, tcp/21100-21199`) is the data channel.
 /// The allows of a passive range (not on loopback only) that accept some tcp packet to
 /// `passive_ports`, in chain order.
 ///
@@ -286,6 +284,8 @@ fn passive_allows(
     found
 }
 
+/// The control ports among an ftp service's or server's ports: a range long enough to be a
+/// passive port range (`service ftp-alt = tcp/2121, tcp/21100-21199`) is the data channel.
 fn control_part(ports: &IntervalSet<u16>) -> IntervalSet<u16> {
     IntervalSet::from_ranges(
         ports
