@@ -36,20 +36,29 @@ impl<'a> NetResolver<'a> {
         }
     }
 
-    /// Resolves a `from`/`to` list; `None` when any member does not resolve.
     /// Resolves the policy's own definitions that `refs` name, as resolving the references
     /// would; afterwards resolving them reports only what concerns the references themselves.
     pub fn prepare(&mut self, refs: &[NetRef], diagnostics: &mut Vec<Diagnostic>) {
         for r in refs {
             if let NetRef::Name(name) = r {
                 if let Some(index) = self.defs.net(&name.node) {
-                    self.used[index] = true;
-                    self.definition(index, diagnostics);
+                    self.use_definition(index, diagnostics);
                 }
             }
         }
     }
 
+    /// A definition a reference names: marked used, and resolved (once).
+    fn use_definition(
+        &mut self,
+        index: usize,
+        diagnostics: &mut Vec<Diagnostic>,
+    ) -> Option<AddrSet> {
+        self.used[index] = true;
+        self.definition(index, diagnostics)
+    }
+
+    /// Resolves a `from`/`to` list; `None` when any member does not resolve.
     pub fn resolve_list(
         &mut self,
         refs: &[NetRef],
@@ -78,10 +87,7 @@ impl<'a> NetResolver<'a> {
                 Some(AddrSet::prefix(prefix.node))
             }
             NetRef::Name(name) => match self.defs.net(&name.node) {
-                Some(index) => {
-                    self.used[index] = true;
-                    self.definition(index, diagnostics)
-                }
+                Some(index) => self.use_definition(index, diagnostics),
                 None => {
                     let candidates = self.defs.nets.iter().map(|d| d.name.node.as_str());
                     let mut d = Diagnostic::new(

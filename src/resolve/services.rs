@@ -53,8 +53,7 @@ impl<'a> ServiceResolver<'a> {
         for r in refs {
             if let ServiceRef::Name { name, .. } = r {
                 if let Some(index) = self.defs.service(&name.node) {
-                    self.used[index] = true;
-                    self.definition(index, diagnostics);
+                    self.use_definition(index, diagnostics);
                 }
             }
         }
@@ -174,6 +173,16 @@ impl<'a> ServiceResolver<'a> {
         }
     }
 
+    /// A definition a reference names: marked used, and resolved (once).
+    fn use_definition(
+        &mut self,
+        index: usize,
+        diagnostics: &mut Vec<Diagnostic>,
+    ) -> Option<Traffic> {
+        self.used[index] = true;
+        self.definition(index, diagnostics)
+    }
+
     fn lookup(
         &mut self,
         name: &str,
@@ -181,9 +190,8 @@ impl<'a> ServiceResolver<'a> {
         diagnostics: &mut Vec<Diagnostic>,
     ) -> Option<Named> {
         if let Some(index) = self.defs.service(name) {
-            self.used[index] = true;
             let def = self.defs.services[index];
-            let traffic = self.definition(index, diagnostics)?;
+            let traffic = self.use_definition(index, diagnostics)?;
             return Some(Named {
                 origin: Origin::Policy(def.name.span),
                 name: name.to_string(),
