@@ -6,7 +6,9 @@
 //! apart. Within a cell only protocol and port matter, and a sweep over the cell's rules in order
 //! with an interval map ("which rule owns this port") gives the first-match owner of every port.
 //! The cost is about `cells x rules-per-cell x log(ports)`, not `rules^2`: a policy of 100k rules
-//! from a handful of sources is analysed in a fraction of a second.
+//! from a handful of sources is analysed in a fraction of a second. A small cell whose rules have
+//! the same traffic and verdicts, in the same order, as an earlier cell's finds the same things,
+//! and replays them: 100k clients of a dozen services are a dozen sweeps.
 
 use foldhash::{HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -93,13 +95,6 @@ impl RuleCoverage {
 }
 
 impl RuleCoverage {
-    /// Notes the first packet this rule wins: the start of the first gap it claimed.
-    fn won(&mut self, slot: usize, gaps: &[(u32, u32)], packet: &dyn Fn(usize, u32) -> Packet) {
-        if let (None, Some(&(glo, _))) = (&self.wins, gaps.first()) {
-            self.wins = Some(packet(slot, glo));
-        }
-    }
-
     /// Records what would decide a packet this rule decides if the rule were removed: `next`
     /// (a later rule, or `None` for the chain's default) with its verdict.
     fn succeeded_by(
@@ -128,6 +123,11 @@ pub struct Coverage {
 /// Below this many rule visits (rules summed over cells) a chain is analysed on one thread: the
 /// thread would cost more than it saves.
 const PARALLEL_WORK: usize = 50_000;
+
+/// Cells of at most this many rules are looked up among the cells already swept (see
+/// [`TrafficIds`]). Larger cells are swept directly: they seldom repeat, and keeping their
+/// findings would cost memory.
+const MEMO_RULES: usize = 32;
 
 impl Coverage {
     /// Adds what was found in later cells: where both found something, the earlier finding stays.
@@ -168,23 +168,18 @@ fn rule_value(i: usize) -> u32 {
     u32::try_from(i).expect("fewer than 2^32 - 2 rules")
 }
 
-fn value_owner(value: u32) -> Owner {
-    (value != DEFAULT).then_some(value as usize)
-}
-
 /// What one thread's sweep works with: the ownership maps, one per protocol slot, reused from
-/// cell to cell, and the coverings it found.
+/// cell to cell. Their values are positions in the cell's list of rules.
 struct Maps {
     owners: [RunMap; 5],
     /// Owned pieces whose successor is not known yet (forward sweep), or what decides each port
     /// among the later rules (backward sweep).
     other: [RunMap; 5],
-    /// Index of the cell being swept.
-    cell: u32,
-    /// Whether [`Maps::claim`] records coverings (not for an analysis of winners only).
+    /// Whether [`Maps::claim`] reports coverings (not for an analysis of winners only).
     record: bool,
-    /// Every earlier owner met by every rule, in the order met; see [`attach_coverings`].
-    coverings: Vec<Covering>,
+    /// The last covering reported in this cell, as (rule, owner): meeting the owner just met
+    /// again, in a later piece of the rule, adds nothing.
+    last_met: (u32, u32),
 }
 
 impl Maps {
@@ -192,41 +187,173 @@ impl Maps {
         Maps {
             owners: std::array::from_fn(|_| RunMap::new(GAP)),
             other: std::array::from_fn(|_| RunMap::new(GAP)),
-            cell: 0,
             record: detail == Detail::Full,
-            coverings: Vec::new(),
+            last_met: (u32::MAX, u32::MAX),
         }
     }
 
-    /// Visits `lo..=hi` of one slot of the cell's ownership map for `rule`: earlier owners cover
-    /// it there, and the gaps, which it wins, go to `gaps`.
+    /// Visits `lo..=hi` of one slot of the cell's ownership map for the rule at `pos`: earlier
+    /// owners cover it there, and the gaps, which it wins, go to `gaps`.
     fn claim(
         &mut self,
-        rule: usize,
+        pos: u32,
         slot: usize,
         (lo, hi): (u32, u32),
         gaps: &mut Vec<(u32, u32)>,
+        found: &mut impl Findings,
     ) {
         gaps.clear();
-        let (cell, record, coverings) = (self.cell, self.record, &mut self.coverings);
+        let (record, last_met) = (self.record, &mut self.last_met);
         self.owners[slot].visit(lo, hi, |plo, phi, owner| {
             if owner == GAP {
                 gaps.push((plo, phi));
-            } else if record
-                && coverings
-                    .last()
-                    .is_none_or(|c| c.rule != rule as u32 || c.owner != owner || c.cell != cell)
-            {
-                // (Meeting the owner just met again, in a later piece of the rule, adds nothing.)
-                coverings.push(Covering {
-                    rule: rule as u32,
-                    owner,
-                    cell,
-                    port: plo,
-                    slot: slot as u8,
-                });
+            } else if record && *last_met != (pos, owner) {
+                *last_met = (pos, owner);
+                found.met(pos, owner, slot, plo);
             }
         });
+        if let Some(&(glo, _)) = gaps.first() {
+            found.won(pos, slot, glo);
+        }
+    }
+}
+
+/// Where a cell's sweep reports what it finds. Rules are named by their position in the cell's
+/// list, so that what one cell found can be replayed for another cell whose rules have the same
+/// traffic and verdicts in the same order.
+trait Findings {
+    /// The rule at `pos` decides the packet at `port` of `slot` (found for each piece it wins).
+    fn won(&mut self, pos: u32, slot: usize, port: u32);
+    /// The earlier rule at `owner` decides packets the rule at `pos` also matches, from `port`
+    /// of `slot` on.
+    fn met(&mut self, pos: u32, owner: u32, slot: usize, port: u32);
+    /// Without the rule at `pos`, the packet at `port` of `slot` would be decided by the rule at
+    /// `next`, or by the chain's default when `next` is [`DEFAULT`].
+    fn succeeded(&mut self, pos: u32, next: u32, slot: usize, port: u32);
+    /// Whether what would decide the packets of the rule at `pos` without it still matters.
+    fn wants_successors(&self, pos: u32) -> bool;
+}
+
+/// A cell's findings, kept to be replayed.
+#[derive(Debug, Clone, Copy)]
+enum Event {
+    Won {
+        pos: u32,
+        slot: u8,
+        port: u32,
+    },
+    Met {
+        pos: u32,
+        owner: u32,
+        slot: u8,
+        port: u32,
+    },
+    Succeeded {
+        pos: u32,
+        next: u32,
+        slot: u8,
+        port: u32,
+    },
+}
+
+impl Findings for Vec<Event> {
+    fn won(&mut self, pos: u32, slot: usize, port: u32) {
+        let slot = slot as u8;
+        self.push(Event::Won { pos, slot, port });
+    }
+
+    fn met(&mut self, pos: u32, owner: u32, slot: usize, port: u32) {
+        let slot = slot as u8;
+        self.push(Event::Met {
+            pos,
+            owner,
+            slot,
+            port,
+        });
+    }
+
+    fn succeeded(&mut self, pos: u32, next: u32, slot: usize, port: u32) {
+        let slot = slot as u8;
+        self.push(Event::Succeeded {
+            pos,
+            next,
+            slot,
+            port,
+        });
+    }
+
+    /// A replayed list must be complete, whatever the rules it is replayed for already have.
+    fn wants_successors(&self, _pos: u32) -> bool {
+        true
+    }
+}
+
+/// Findings of one cell applied to the chain's rules as they are found (or replayed).
+struct Apply<'a, P> {
+    chain: &'a Chain,
+    /// The cell's rules: position to index in the chain.
+    rules: &'a [usize],
+    result: &'a mut Coverage,
+    coverings: &'a mut Vec<Covering>,
+    cell: u32,
+    /// A packet of the cell: slot and port.
+    packet: P,
+}
+
+impl<P: Fn(usize, u32) -> Packet> Apply<'_, P> {
+    fn replay(&mut self, events: &[Event]) {
+        for &event in events {
+            match event {
+                Event::Won { pos, slot, port } => self.won(pos, slot.into(), port),
+                Event::Met {
+                    pos,
+                    owner,
+                    slot,
+                    port,
+                } => self.met(pos, owner, slot.into(), port),
+                Event::Succeeded {
+                    pos,
+                    next,
+                    slot,
+                    port,
+                } => self.succeeded(pos, next, slot.into(), port),
+            }
+        }
+    }
+}
+
+impl<P: Fn(usize, u32) -> Packet> Findings for Apply<'_, P> {
+    /// Keeps the first packet the rule wins.
+    fn won(&mut self, pos: u32, slot: usize, port: u32) {
+        let found = &mut self.result.rules[self.rules[pos as usize]];
+        if found.wins.is_none() {
+            found.wins = Some((self.packet)(slot, port));
+        }
+    }
+
+    fn met(&mut self, pos: u32, owner: u32, slot: usize, port: u32) {
+        self.coverings.push(Covering {
+            rule: rule_value(self.rules[pos as usize]),
+            owner: rule_value(self.rules[owner as usize]),
+            cell: self.cell,
+            port,
+            slot: slot as u8,
+        });
+    }
+
+    fn succeeded(&mut self, pos: u32, next: u32, slot: usize, port: u32) {
+        let rule = self.rules[pos as usize];
+        let next = (next != DEFAULT).then(|| self.rules[next as usize]);
+        let chain = self.chain;
+        let next_verdict = next.map_or(chain.policy, |n| chain.rules[n].verdict);
+        let packet = &self.packet;
+        self.result.rules[rule].succeeded_by(chain.rules[rule].verdict, next, next_verdict, || {
+            packet(slot, port)
+        });
+    }
+
+    fn wants_successors(&self, pos: u32) -> bool {
+        self.result.rules[self.rules[pos as usize]].needed.is_none()
     }
 }
 
@@ -301,6 +428,9 @@ fn attach_coverings(
     }
 }
 
+/// A rule's traffic in one protocol slot: `(slot, lo, hi)`.
+type Piece = (usize, u32, u32);
+
 /// Every rule's traffic as `(slot, lo, hi)` ranges: the four transport protocols' ports, then
 /// the "other protocols" slot as the single range `0..=0`. Built once per analysis.
 struct Pieces {
@@ -340,6 +470,35 @@ impl std::ops::Index<usize> for Pieces {
     }
 }
 
+/// For each rule of a chain, a number shared by exactly the rules with the same traffic pieces,
+/// verdict and rate limiting: all that a cell's sweep looks at, so two cells whose rules have the
+/// same numbers in the same order find the same things, by position.
+struct TrafficIds(Vec<u32>);
+
+impl TrafficIds {
+    fn of(chain: &Chain, pieces: &Pieces) -> Self {
+        // (pieces, verdict, terminal) to number
+        let mut ids: HashMap<(&[Piece], Verdict, bool), u32> = HashMap::default();
+        let all = (0..chain.rules.len())
+            .map(|i| {
+                let rule = &chain.rules[i];
+                let next = ids.len() as u32;
+                *ids.entry((&pieces[i], rule.verdict, rule.is_terminal()))
+                    .or_insert(next)
+            })
+            .collect();
+        TrafficIds(all)
+    }
+}
+
+impl std::ops::Index<usize> for TrafficIds {
+    type Output = u32;
+
+    fn index(&self, rule: usize) -> &u32 {
+        &self.0[rule]
+    }
+}
+
 /// A class of sources, a class of destinations and an interface: packets no rule tells apart.
 struct Cell {
     id: usize,
@@ -354,7 +513,10 @@ struct Cell {
 #[derive(Clone, Copy)]
 struct Job<'a> {
     pieces: &'a Pieces,
+    traffic: &'a TrafficIds,
     parallel_work: usize,
+    /// Cells of at most this many rules replay the findings of an earlier cell like them.
+    memo_rules: usize,
     detail: Detail,
 }
 
@@ -460,25 +622,29 @@ fn dedup<T: Clone + Eq + std::hash::Hash>(items: impl Iterator<Item = T>) -> (Ve
 impl Chain {
     /// Analyses the chain. Rules that did not resolve are left out (they match nothing here).
     pub fn coverage(&self) -> Coverage {
-        self.coverage_with(PARALLEL_WORK, Detail::Full)
+        self.coverage_with(PARALLEL_WORK, MEMO_RULES, Detail::Full)
     }
 
     /// Only which rules match anything and which win a packet ([`RuleCoverage::matches_anything`]
     /// and [`RuleCoverage::wins`]; the other fields stay empty), for analyses that ask nothing
     /// else. Much cheaper than [`Chain::coverage`] on chains where rules overlap a lot.
     pub fn winners(&self) -> Coverage {
-        self.coverage_with(PARALLEL_WORK, Detail::Wins)
+        self.coverage_with(PARALLEL_WORK, MEMO_RULES, Detail::Wins)
     }
 
-    /// The analysis, on two threads when the chain needs at least `parallel_work` rule visits.
-    fn coverage_with(&self, parallel_work: usize, detail: Detail) -> Coverage {
+    /// The analysis, on two threads when the chain needs at least `parallel_work` rule visits,
+    /// replaying the findings of cells of up to `memo_rules` rules for cells like them.
+    fn coverage_with(&self, parallel_work: usize, memo_rules: usize, detail: Detail) -> Coverage {
         let mut result = Coverage {
             rules: vec![RuleCoverage::default(); self.rules.len()],
         };
         let pieces = Pieces::of(self);
+        let traffic = TrafficIds::of(self, &pieces);
         let job = Job {
             pieces: &pieces,
+            traffic: &traffic,
             parallel_work,
+            memo_rules,
             detail,
         };
         self.coverage_family(
@@ -505,7 +671,9 @@ impl Chain {
     ) {
         let Job {
             pieces,
+            traffic,
             parallel_work,
+            memo_rules,
             detail,
         } = *job;
         let active: Vec<usize> = (0..self.rules.len())
@@ -586,16 +754,44 @@ impl Chain {
             dst: addr(dst.representative[cell.dst as usize]),
             interface: interfaces[cell.interface].clone(),
         };
-        // Sweeps cells `range` into `out`, and returns the coverings found.
+        // Sweeps cells `range` into `out`, and returns the coverings found. A small cell whose
+        // rules have the traffic, verdicts and rate limits of an earlier cell's, in the same
+        // order, finds what that cell found: its findings are replayed instead of swept again
+        // (a per-client allow list has one cell per client, and a handful of distinct ones).
         let analyse = |range: std::ops::Range<usize>, out: &mut Coverage| {
             let mut maps = Maps::new(detail);
+            let mut coverings = Vec::new();
+            let mut memo: HashMap<Vec<u32>, std::ops::Range<usize>> = HashMap::default();
+            let mut events: Vec<Event> = Vec::new();
+            let mut key: Vec<u32> = Vec::new();
             for (index, cell) in cells[range.clone()].iter().enumerate() {
-                maps.cell = (range.start + index) as u32;
-                let packet = |slot: usize, port: u32| packet_in(cell, slot, port);
                 let rules = &cell_rules[cell.rules.clone()];
-                self.sweep_cell(rules, pieces, detail, &mut maps, out, &packet);
+                let mut apply = Apply {
+                    chain: self,
+                    rules,
+                    result: &mut *out,
+                    coverings: &mut coverings,
+                    cell: (range.start + index) as u32,
+                    packet: |slot: usize, port: u32| packet_in(cell, slot, port),
+                };
+                if rules.len() > memo_rules {
+                    self.sweep_cell(rules, pieces, detail, &mut maps, &mut apply);
+                    continue;
+                }
+                key.clear();
+                key.extend(rules.iter().map(|&i| traffic[i]));
+                let found = match memo.get(key.as_slice()) {
+                    Some(found) => found.clone(),
+                    None => {
+                        let start = events.len();
+                        self.sweep_cell(rules, pieces, detail, &mut maps, &mut events);
+                        memo.insert(key.clone(), start..events.len());
+                        start..events.len()
+                    }
+                };
+                apply.replay(&events[found]);
             }
-            maps.coverings
+            coverings
         };
         let attach = |result: &mut Coverage, coverings: &[Covering]| {
             attach_coverings(self, result, coverings, |c| {
@@ -634,25 +830,27 @@ impl Chain {
 
     /// First-match sweep over the rules of one cell, forward for ownership, then backward for
     /// whether each rule changes anything. `pieces[i]` is rule `i`'s traffic as
-    /// `(slot, lo, hi)` ranges, computed once per chain.
+    /// `(slot, lo, hi)` ranges, computed once per chain. What it finds goes to `found`, by
+    /// position in `rules`; nothing it finds depends on anything but the traffic, verdict and
+    /// rate limit of each rule in order (see [`TrafficIds`]).
     fn sweep_cell(
         &self,
         rules: &[usize],
         pieces: &Pieces,
         detail: Detail,
         maps: &mut Maps,
-        result: &mut Coverage,
-        packet: &dyn Fn(usize, u32) -> Packet,
+        found: &mut impl Findings,
     ) {
         for map in maps.owners.iter_mut().chain(&mut maps.other) {
             map.reset(GAP);
         }
+        maps.last_met = (u32::MAX, u32::MAX);
         if detail == Detail::Wins {
-            self.sweep_cell_wins(rules, pieces, maps, result, packet);
+            self.sweep_cell_wins(rules, pieces, maps, found);
         } else if rules.iter().all(|&i| self.rules[i].is_terminal()) {
-            self.sweep_terminal_cell(rules, pieces, maps, result, packet);
+            self.sweep_terminal_cell(rules, pieces, maps, found);
         } else {
-            self.sweep_cell_both_ways(rules, pieces, maps, result, packet);
+            self.sweep_cell_both_ways(rules, pieces, maps, found);
         }
     }
 
@@ -662,18 +860,16 @@ impl Chain {
         rules: &[usize],
         pieces: &Pieces,
         maps: &mut Maps,
-        result: &mut Coverage,
-        packet: &dyn Fn(usize, u32) -> Packet,
+        found: &mut impl Findings,
     ) {
         let mut gaps: Vec<(u32, u32)> = Vec::new();
-        for &i in rules {
+        for (pos, &i) in (0u32..).zip(rules) {
             let terminal = self.rules[i].is_terminal();
             for &(slot, lo, hi) in &pieces[i] {
-                maps.claim(i, slot, (lo, hi), &mut gaps);
-                result.rules[i].won(slot, &gaps, packet);
+                maps.claim(pos, slot, (lo, hi), &mut gaps, found);
                 if terminal {
                     for &(glo, ghi) in &gaps {
-                        maps.owners[slot].assign(glo, ghi, rule_value(i));
+                        maps.owners[slot].assign(glo, ghi, pos);
                     }
                 }
             }
@@ -689,16 +885,13 @@ impl Chain {
         rules: &[usize],
         pieces: &Pieces,
         maps: &mut Maps,
-        result: &mut Coverage,
-        packet: &dyn Fn(usize, u32) -> Packet,
+        found: &mut impl Findings,
     ) {
         let mut gaps: Vec<(u32, u32)> = Vec::new();
         let mut succeeded: Vec<(u32, u32, u32)> = Vec::new();
-        for &i in rules {
-            let verdict = self.rules[i].verdict;
+        for (pos, &i) in (0u32..).zip(rules) {
             for &(slot, lo, hi) in &pieces[i] {
-                maps.claim(i, slot, (lo, hi), &mut gaps);
-                result.rules[i].won(slot, &gaps, packet);
+                maps.claim(pos, slot, (lo, hi), &mut gaps, found);
                 let Maps {
                     owners,
                     other: pending,
@@ -712,27 +905,21 @@ impl Chain {
                     }
                 });
                 for &(plo, phi, owner) in &succeeded {
-                    let owner = owner as usize;
-                    let own = self.rules[owner].verdict;
-                    result.rules[owner].succeeded_by(own, Some(i), verdict, || packet(slot, plo));
+                    found.succeeded(owner, pos, slot, plo);
                     pending[slot].assign(plo, phi, GAP);
                 }
-                let value = rule_value(i);
                 for &(glo, ghi) in &gaps {
-                    owners[slot].assign(glo, ghi, value);
-                    pending[slot].assign(glo, ghi, value);
+                    owners[slot].assign(glo, ghi, pos);
+                    pending[slot].assign(glo, ghi, pos);
                 }
             }
         }
         // What no later rule covers falls to the chain's default.
         for (slot, map) in maps.other.iter().enumerate() {
             for (lo, _, owner) in map.runs() {
-                if owner == GAP {
-                    continue;
+                if owner != GAP {
+                    found.succeeded(owner, DEFAULT, slot, lo);
                 }
-                let owner = owner as usize;
-                let own = self.rules[owner].verdict;
-                result.rules[owner].succeeded_by(own, None, self.policy, || packet(slot, lo));
             }
         }
     }
@@ -744,22 +931,20 @@ impl Chain {
         rules: &[usize],
         pieces: &Pieces,
         maps: &mut Maps,
-        result: &mut Coverage,
-        packet: &dyn Fn(usize, u32) -> Packet,
+        found: &mut impl Findings,
     ) {
         // Pieces each rule wins in this cell, flat: rule position p owns won[won_at[p]..won_at[p+1]].
         let mut won: Vec<(usize, u32, u32)> = Vec::new();
         let mut won_at: Vec<usize> = Vec::with_capacity(rules.len() + 1);
         let mut gaps: Vec<(u32, u32)> = Vec::new();
-        for &i in rules {
+        for (pos, &i) in (0u32..).zip(rules) {
             won_at.push(won.len());
             let terminal = self.rules[i].is_terminal();
             for &(slot, lo, hi) in &pieces[i] {
-                maps.claim(i, slot, (lo, hi), &mut gaps);
-                result.rules[i].won(slot, &gaps, packet);
+                maps.claim(pos, slot, (lo, hi), &mut gaps, found);
                 for &(glo, ghi) in &gaps {
                     if terminal {
-                        maps.owners[slot].assign(glo, ghi, rule_value(i));
+                        maps.owners[slot].assign(glo, ghi, pos);
                     }
                     won.push((slot, glo, ghi));
                 }
@@ -772,21 +957,16 @@ impl Chain {
         for map in after.iter_mut() {
             map.reset(DEFAULT);
         }
-        for (pos, &i) in rules.iter().enumerate().rev() {
-            let rule = &self.rules[i];
-            let coverage = &mut result.rules[i];
-            if coverage.needed.is_none() {
-                for &(slot, lo, hi) in &won[won_at[pos]..won_at[pos + 1]] {
-                    after[slot].visit(lo, hi, |plo, _, owner| {
-                        let owner = value_owner(owner);
-                        let verdict = owner.map_or(self.policy, |o| self.rules[o].verdict);
-                        coverage.succeeded_by(rule.verdict, owner, verdict, || packet(slot, plo));
-                    });
+        for (at, &i) in rules.iter().enumerate().rev() {
+            let pos = at as u32;
+            if found.wants_successors(pos) {
+                for &(slot, lo, hi) in &won[won_at[at]..won_at[at + 1]] {
+                    after[slot].visit(lo, hi, |plo, _, next| found.succeeded(pos, next, slot, plo));
                 }
             }
-            if rule.is_terminal() {
+            if self.rules[i].is_terminal() {
                 for &(slot, lo, hi) in &pieces[i] {
-                    after[slot].assign(lo, hi, rule_value(i));
+                    after[slot].assign(lo, hi, pos);
                 }
             }
         }
@@ -811,14 +991,48 @@ mod tests {
         text.push_str("}\n");
         let checked = crate::pipeline::check_text("big.pcl", &text);
         let chain = &checked.policy.hosts[0].chains[0];
-        let one = chain.coverage_with(usize::MAX, Detail::Full);
-        let two = chain.coverage_with(0, Detail::Full);
+        let one = chain.coverage_with(usize::MAX, MEMO_RULES, Detail::Full);
+        let two = chain.coverage_with(0, MEMO_RULES, Detail::Full);
         for (a, b) in one.rules.iter().zip(&two.rules) {
             assert_eq!(a.wins, b.wins);
             assert_eq!(a.covered_by, b.covered_by);
             assert_eq!(a.first_covering, b.first_covering);
             assert_eq!(a.needed, b.needed);
             assert_eq!(a.fallback, b.fallback);
+        }
+    }
+
+    /// A per-client allow list: one small cell per client, and few distinct ones among them.
+    #[test]
+    fn replayed_cells_find_what_swept_cells_find() {
+        let mut text = String::from("input drop {\n");
+        for i in 0..300u32 {
+            let service =
+                ["ssh", "tcp/8000-8100, udp/53", "https", "tcp/22, tcp/80"][(i % 4) as usize];
+            let verdict = ["allow", "allow", "deny", "reject"][(i % 7 % 4) as usize];
+            let limit = if i % 5 == 0 { " limit 10/second" } else { "" };
+            let from = if i % 2 == 0 {
+                format!("10.0.{}.{}", i / 250, i % 250)
+            } else {
+                format!("2001:db8::{i:x}")
+            };
+            text.push_str(&format!("  {verdict} {service} from {from}{limit}\n"));
+        }
+        text.push_str(
+            "  allow tcp/80, tcp/443\n  deny tcp/20-30 limit 5/minute\n  reject tcp\n}\n",
+        );
+        let checked = crate::pipeline::check_text("clients.pcl", &text);
+        let chain = &checked.policy.hosts[0].chains[0];
+        for detail in [Detail::Full, Detail::Wins] {
+            let swept = chain.coverage_with(usize::MAX, 0, detail);
+            let replayed = chain.coverage_with(usize::MAX, MEMO_RULES, detail);
+            for (a, b) in swept.rules.iter().zip(&replayed.rules) {
+                assert_eq!(a.wins, b.wins);
+                assert_eq!(a.covered_by, b.covered_by);
+                assert_eq!(a.first_covering, b.first_covering);
+                assert_eq!(a.needed, b.needed);
+                assert_eq!(a.fallback, b.fallback);
+            }
         }
     }
 
