@@ -400,25 +400,15 @@ fn attach_coverings(
     coverings: &[Covering],
     packet: impl Fn(&Covering) -> Packet,
 ) {
-    // Group by rule with a counting sort, which keeps each rule's coverings in the order found.
-    let mut start = vec![0usize; result.rules.len() + 1];
-    for c in coverings {
-        start[c.rule as usize + 1] += 1;
-    }
-    for r in 1..start.len() {
-        start[r] += start[r - 1];
-    }
-    let mut order = vec![0u32; coverings.len()];
-    let mut next = start.clone();
-    for (k, c) in coverings.iter().enumerate() {
-        order[next[c.rule as usize]] = k as u32;
-        next[c.rule as usize] += 1;
-    }
+    // Each rule's coverings, in the order found.
+    let by_rule = Groups::new(result.rules.len(), || {
+        (0u32..).zip(coverings).map(|(k, c)| (c.rule as usize, k))
+    });
     // `met_by[owner]` is the last rule (plus one) found covered by `owner`: within a rule's
     // group, in the order found, an owner's first meeting is the one that counts.
     let mut met_by = vec![0u32; result.rules.len()];
     for (rule, found) in result.rules.iter_mut().enumerate() {
-        let group = &order[start[rule]..start[rule + 1]];
+        let group = by_rule.get(rule);
         if group.is_empty() {
             continue;
         }
@@ -546,17 +536,52 @@ fn slot_protocol(slot: usize) -> Option<Protocol> {
     Protocol::ALL.get(slot).copied()
 }
 
+/// Values grouped by key, each group in the order given: key `k`'s values are
+/// `values[start[k]..start[k + 1]]`. A counting sort: two passes over the items, no comparisons,
+/// no allocation per group.
+struct Groups<V> {
+    start: Vec<usize>,
+    values: Vec<V>,
+}
+
+impl<V: Copy + Default> Groups<V> {
+    /// Groups the `(key, value)` pairs `items()` yields (the same ones each time), keys below
+    /// `keys`.
+    fn new<I: Iterator<Item = (usize, V)>>(keys: usize, items: impl Fn() -> I) -> Self {
+        let mut start = vec![0usize; keys + 1];
+        for (k, _) in items() {
+            start[k + 1] += 1;
+        }
+        for k in 1..start.len() {
+            start[k] += start[k - 1];
+        }
+        let mut values = vec![V::default(); start[keys]];
+        let mut next = start.clone();
+        for (k, v) in items() {
+            values[next[k]] = v;
+            next[k] += 1;
+        }
+        Groups { start, values }
+    }
+
+    fn get(&self, key: usize) -> &[V] {
+        &self.values[self.start[key]..self.start[key + 1]]
+    }
+}
+
 /// Classes of points that no set in a list tells apart.
 struct Classes<T> {
     /// One member of each class, for example packets.
     representative: Vec<T>,
     /// For each input set, the classes it contains (sorted).
-    members: Vec<Vec<u32>>,
+    members: Groups<u32>,
 }
 
 fn classes<T: Point + std::hash::Hash>(sets: &[&IntervalSet<T>]) -> Classes<T> {
     // Elementary intervals ("atoms") between all boundaries.
-    let mut bounds: Vec<T> = vec![T::MIN];
+    let ranges: usize = sets.iter().map(|set| set.ranges().len()).sum();
+    let mut bounds: Vec<T> = Vec::with_capacity(1 + 2 * ranges);
+    bounds.push(T::MIN);
     for set in sets {
         for &(lo, hi) in set.ranges() {
             bounds.push(lo);
@@ -571,55 +596,43 @@ fn classes<T: Point + std::hash::Hash>(sets: &[&IntervalSet<T>]) -> Classes<T> {
         Ok(i) => i,
         Err(i) => i - 1,
     };
-    // The sets holding each atom, in set order, as one flat list: atom `a`'s are
-    // `holders[start[a]..start[a + 1]]`.
-    let mut start = vec![0usize; bounds.len() + 1];
-    let spans: Vec<Vec<(usize, usize)>> = sets
-        .iter()
-        .map(|set| {
+    // Each range as the atoms it spans, with its set.
+    let mut spans: Vec<(u32, usize, usize)> = Vec::with_capacity(ranges);
+    for (k, set) in (0u32..).zip(sets) {
+        spans.extend(
             set.ranges()
                 .iter()
-                .map(|&(lo, hi)| (atom_of(lo), atom_of(hi)))
-                .collect()
-        })
-        .collect();
-    for &(first, last) in spans.iter().flatten() {
-        for count in &mut start[first + 1..=last + 1] {
-            *count += 1;
-        }
+                .map(|&(lo, hi)| (k, atom_of(lo), atom_of(hi))),
+        );
     }
-    for a in 1..start.len() {
-        start[a] += start[a - 1];
-    }
-    let mut holders = vec![0u32; start[bounds.len()]];
-    let mut next = start.clone();
-    for (k, atoms) in spans.iter().enumerate() {
-        for &(first, last) in atoms {
-            for slot in &mut next[first..=last] {
-                holders[*slot] = k as u32;
-                *slot += 1;
-            }
-        }
-    }
-    let mut class_of_signature: HashMap<&[u32], u32> = HashMap::default();
+    // The sets holding each atom, in set order.
+    let holders = Groups::new(bounds.len(), || {
+        spans
+            .iter()
+            .flat_map(|&(k, first, last)| (first..=last).map(move |atom| (atom, k)))
+    });
+    let mut class_of_signature: HashMap<&[u32], u32> =
+        HashMap::with_capacity_and_hasher(bounds.len(), Default::default());
     let mut representative = Vec::new();
-    let mut members: Vec<Vec<u32>> = vec![Vec::new(); sets.len()];
-    for atom in 0..bounds.len() {
-        let signature = &holders[start[atom]..start[atom + 1]];
+    // The atom each class was first found at.
+    let mut first_atom: Vec<usize> = Vec::new();
+    for (atom, &bound) in bounds.iter().enumerate() {
+        let signature = holders.get(atom);
         if signature.is_empty() {
             continue; // points no set contains never matter
         }
         let next = representative.len() as u32;
-        let class = *class_of_signature.entry(signature).or_insert_with(|| {
-            representative.push(bounds[atom]);
+        class_of_signature.entry(signature).or_insert_with(|| {
+            representative.push(bound);
+            first_atom.push(atom);
             next
         });
-        if class == next {
-            for &k in signature {
-                members[k as usize].push(class);
-            }
-        }
     }
+    let members = Groups::new(sets.len(), || {
+        (0u32..)
+            .zip(&first_atom)
+            .flat_map(|(class, &atom)| holders.get(atom).iter().map(move |&k| (k as usize, class)))
+    });
     Classes {
         representative,
         members,
@@ -628,7 +641,8 @@ fn classes<T: Point + std::hash::Hash>(sets: &[&IntervalSet<T>]) -> Classes<T> {
 
 /// Distinct values of a list, and for each element the index of its value.
 fn dedup<T: Clone + Eq + std::hash::Hash>(items: impl Iterator<Item = T>) -> (Vec<T>, Vec<usize>) {
-    let mut index: HashMap<T, usize> = HashMap::default();
+    let mut index: HashMap<T, usize> =
+        HashMap::with_capacity_and_hasher(items.size_hint().0, Default::default());
     let mut values = Vec::new();
     let ids = items
         .map(|item| {
@@ -742,8 +756,8 @@ impl Chain {
                 }
                 None => 0..faces,
             };
-            for &s in &src.members[src_id[k]] {
-                for &d in &dst.members[dst_id[k]] {
+            for &s in src.members.get(src_id[k]) {
+                for &d in dst.members.get(dst_id[k]) {
                     for f in faces_of_rule.clone() {
                         pairs.push(((s as usize * dsts + d as usize) * faces + f, i));
                     }
@@ -766,7 +780,8 @@ impl Chain {
             }
         }
         // Cells that hold the same rules behave the same; analyse each list once.
-        let mut seen: HashSet<&[usize]> = HashSet::default();
+        let mut seen: HashSet<&[usize]> =
+            HashSet::with_capacity_and_hasher(cells.len(), Default::default());
         cells.retain(|c| seen.insert(&cell_rules[c.rules.clone()]));
 
         let packet_in = |cell: &Cell, slot: usize, port: u32| Packet {
@@ -1069,8 +1084,8 @@ mod tests {
         let c = classes(&sets.iter().collect::<Vec<_>>());
         // [0,49], [50,99], [100,149], [150,MAX]
         assert_eq!(c.representative, vec![0, 50, 100, 150]);
-        assert_eq!(c.members[0], vec![0, 1]);
-        assert_eq!(c.members[1], vec![1, 2]);
-        assert_eq!(c.members[2], vec![0, 1, 2, 3]);
+        assert_eq!(c.members.get(0), [0, 1]);
+        assert_eq!(c.members.get(1), [1, 2]);
+        assert_eq!(c.members.get(2), [0, 1, 2, 3]);
     }
 }
