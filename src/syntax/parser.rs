@@ -30,6 +30,10 @@ pub(crate) enum Origin {
     /// It is this span, but not position for position (a YAML scalar with escapes or an alias):
     /// everything in it maps to the whole span.
     Within(Span),
+    /// It is the file with `shift` bytes left out at `at` (half of a file parsed on two threads):
+    /// positions from `at` on sit `shift` bytes later in the file. A span that ends at `at` and
+    /// starts before it lies wholly before the gap.
+    Spliced { at: usize, shift: usize },
 }
 
 impl Origin {
@@ -37,6 +41,14 @@ impl Origin {
         match self {
             Origin::At(offset) => Span::new(file, offset + start, offset + end),
             Origin::Within(span) => span,
+            Origin::Spliced { at, shift } => {
+                let after = |position: usize, past: bool| position + if past { shift } else { 0 };
+                Span::new(
+                    file,
+                    after(start, start >= at),
+                    after(end, end > at || start >= at),
+                )
+            }
         }
     }
 }

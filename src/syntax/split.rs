@@ -1,11 +1,12 @@
 //! Parsing a large file on two threads.
 //!
 //! A large policy is nearly always one long chain. Its body is cut in two at a line between two
-//! statements, and the file is parsed twice at once: once with the second part of the body blanked
-//! out, once with the first part blanked out. Blanking replaces characters with spaces and keeps
-//! newlines, so both texts have the file's offsets and lines, and each is a valid file exactly when
-//! the whole file is valid in that part. The first tree gets the second part's rules appended to
-//! that chain; the second tree contributes nothing else, and of its findings only those in its part.
+//! statements, and two texts are parsed at once: the file without the second part of the body, and
+//! the file up to the body's `{` followed by the second part and the rest. Each is a valid file
+//! exactly when the whole file is valid in that part, and each is parsed with an [`Origin`] that
+//! puts the positions after its gap back where they are in the file. The first tree gets the
+//! second part's rules appended to that chain; the second tree contributes nothing else, and of its
+//! findings only those in its part.
 //!
 //! Anything unexpected (a syntax error in either half, no chain to cut) gives up and leaves the
 //! file to the ordinary one-thread parse, which reports errors with recovery.
@@ -15,7 +16,6 @@ use pest::Parser;
 use super::ast::{ChainBlock, HostItem, Item};
 use super::grammar::{PolicyParser, Rule};
 use super::parser::{Builder, Origin};
-use super::recovery::blank;
 use crate::diagnostic::Diagnostic;
 use crate::source::FileId;
 
@@ -32,12 +32,22 @@ pub(super) fn parse_in_two(
         return None;
     }
     let cut = find_cut(text)?;
-    let mut first = text.to_owned();
-    blank(&mut first, &(cut.at..cut.close), false);
-    let mut second = text.to_owned();
-    blank(&mut second, &(cut.open + 1..cut.at), false);
-    let (first, second) =
-        crate::parallel::join(|| parse_whole(file, &first), || parse_whole(file, &second));
+    // Both texts keep the line break before the cut (`cut.at` starts a line), so the second part
+    // starts on a line of its own.
+    let first = [&text[..cut.at], &text[cut.close..]].concat();
+    let first_origin = Origin::Spliced {
+        at: cut.at,
+        shift: cut.close - cut.at,
+    };
+    let second = [&text[..=cut.open], &text[cut.at - 1..]].concat();
+    let second_origin = Origin::Spliced {
+        at: cut.open + 1,
+        shift: cut.at - 1 - (cut.open + 1),
+    };
+    let (first, second) = crate::parallel::join(
+        || parse_whole(file, &first, first_origin),
+        || parse_whole(file, &second, second_origin),
+    );
     let (mut items, mut diagnostics) = first?;
     let (mut rest, rest_diagnostics) = second?;
     let tail = std::mem::take(&mut chain_at(&mut rest, text, cut.open)?.rules);
@@ -58,10 +68,10 @@ pub(super) fn parse_in_two(
     Some((items, diagnostics))
 }
 
-fn parse_whole(file: FileId, text: &str) -> Option<(Vec<Item>, Vec<Diagnostic>)> {
+fn parse_whole(file: FileId, text: &str, origin: Origin) -> Option<(Vec<Item>, Vec<Diagnostic>)> {
     let pairs = PolicyParser::parse(Rule::file, text).ok()?;
     let mut diagnostics = Vec::new();
-    let items = Builder::new(file, Origin::At(0), &[], &mut diagnostics).file(pairs);
+    let items = Builder::new(file, origin, &[], &mut diagnostics).file(pairs);
     Some((items, diagnostics))
 }
 
@@ -250,6 +260,21 @@ mod tests {
     }
 
     #[test]
+    fn spliced_positions_go_back_where_they_are_in_the_file() {
+        // The text is the file with bytes 10..15 left out.
+        let origin = Origin::Spliced { at: 10, shift: 5 };
+        let span = |start, end| {
+            let span = origin.span(FileId(0), start, end);
+            (span.start, span.end)
+        };
+        assert_eq!(span(2, 8), (2, 8));
+        assert_eq!(span(8, 10), (8, 10)); // ends where the gap is: before it
+        assert_eq!(span(10, 10), (15, 15));
+        assert_eq!(span(8, 12), (8, 17)); // across the gap
+        assert_eq!(span(10, 12), (15, 17));
+    }
+
+    #[test]
     fn a_syntax_error_leaves_the_file_to_the_whole_parse() {
         let text = "input drop {\n  allow ssh\n  allow http\n  alow https\n  allow smtp\n}\n";
         assert!(parse_in_two(FileId(0), text, 0).is_none());
@@ -273,7 +298,12 @@ mod tests {
             ],
             0..40,
         )) {
-            let text = format!("net a = 10.0.0.0/8\ninput drop {{\n{}\n}}\n", lines.join("\n"));
+            // Something after the chain too, with a mistake: its positions are past the gap in
+            // the first text.
+            let text = format!(
+                "net a = 10.0.0.0/8\ninput drop {{\n{}\n}}\noutput accept {{\n  deny tcp/70000\n}}\n",
+                lines.join("\n")
+            );
             if let Some(split) = parse_in_two(FileId(0), &text, 0) {
                 let whole = super::super::recovery::parse_serial(FileId(0), &text);
                 proptest::prop_assert_eq!(split, whole, "{}", text);
