@@ -398,46 +398,63 @@ fn attach_coverings(
     chain: &Chain,
     result: &mut Coverage,
     coverings: &[Covering],
-    packet: impl Fn(&Covering) -> Packet,
+    parallel_from: usize,
+    packet: impl Fn(&Covering) -> Packet + Sync,
 ) {
     // Each rule's coverings, in the order found.
     let by_rule = Groups::new(result.rules.len(), || {
         (0u32..).zip(coverings).map(|(k, c)| (c.rule as usize, k))
     });
-    // `met_by[owner]` is the last rule (plus one) found covered by `owner`: within a rule's
-    // group, in the order found, an owner's first meeting is the one that counts.
-    let mut met_by = vec![0u32; result.rules.len()];
-    for (rule, found) in result.rules.iter_mut().enumerate() {
-        let group = by_rule.get(rule);
-        if group.is_empty() {
-            continue;
-        }
-        let mut owners: Vec<usize> = Vec::new();
-        // The first owner of each verdict in rule order, with the covering where it was met first.
-        let mut firsts: Vec<(usize, &Covering)> = Vec::new();
-        for &k in group {
-            let c = &coverings[k as usize];
-            let owner = c.owner as usize;
-            if met_by[owner] == rule as u32 + 1 {
+    // Rules `first..` are `found`.
+    let attach = |found: &mut [RuleCoverage], first: usize| {
+        // `met_by[owner]` is the last rule (plus one) found covered by `owner`: within a rule's
+        // group, in the order found, an owner's first meeting is the one that counts.
+        let mut met_by = vec![0u32; chain.rules.len()];
+        for (rule, found) in (first..).zip(found) {
+            let group = by_rule.get(rule);
+            if group.is_empty() {
                 continue;
             }
-            met_by[owner] = rule as u32 + 1;
-            owners.push(owner);
-            let verdict = chain.rules[owner].verdict;
-            match firsts
-                .iter_mut()
-                .find(|(i, _)| chain.rules[*i].verdict == verdict)
-            {
-                Some(first) if first.0 > owner => *first = (owner, c),
-                Some(_) => {}
-                None => firsts.push((owner, c)),
+            let mut owners: Vec<usize> = Vec::new();
+            // The first owner of each verdict in rule order, with the covering where it was met
+            // first.
+            let mut firsts: Vec<(usize, &Covering)> = Vec::new();
+            for &k in group {
+                let c = &coverings[k as usize];
+                let owner = c.owner as usize;
+                if met_by[owner] == rule as u32 + 1 {
+                    continue;
+                }
+                met_by[owner] = rule as u32 + 1;
+                owners.push(owner);
+                let verdict = chain.rules[owner].verdict;
+                match firsts
+                    .iter_mut()
+                    .find(|(i, _)| chain.rules[*i].verdict == verdict)
+                {
+                    Some(first) if first.0 > owner => *first = (owner, c),
+                    Some(_) => {}
+                    None => firsts.push((owner, c)),
+                }
             }
+            owners.sort_unstable();
+            firsts.sort_unstable_by_key(|&(i, _)| i);
+            let firsts = firsts.into_iter().map(|(i, c)| (i, packet(c))).collect();
+            found.add_covering(chain, owners, firsts);
         }
-        owners.sort_unstable();
-        firsts.sort_unstable_by_key(|&(i, _)| i);
-        let firsts = firsts.into_iter().map(|(i, c)| (i, packet(c))).collect();
-        found.add_covering(chain, owners, firsts);
+    };
+    // Rules are independent here: from `parallel_from` coverings on, each half of them (by
+    // rule) is attached on a thread of its own.
+    if coverings.len() < parallel_from.max(1) {
+        attach(&mut result.rules, 0);
+        return;
     }
+    let middle = by_rule
+        .start
+        .partition_point(|&before| before * 2 < coverings.len())
+        .clamp(1, result.rules.len());
+    let (first, second) = result.rules.split_at_mut(middle);
+    crate::parallel::join(|| attach(first, 0), || attach(second, middle));
 }
 
 /// A rule's traffic in one protocol slot: `(slot, lo, hi)`.
@@ -832,7 +849,7 @@ impl Chain {
             coverings
         };
         let attach = |result: &mut Coverage, coverings: &[Covering]| {
-            attach_coverings(self, result, coverings, |c| {
+            attach_coverings(self, result, coverings, parallel_work, |c| {
                 packet_in(&cells[c.cell as usize], usize::from(c.slot), c.port)
             });
         };
