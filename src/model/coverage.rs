@@ -12,7 +12,7 @@
 
 use foldhash::{HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use super::run_map::RunMap;
 use super::{AddrSet, Chain, IntervalSet, Packet, Point, Protocol};
@@ -542,7 +542,8 @@ struct Cell {
 #[derive(Clone, Copy)]
 struct Job<'a> {
     pieces: &'a Pieces,
-    traffic: &'a TrafficIds,
+    /// Made the first time a cell small enough to look up needs it.
+    traffic: &'a OnceLock<TrafficIds>,
     parallel_work: usize,
     /// Cells of at most this many rules replay the findings of an earlier cell like them.
     memo_rules: usize,
@@ -692,7 +693,7 @@ impl Chain {
             rules: vec![RuleCoverage::default(); self.rules.len()],
         };
         let pieces = Pieces::of(self);
-        let traffic = TrafficIds::of(self, &pieces);
+        let traffic = OnceLock::new();
         let job = Job {
             pieces: &pieces,
             traffic: &traffic,
@@ -833,6 +834,7 @@ impl Chain {
                     continue;
                 }
                 key.clear();
+                let traffic = traffic.get_or_init(|| TrafficIds::of(self, pieces));
                 key.extend(rules.iter().map(|&i| traffic[i]));
                 let found = match memo.get(key.as_slice()) {
                     Some(found) => found.clone(),
