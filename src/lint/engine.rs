@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
 use crate::config::{CompileConfig, LintConfig};
-use crate::diagnostic::{self, Diagnostic};
+use crate::diagnostic::{self, Diagnostic, Severity};
 use crate::model::{Chain, Coverage, Host, Policy, PortRange};
 use crate::source::Sources;
 
@@ -219,16 +219,20 @@ pub fn finish(
             diagnostics.push(d);
         }
     }
+    // Each rule's level is looked up once, not once per finding: `None` for a name that is not
+    // a lint rule's (kept as it is), `Some(None)` for a rule that is off.
+    let mut severity_of: HashMap<&'static str, Option<Option<Severity>>> = HashMap::new();
     diagnostics.retain_mut(|d| {
-        let Some(rule) = super::find(d.rule) else {
-            return true;
-        };
-        match levels.level(rule).severity() {
-            Some(severity) => {
+        let severity = *severity_of
+            .entry(d.rule)
+            .or_insert_with(|| super::find(d.rule).map(|rule| levels.level(rule).severity()));
+        match severity {
+            None => true,
+            Some(Some(severity)) => {
                 d.severity = severity;
                 true
             }
-            None => false,
+            Some(None) => false,
         }
     });
     diagnostic::sort(&mut diagnostics);
