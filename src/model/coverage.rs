@@ -397,13 +397,15 @@ struct Covering {
 fn attach_coverings(
     chain: &Chain,
     result: &mut Coverage,
-    coverings: &[Covering],
+    coverings: Found,
     parallel_from: usize,
     packet: impl Fn(&Covering) -> Packet + Sync,
 ) {
     // Each rule's coverings, in the order found.
     let by_rule = Groups::new(result.rules.len(), || {
-        (0u32..).zip(coverings).map(|(k, c)| (c.rule as usize, k))
+        (0u32..)
+            .zip(coverings.iter())
+            .map(|(k, c)| (c.rule as usize, k))
     });
     // Rules `first..` are `found`.
     let attach = |found: &mut [RuleCoverage], first: usize| {
@@ -420,7 +422,7 @@ fn attach_coverings(
             // first.
             let mut firsts: Vec<(usize, &Covering)> = Vec::new();
             for &k in group {
-                let c = &coverings[k as usize];
+                let c = coverings.get(k as usize);
                 let owner = c.owner as usize;
                 if met_by[owner] == rule as u32 + 1 {
                     continue;
@@ -455,6 +457,31 @@ fn attach_coverings(
         .clamp(1, result.rules.len());
     let (first, second) = result.rules.split_at_mut(middle);
     crate::parallel::join(|| attach(first, 0), || attach(second, middle));
+}
+
+/// The coverings found by one or two threads, in the order found: the second thread's cells
+/// follow the first's.
+#[derive(Clone, Copy)]
+struct Found<'a> {
+    first: &'a [Covering],
+    second: &'a [Covering],
+}
+
+impl<'a> Found<'a> {
+    fn len(self) -> usize {
+        self.first.len() + self.second.len()
+    }
+
+    fn iter(self) -> impl Iterator<Item = &'a Covering> {
+        self.first.iter().chain(self.second)
+    }
+
+    fn get(self, k: usize) -> &'a Covering {
+        match k.checked_sub(self.first.len()) {
+            None => &self.first[k],
+            Some(k) => &self.second[k],
+        }
+    }
 }
 
 /// A rule's traffic in one protocol slot: `(slot, lo, hi)`.
@@ -850,7 +877,7 @@ impl Chain {
             maps.give_back();
             coverings
         };
-        let attach = |result: &mut Coverage, coverings: &[Covering]| {
+        let attach = |result: &mut Coverage, coverings: Found| {
             attach_coverings(self, result, coverings, parallel_work, |c| {
                 packet_in(&cells[c.cell as usize], usize::from(c.slot), c.port)
             });
@@ -861,7 +888,14 @@ impl Chain {
         let work: usize = cells.iter().map(|c| c.rules.len()).sum();
         if work < parallel_work || cells.len() < 2 {
             let coverings = analyse(0..cells.len(), result);
-            attach(result, &coverings);
+            let second = &[];
+            attach(
+                result,
+                Found {
+                    first: &coverings,
+                    second,
+                },
+            );
             return;
         }
         let mut done = 0;
@@ -876,13 +910,16 @@ impl Chain {
         let mut later = Coverage {
             rules: vec![RuleCoverage::default(); self.rules.len()],
         };
-        let (mut coverings, later_coverings) = crate::parallel::join(
+        let (coverings, later_coverings) = crate::parallel::join(
             || analyse(0..split, result),
             || analyse(split..cells.len(), &mut later),
         );
-        coverings.extend(later_coverings);
         result.append(later);
-        attach(result, &coverings);
+        let found = Found {
+            first: &coverings,
+            second: &later_coverings,
+        };
+        attach(result, found);
     }
 
     /// First-match sweep over the rules of one cell, forward for ownership, then backward for
