@@ -125,15 +125,25 @@ pub struct Coverage {
 /// thread would cost more than it saves.
 const PARALLEL_WORK: usize = 50_000;
 
+/// Chains of at least `PARALLEL_WORK / PARALLEL_FAMILIES` rules have their IPv4 and IPv6 parts
+/// analysed at once: preparing a family's cells (classes of addresses, each cell's rules) takes
+/// one thread, and runs for tens of milliseconds on 100k rules.
+const PARALLEL_FAMILIES: usize = 10;
+
 /// Cells of at most this many rules are looked up among the cells already swept (see
 /// [`TrafficIds`]). Larger cells are swept directly: they seldom repeat, and keeping their
 /// findings would cost memory.
 const MEMO_RULES: usize = 32;
 
 impl Coverage {
-    /// Adds what was found in later cells: where both found something, the earlier finding stays.
-    fn append(&mut self, later: Coverage) {
+    /// Adds what was found in later cells, or in the other address family: where both found
+    /// something, the earlier finding stays.
+    fn append(&mut self, chain: &Chain, later: Coverage) {
         for (rule, found) in self.rules.iter_mut().zip(later.rules) {
+            rule.matches_anything |= found.matches_anything;
+            if !found.covered_by.is_empty() {
+                rule.add_covering(chain, found.covered_by, found.first_covering);
+            }
             if rule.wins.is_none() {
                 rule.wins = found.wins;
             }
@@ -728,18 +738,34 @@ impl Chain {
             memo_rules,
             detail,
         };
-        self.coverage_family(
-            &mut result,
-            &job,
-            |set| &set.v4,
-            |a: u32| IpAddr::V4(Ipv4Addr::from(a)),
-        );
-        self.coverage_family(
-            &mut result,
-            &job,
-            |set| &set.v6,
-            |a: u128| IpAddr::V6(Ipv6Addr::from(a)),
-        );
+        let v4 = |result: &mut Coverage| {
+            self.coverage_family(
+                result,
+                &job,
+                |set| &set.v4,
+                |a: u32| IpAddr::V4(Ipv4Addr::from(a)),
+            );
+        };
+        let v6 = |result: &mut Coverage| {
+            self.coverage_family(
+                result,
+                &job,
+                |set| &set.v6,
+                |a: u128| IpAddr::V6(Ipv6Addr::from(a)),
+            );
+        };
+        // The families are independent. On large chains they are analysed at once, IPv6 into a
+        // coverage of its own that is then added to IPv4's: what one thread finds in that order.
+        if self.rules.len() * PARALLEL_FAMILIES < parallel_work {
+            v4(&mut result);
+            v6(&mut result);
+        } else {
+            let mut later = Coverage {
+                rules: vec![RuleCoverage::default(); self.rules.len()],
+            };
+            crate::parallel::join(|| v4(&mut result), || v6(&mut later));
+            result.append(self, later);
+        }
         result
     }
 
@@ -914,7 +940,7 @@ impl Chain {
             || analyse(0..split, result),
             || analyse(split..cells.len(), &mut later),
         );
-        result.append(later);
+        result.append(self, later);
         let found = Found {
             first: &coverings,
             second: &later_coverings,
