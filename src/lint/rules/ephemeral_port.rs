@@ -125,6 +125,8 @@ struct Ranges {
     either: IntervalSet<u16>,
     /// The first port of either.
     lowest: u16,
+    /// How [`Ranges::describe`] names the ephemeral range, the dynamic range, and both.
+    names: [String; 3],
 }
 
 impl Ranges {
@@ -138,6 +140,12 @@ impl Ranges {
                 (dynamic.lo, dynamic.hi),
             ]),
             lowest: ephemeral.lo.min(dynamic.lo),
+            names: {
+                let ephemeral = format!("the Linux ephemeral range ({ephemeral})");
+                let dynamic = format!("the IANA dynamic range ({dynamic})");
+                let both = format!("{ephemeral} and {dynamic}");
+                [ephemeral, dynamic, both]
+            },
         }
     }
 
@@ -177,19 +185,23 @@ impl Ranges {
 
     /// Whether ports of `inside` are in the ephemeral range, and in the dynamic range.
     fn hits(&self, inside: &Traffic) -> (bool, bool) {
-        let ports = Self::ports(inside);
-        let hit = |r: PortRange| ports.intersects(&IntervalSet::range(r.lo, r.hi));
+        let hit = |r: PortRange| {
+            inside.ports.iter().any(|ports| {
+                ports
+                    .ranges()
+                    .iter()
+                    .any(|&(lo, hi)| lo <= r.hi && r.lo <= hi)
+            })
+        };
         (hit(self.ephemeral), hit(self.dynamic))
     }
 
     /// `the Linux ephemeral range (32768-60999) and the IANA dynamic range (49152-65535)`.
-    fn describe(&self, hits: (bool, bool)) -> String {
-        let ephemeral = format!("the Linux ephemeral range ({})", self.ephemeral);
-        let dynamic = format!("the IANA dynamic range ({})", self.dynamic);
+    fn describe(&self, hits: (bool, bool)) -> &str {
         match hits {
-            (true, true) => format!("{ephemeral} and {dynamic}"),
-            (true, false) => ephemeral,
-            _ => dynamic,
+            (true, true) => &self.names[2],
+            (true, false) => &self.names[0],
+            _ => &self.names[1],
         }
     }
 
