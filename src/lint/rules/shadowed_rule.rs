@@ -3,6 +3,7 @@
 use crate::diagnostic::Diagnostic;
 use crate::lint::describe::rule_text;
 use crate::lint::LintContext;
+use crate::syntax::ast::Verdict;
 
 crate::declare_lint! {
     /// A rule never matches: earlier rules of another verdict decide all of its traffic.
@@ -87,18 +88,7 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
             .label("never matches");
             for &i in all.iter().take(MAX_LABELS) {
                 let earlier = &chain.rules[i];
-                d = d.secondary(
-                    earlier.span,
-                    format!(
-                        "{} {}",
-                        if earlier.verdict == rule.verdict {
-                            "also covered by this"
-                        } else {
-                            "covered by this"
-                        },
-                        earlier.verdict.rule_word()
-                    ),
-                );
+                d = d.secondary(earlier.span, covered_by(earlier.verdict, rule.verdict));
             }
             if all.len() > MAX_LABELS {
                 d.message
@@ -108,5 +98,17 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                 "move this rule above the rules that cover it, narrow them, or delete this rule",
             ));
         }
+    }
+}
+
+/// The label on an earlier rule that covers a shadowed one.
+fn covered_by(earlier: Verdict, shadowed: Verdict) -> &'static str {
+    match (earlier == shadowed, earlier) {
+        (true, Verdict::Accept) => "also covered by this allow",
+        (true, Verdict::Drop) => "also covered by this deny",
+        (true, Verdict::Reject) => "also covered by this reject",
+        (false, Verdict::Accept) => "covered by this allow",
+        (false, Verdict::Drop) => "covered by this deny",
+        (false, Verdict::Reject) => "covered by this reject",
     }
 }
