@@ -82,9 +82,9 @@ fn statement_range(text: &str, pos: usize) -> Range<usize> {
     start..end
 }
 
-/// Replaces the characters of `range` (a statement, or part of a chain for the two-thread parse)
-/// with spaces, keeping line breaks and, if `keep_braces`, the braces outside strings and
-/// comments; offsets and lines stay what they were. Returns whether anything changed.
+/// Replaces the characters of `range` (a statement that does not parse) with spaces, keeping
+/// line breaks and, if `keep_braces`, the braces outside strings and comments; offsets and lines
+/// stay what they were. Returns whether anything changed.
 pub(super) fn blank(text: &mut String, range: &Range<usize>, keep_braces: bool) -> bool {
     // Byte by byte: the characters that matter here are ASCII, which never occur inside a
     // multi-byte character, and each byte of a blanked character becomes a space.
