@@ -199,6 +199,8 @@ fn handler(options: HumanOptions) -> GraphicalReportHandler {
     GraphicalReportHandler::new_themed(theme)
         .with_width(options.width)
         .with_links(false)
+        .with_word_separator(textwrap::WordSeparator::AsciiSpace)
+        .with_word_splitter(textwrap::WordSplitter::NoHyphenation)
 }
 
 fn render_into(
