@@ -197,7 +197,9 @@ struct Maps {
 /// and a check analyses several chains, families and derived chains, on two threads.
 static SPARE_MAPS: Mutex<Vec<Maps>> = Mutex::new(Vec::new());
 
-/// How many sets of maps [`SPARE_MAPS`] keeps: one per thread of an analysis.
+/// How many sets of maps [`SPARE_MAPS`] keeps: one per thread of a family's analysis. (When a
+/// large chain's two families are analysed at once, up to four sets are in use; the other two
+/// are made afresh and dropped.)
 const SPARE: usize = 2;
 
 impl Maps {
