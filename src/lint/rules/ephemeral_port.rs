@@ -190,7 +190,7 @@ impl Ranges {
                 ports
                     .ranges()
                     .iter()
-                    .any(|&(lo, hi)| lo <= r.hi && r.lo <= hi)
+                    .any(|&(lo, hi)| PortRange { lo, hi }.overlaps(&r))
             })
         };
         (hit(self.ephemeral), hit(self.dynamic))
