@@ -496,9 +496,6 @@ impl<'a> Found<'a> {
     }
 }
 
-/// A rule's traffic in one protocol slot: `(slot, lo, hi)`.
-type Piece = (usize, u32, u32);
-
 /// Every rule's traffic as `(slot, lo, hi)` ranges: the four transport protocols' ports, then
 /// the "other protocols" slot as the single range `0..=0`. Built once per analysis.
 struct Pieces {
@@ -541,28 +538,25 @@ impl std::ops::Index<usize> for Pieces {
 /// For each rule of a chain, a number shared by exactly the rules with the same traffic pieces,
 /// verdict and rate limiting: all that a cell's sweep looks at, so two cells whose rules have the
 /// same numbers in the same order find the same things, by position.
-struct TrafficIds(Vec<u32>);
+struct TrafficIds(Vec<usize>);
 
 impl TrafficIds {
     fn of(chain: &Chain, pieces: &Pieces) -> Self {
-        // (pieces, verdict, terminal) to number
-        let mut ids: HashMap<(&[Piece], Verdict, bool), u32> = HashMap::default();
-        let all = (0..chain.rules.len())
-            .map(|i| {
-                let rule = &chain.rules[i];
-                let next = ids.len() as u32;
-                *ids.entry((&pieces[i], rule.verdict, rule.is_terminal()))
-                    .or_insert(next)
-            })
-            .collect();
-        TrafficIds(all)
+        let (_, ids) = dedup(
+            chain
+                .rules
+                .iter()
+                .enumerate()
+                .map(|(i, rule)| (&pieces[i], rule.verdict, rule.is_terminal())),
+        );
+        TrafficIds(ids)
     }
 }
 
 impl std::ops::Index<usize> for TrafficIds {
-    type Output = u32;
+    type Output = usize;
 
-    fn index(&self, rule: usize) -> &u32 {
+    fn index(&self, rule: usize) -> &usize {
         &self.0[rule]
     }
 }
@@ -871,9 +865,9 @@ impl Chain {
         let analyse = |range: std::ops::Range<usize>, out: &mut Coverage| {
             let mut maps = Maps::take(detail);
             let mut coverings = Vec::new();
-            let mut memo: HashMap<Vec<u32>, std::ops::Range<usize>> = HashMap::default();
+            let mut memo: HashMap<Vec<usize>, std::ops::Range<usize>> = HashMap::default();
             let mut events: Vec<Event> = Vec::new();
-            let mut key: Vec<u32> = Vec::new();
+            let mut key: Vec<usize> = Vec::new();
             for (index, cell) in cells[range.clone()].iter().enumerate() {
                 let rules = &cell_rules[cell.rules.clone()];
                 let mut apply = Apply {
