@@ -1093,6 +1093,18 @@ impl Chain {
 mod tests {
     use super::*;
 
+    /// Two analyses of one chain found the same for every rule.
+    fn assert_same(a: &Coverage, b: &Coverage) {
+        assert_eq!(a.rules.len(), b.rules.len());
+        for (a, b) in a.rules.iter().zip(&b.rules) {
+            assert_eq!(a.wins, b.wins);
+            assert_eq!(a.covered_by, b.covered_by);
+            assert_eq!(a.first_covering, b.first_covering);
+            assert_eq!(a.needed, b.needed);
+            assert_eq!(a.fallback, b.fallback);
+        }
+    }
+
     #[test]
     fn two_threads_find_what_one_finds() {
         let mut text = String::from(
@@ -1109,13 +1121,7 @@ mod tests {
         let chain = &checked.policy.hosts[0].chains[0];
         let one = chain.coverage_with(usize::MAX, MEMO_RULES, Detail::Full);
         let two = chain.coverage_with(0, MEMO_RULES, Detail::Full);
-        for (a, b) in one.rules.iter().zip(&two.rules) {
-            assert_eq!(a.wins, b.wins);
-            assert_eq!(a.covered_by, b.covered_by);
-            assert_eq!(a.first_covering, b.first_covering);
-            assert_eq!(a.needed, b.needed);
-            assert_eq!(a.fallback, b.fallback);
-        }
+        assert_same(&one, &two);
     }
 
     /// A per-client allow list: one small cell per client, and few distinct ones among them.
@@ -1142,13 +1148,7 @@ mod tests {
         for detail in [Detail::Full, Detail::Wins] {
             let swept = chain.coverage_with(usize::MAX, 0, detail);
             let replayed = chain.coverage_with(usize::MAX, MEMO_RULES, detail);
-            for (a, b) in swept.rules.iter().zip(&replayed.rules) {
-                assert_eq!(a.wins, b.wins);
-                assert_eq!(a.covered_by, b.covered_by);
-                assert_eq!(a.first_covering, b.first_covering);
-                assert_eq!(a.needed, b.needed);
-                assert_eq!(a.fallback, b.fallback);
-            }
+            assert_same(&swept, &replayed);
         }
     }
 
