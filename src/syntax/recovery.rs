@@ -91,17 +91,6 @@ pub(super) fn blank(text: &mut String, range: &Range<usize>, keep_braces: bool) 
     debug_assert!(text.is_char_boundary(range.start) && text.is_char_boundary(range.end));
     let mut bytes = std::mem::take(text).into_bytes();
     let mut changed = false;
-    if !keep_braces {
-        // Nothing is kept but line breaks: strings and comments need not be followed.
-        for b in &mut bytes[range.clone()] {
-            if !matches!(*b, b'\n' | b'\r' | b' ') {
-                changed = true;
-                *b = b' ';
-            }
-        }
-        *text = String::from_utf8(bytes).expect("only whole characters were replaced");
-        return changed;
-    }
     let mut in_string = false;
     let mut in_comment = false;
     let mut escaped = false;
