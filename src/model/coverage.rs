@@ -138,8 +138,24 @@ const MEMO_RULES: usize = 32;
 impl Coverage {
     /// Adds what was found in later cells, or in the other address family: where both found
     /// something, the earlier finding stays.
-    fn append(&mut self, chain: &Chain, later: Coverage) {
-        for (rule, found) in self.rules.iter_mut().zip(later.rules) {
+    /// On `two_threads`, by halves of the rules (which are independent).
+    fn append(&mut self, chain: &Chain, mut later: Coverage, two_threads: bool) {
+        if !two_threads {
+            Self::append_rules(chain, &mut self.rules, later.rules);
+            return;
+        }
+        let mid = self.rules.len() / 2;
+        let (first, second) = self.rules.split_at_mut(mid);
+        let later_second = later.rules.split_off(mid);
+        crate::parallel::join(
+            || Self::append_rules(chain, first, later.rules),
+            || Self::append_rules(chain, second, later_second),
+        );
+    }
+
+    /// [`Coverage::append`] for the rules in `rules`, which `later` has in the same order.
+    fn append_rules(chain: &Chain, rules: &mut [RuleCoverage], later: Vec<RuleCoverage>) {
+        for (rule, found) in rules.iter_mut().zip(later) {
             rule.matches_anything |= found.matches_anything;
             if !found.covered_by.is_empty() {
                 rule.add_covering(chain, found.covered_by, found.first_covering);
@@ -760,7 +776,7 @@ impl Chain {
                 rules: vec![RuleCoverage::default(); self.rules.len()],
             };
             crate::parallel::join(|| v4(&mut result), || v6(&mut later));
-            result.append(self, later);
+            result.append(self, later, self.rules.len() >= parallel_work);
         }
         result
     }
@@ -936,7 +952,7 @@ impl Chain {
             || analyse(0..split, result),
             || analyse(split..cells.len(), &mut later),
         );
-        result.append(self, later);
+        result.append(self, later, self.rules.len() >= parallel_work);
         let found = Found {
             first: &coverings,
             second: &later_coverings,
