@@ -202,33 +202,65 @@ fn resolve_rules(
             .map(|r| resolve_rule(r, services, nets, diagnostics))
             .collect();
     }
-    for rule in rules {
-        if let Some(refs) = &rule.services {
-            services.prepare(refs, diagnostics);
+    // The definitions the rules name are resolved first, in the order the rules first name them,
+    // so that each half reports only its own findings. The names are looked up on two threads,
+    // each half's in order; the first half's then the second's is the order of the whole.
+    let (first, second) = rules.split_at(rules.len() / 2);
+    let named = |half: &[ast::Rule]| {
+        let mut seen_services = vec![false; services.definition_count()];
+        let mut seen_nets = vec![false; nets.definition_count()];
+        let mut order = Vec::new();
+        for rule in half {
+            for index in rule.services.iter().flat_map(|refs| services.named(refs)) {
+                if !std::mem::replace(&mut seen_services[index], true) {
+                    order.push(Named::Service(index));
+                }
+            }
+            for refs in [&rule.from, &rule.to].into_iter().flatten() {
+                for index in nets.named(refs) {
+                    if !std::mem::replace(&mut seen_nets[index], true) {
+                        order.push(Named::Net(index));
+                    }
+                }
+            }
         }
-        for refs in [&rule.from, &rule.to].into_iter().flatten() {
-            nets.prepare(refs, diagnostics);
+        order
+    };
+    let (named_first, named_second) = crate::parallel::join(|| named(first), || named(second));
+    for definition in named_first.into_iter().chain(named_second) {
+        match definition {
+            Named::Service(index) => services.prepare(index, diagnostics),
+            Named::Net(index) => nets.prepare(index, diagnostics),
         }
     }
-    let (first, second) = rules.split_at(rules.len() / 2);
     let (mut other_services, mut other_nets) = (services.clone(), nets.clone());
-    let resolve_half =
-        |half: &[ast::Rule], services: &mut ServiceResolver, nets: &mut NetResolver| {
-            let mut found = Vec::new();
-            let rules: Vec<model::Rule> = half
-                .iter()
-                .map(|r| resolve_rule(r, services, nets, &mut found))
-                .collect();
-            (rules, found)
-        };
+    let resolve_half = |half: &[ast::Rule],
+                        services: &mut ServiceResolver,
+                        nets: &mut NetResolver,
+                        capacity: usize| {
+        let mut found = Vec::new();
+        let mut rules = Vec::with_capacity(capacity);
+        rules.extend(
+            half.iter()
+                .map(|r| resolve_rule(r, services, nets, &mut found)),
+        );
+        (rules, found)
+    };
+    // The first half's list has room for the second's, which is moved in without growing it.
     let ((mut resolved, found), (rest, rest_found)) = crate::parallel::join(
-        || resolve_half(first, services, nets),
-        || resolve_half(second, &mut other_services, &mut other_nets),
+        || resolve_half(first, services, nets, rules.len()),
+        || resolve_half(second, &mut other_services, &mut other_nets, second.len()),
     );
     resolved.extend(rest);
     diagnostics.extend(found);
     diagnostics.extend(rest_found);
     resolved
+}
+
+/// A definition named by a rule: one of the policy's services or nets, by index.
+enum Named {
+    Service(usize),
+    Net(usize),
 }
 
 fn resolve_rule(

@@ -86,7 +86,8 @@ mod tests {
             "service web = http, https\nservice loop1 = loop2\nservice loop2 = loop1, tcp/1\n\
              service broken = nosuchservice\nservice idle = tcp/9\n\
              net office = 10.1.0.0/16, 10.2.0.1/8\nnet ring = ring2\nnet ring2 = ring\n\
-             net unused = 192.0.2.0/24\ninput drop {\n",
+             net unused = 192.0.2.0/24\nnet left = right\nnet right = left\ninput drop {\n  \
+             allow ssh from left\n",
         );
         let lines = [
             "allow web from office",
@@ -103,7 +104,9 @@ mod tests {
             text.push_str(lines[(i * 5 + i / 8) % lines.len()]);
             text.push('\n');
         }
-        text.push_str("}\n");
+        // A cycle first named in the first half through one of its nets, in the second through
+        // the other: which is reported depends on which is resolved first.
+        text.push_str("  allow ssh from right\n}\n");
         let loaded = crate::load::load_text("t.pcl", &text);
         let run = |parallel_from| {
             let mut diagnostics = Vec::new();

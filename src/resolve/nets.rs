@@ -36,16 +36,24 @@ impl<'a> NetResolver<'a> {
         }
     }
 
-    /// Resolves the policy's own definitions that `refs` name, as resolving the references
-    /// would; afterwards resolving them reports only what concerns the references themselves.
-    pub fn prepare(&mut self, refs: &[NetRef], diagnostics: &mut Vec<Diagnostic>) {
-        for r in refs {
-            if let NetRef::Name(name) = r {
-                if let Some(index) = self.defs.net(&name.node) {
-                    self.use_definition(index, diagnostics);
-                }
-            }
-        }
+    /// How many nets the policy defines: indices from `named` are below it.
+    pub fn definition_count(&self) -> usize {
+        self.defs.nets.len()
+    }
+
+    /// The policy's own definitions that `refs` name, for [`NetResolver::prepare`].
+    pub fn named<'r>(&self, refs: &'r [NetRef]) -> impl Iterator<Item = usize> + use<'a, 'r> {
+        let defs = self.defs;
+        refs.iter().filter_map(move |r| match r {
+            NetRef::Name(name) => defs.net(&name.node),
+            _ => None,
+        })
+    }
+
+    /// Resolves the definition `index` (from [`NetResolver::named`]) as resolving a reference to
+    /// it would; afterwards resolving references reports only what concerns them.
+    pub fn prepare(&mut self, index: usize, diagnostics: &mut Vec<Diagnostic>) {
+        self.use_definition(index, diagnostics);
     }
 
     /// A definition a reference names: marked used, and resolved (once).
