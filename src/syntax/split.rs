@@ -164,9 +164,11 @@ fn scan_for_cut(text: &str, skip_ordinary: bool) -> Option<Cut> {
             i += run;
             continue;
         }
+        let at = i;
+        i += 1;
         if b == b'\n' || b == b'\r' {
             if b == b'\n' && !in_string && last_visible != b'\\' {
-                line_starts.push((i + 1, open_braces.len()));
+                line_starts.push((at + 1, open_braces.len()));
                 if let Some((_, lines)) = open_braces.last_mut() {
                     *lines += 1;
                 }
@@ -177,11 +179,9 @@ fn scan_for_cut(text: &str, skip_ordinary: bool) -> Option<Cut> {
             if b == b'\n' {
                 last_visible = b'\n';
             }
-            i += 1;
             continue;
         }
         last_visible = b;
-        i += 1;
         if in_comment {
             continue;
         }
@@ -197,10 +197,10 @@ fn scan_for_cut(text: &str, skip_ordinary: bool) -> Option<Cut> {
         match b {
             b'#' => in_comment = true,
             b'"' => in_string = true,
-            b'{' => open_braces.push((i - 1, 0)),
+            b'{' => open_braces.push((at, 0)),
             b'}' => {
                 let (open, lines) = open_braces.pop()?;
-                blocks.push((open, i - 1, open_braces.len() + 1, lines));
+                blocks.push((open, at, open_braces.len() + 1, lines));
             }
             _ => {}
         }
