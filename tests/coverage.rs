@@ -9,7 +9,7 @@
 
 use std::net::IpAddr;
 
-use portcullis::model::{Chain, Packet, Protocol};
+use portcullis::model::{Chain, Packet, Protocol, Transport};
 use portcullis::pipeline::check_text;
 use proptest::prelude::*;
 
@@ -35,32 +35,38 @@ fn universe() -> Vec<Packet> {
     addrs.push("11.0.0.1".parse().unwrap());
     addrs.extend((0..4).map(|i| format!("fd00::{i}").parse::<IpAddr>().unwrap()));
     addrs.push("fd01::1".parse().unwrap());
+    let mut transports = Vec::new();
+    for protocol in [Protocol::Tcp, Protocol::Udp] {
+        let pieces = (1..=8).flat_map(|p| [SPREAD[p], SPREAD[p] + 1]);
+        let ports = [0].into_iter().chain(pieces).chain([SPREAD[9], 65535]);
+        transports.extend(ports.map(|port| Transport::Port(protocol, port)));
+    }
+    // Echo requests and another type of each ICMP, and two protocols without ports.
+    transports.extend([
+        Transport::Icmp(8),
+        Transport::Icmp(0),
+        Transport::Icmpv6(128),
+        Transport::Icmpv6(135),
+        Transport::Other(47),
+        Transport::Other(50),
+    ]);
     let mut packets = Vec::new();
-    for protocol in [Some(Protocol::Tcp), Some(Protocol::Udp), None] {
-        let ports: Vec<u16> = if protocol.is_some() {
-            let pieces = (1..=8).flat_map(|p| [SPREAD[p], SPREAD[p] + 1]);
-            [0].into_iter()
-                .chain(pieces)
-                .chain([SPREAD[9], 65535])
-                .collect()
-        } else {
-            vec![0]
-        };
-        for &port in &ports {
-            for &src in &addrs {
-                for &dst in &addrs {
-                    if src.is_ipv4() != dst.is_ipv4() {
-                        continue;
-                    }
-                    for interface in [Some("eth0".to_string()), None] {
-                        packets.push(Packet {
-                            protocol,
-                            port,
-                            src,
-                            dst,
-                            interface,
-                        });
-                    }
+    for &transport in &transports {
+        for &src in &addrs {
+            for &dst in &addrs {
+                let family = transport.family();
+                if src.is_ipv4() != dst.is_ipv4()
+                    || family.is_some_and(|f| f != portcullis::model::Family::of(src))
+                {
+                    continue;
+                }
+                for interface in [Some("eth0".to_string()), None] {
+                    packets.push(Packet {
+                        transport,
+                        src,
+                        dst,
+                        interface,
+                    });
                 }
             }
         }
@@ -76,6 +82,10 @@ fn arb_services() -> impl Strategy<Value = String> {
         (1usize..=8, 0usize..4).prop_map(move |(p, n)| format!("tcp/{}", range(p, n))),
         (1usize..=8, 0usize..4).prop_map(move |(p, n)| format!("udp/{}", range(p, n))),
         Just("tcp".to_string()),
+        Just("icmp/echo-request".to_string()),
+        Just("icmp".to_string()),
+        Just("icmpv6 echo-request".to_string()),
+        Just("gre".to_string()),
     ];
     prop_oneof![
         3 => prop::collection::vec(one, 1..3).prop_map(|v| v.join(", ")),

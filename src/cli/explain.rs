@@ -7,58 +7,66 @@ use serde::Serialize;
 use super::arguments::{Arguments, ExplainArgs};
 use super::output::{Format, Outcome, Output};
 use super::project;
-use crate::model::{Chain, Packet, Protocol};
+#[cfg(test)]
+use crate::model::Protocol;
+use crate::model::{Chain, Family, Packet, Transport};
 use crate::source::Sources;
 
-/// Parses `tcp/8080 from 10.10.0.5 to 192.0.2.1 on eth0`.
+/// Parses `tcp/8080 from 10.10.0.5 to 192.0.2.1 on eth0`: the protocol (with its port or type)
+/// and the `from`, `to` and `on` parts, in any order.
 pub fn parse_packet(words: &[String]) -> Result<Packet, String> {
     let mut words = words.iter().map(String::as_str);
-    let spec = words
-        .next()
-        .ok_or("the packet needs a protocol and port, e.g. `tcp/8080`")?;
-    let (protocol, port) =
-        if spec.eq_ignore_ascii_case("other") || spec.eq_ignore_ascii_case("icmp") {
-            (None, 0)
-        } else {
-            let (proto, port) = spec.split_once('/').ok_or_else(|| {
-                format!("`{spec}` is not a protocol and port; write e.g. `tcp/{spec}`")
-            })?;
-            let protocol: Protocol = proto.parse().map_err(|_| {
-                format!("unknown protocol `{proto}`: expected tcp, udp, sctp or dccp")
-            })?;
-            let port: u16 = port
-                .parse()
-                .ok()
-                .filter(|&p| p > 0)
-                .ok_or_else(|| format!("`{port}` is not a port (1-65535)"))?;
-            (Some(protocol), port)
-        };
+    let mut transport: Option<Transport> = None;
     let mut src = None;
     let mut dst = None;
     let mut interface = None;
     while let Some(word) = words.next() {
-        let value = words
-            .next()
-            .ok_or_else(|| format!("`{word}` needs a value"))?;
         match word {
-            "from" | "to" => {
-                let addr: IpAddr = value
-                    .parse()
-                    .map_err(|_| format!("`{value}` is not an IPv4 or IPv6 address"))?;
+            "from" | "to" | "on" => {
+                let value = words.next().ok_or_else(|| match word {
+                    "on" => "`on` needs an interface name, e.g. `on eth0`".to_string(),
+                    _ => format!("`{word}` needs an address, e.g. `{word} 192.0.2.10`"),
+                })?;
+                if word == "on" {
+                    interface = Some(value.to_string());
+                    continue;
+                }
+                let addr: IpAddr = value.parse().map_err(|_| {
+                    format!("`{value}` after `{word}` is not an IPv4 or IPv6 address")
+                })?;
                 if word == "from" {
                     src = Some(addr);
                 } else {
                     dst = Some(addr);
                 }
             }
-            "on" => interface = Some(value.to_string()),
-            other => {
-                return Err(format!(
-                    "unexpected `{other}`: expected `from ADDR`, `to ADDR` or `on IFACE`"
-                ))
+            spec => {
+                if let Some(first) = transport {
+                    return Err(format!(
+                        "`{spec}`: the packet already has its protocol, `{first}`; give `from ADDR`, `to ADDR` or `on IFACE` after it"
+                    ));
+                }
+                // `icmp echo-request`, as in a policy, is `icmp/echo-request`.
+                let joined;
+                let spec = if matches!(spec, "icmp" | "icmpv6") {
+                    match words.clone().next() {
+                        Some(next) if !matches!(next, "from" | "to" | "on") => {
+                            words.next();
+                            joined = format!("{spec}/{next}");
+                            joined.as_str()
+                        }
+                        _ => spec,
+                    }
+                } else {
+                    spec
+                };
+                transport = Some(spec.parse()?);
             }
         }
     }
+    let transport = transport.ok_or(
+        "the packet needs a protocol: `tcp/8080`, `udp/53`, `icmp/echo-request`, `gre` or `proto/47`",
+    )?;
     let src = src.ok_or("the packet needs a source: `from ADDR`")?;
     // Without `to`, an address of the source's family that no `to` names is assumed.
     let dst = dst.unwrap_or(match src {
@@ -68,9 +76,19 @@ pub fn parse_packet(words: &[String]) -> Result<Packet, String> {
     if src.is_ipv4() != dst.is_ipv4() {
         return Err("source and destination must both be IPv4 or both IPv6".to_string());
     }
+    if let Some(family) = transport.family() {
+        if family != Family::of(src) {
+            let (other, keyword) = match family {
+                Family::V4 => ("IPv6", "icmpv6"),
+                Family::V6 => ("IPv4", "icmp"),
+            };
+            return Err(format!(
+                "`{transport}` is not sent over {other}; for {other} write `{keyword}/...`"
+            ));
+        }
+    }
     Ok(Packet {
-        protocol,
-        port,
+        transport,
         src,
         dst,
         interface,
@@ -208,8 +226,7 @@ mod tests {
     #[test]
     fn parses_a_full_packet() {
         let p = parse_packet(&words("tcp/8080 from 10.10.0.5 to 10.0.0.1 on eth0")).unwrap();
-        assert_eq!(p.protocol, Some(Protocol::Tcp));
-        assert_eq!(p.port, 8080);
+        assert_eq!(p.transport, Transport::Port(Protocol::Tcp, 8080));
         assert_eq!(p.interface.as_deref(), Some("eth0"));
     }
 
@@ -220,5 +237,18 @@ mod tests {
         assert!(parse_packet(&words("tcp/22")).is_err());
         assert!(parse_packet(&words("tcp/22 from 10.0.0.1 to ::1")).is_err());
         assert!(parse_packet(&words("tcp/22 from 10.0.0.1 via x")).is_err());
+        assert!(parse_packet(&words("icmpv6/echo-request from 10.0.0.1")).is_err());
+    }
+
+    #[test]
+    fn parts_come_in_any_order() {
+        let p = parse_packet(&words("from 1.2.3.4 tcp/22")).unwrap();
+        assert_eq!(p.transport, Transport::Port(Protocol::Tcp, 22));
+        let p = parse_packet(&words("from 2001:db8::1 icmpv6 echo-request")).unwrap();
+        assert_eq!(p.transport, Transport::Icmpv6(128));
+        let p = parse_packet(&words("esp from 192.0.2.1")).unwrap();
+        assert_eq!(p.transport, Transport::Other(50));
+        let e = parse_packet(&words("from 1.2.3.4 tcp/22 udp/53")).unwrap_err();
+        assert!(e.contains("already has its protocol"), "{e}");
     }
 }

@@ -1,44 +1,13 @@
-//! The rules every generated filter chain starts with, before the policy's own rules.
-//!
-//! Each part is switched by `compile: baseline:` in portcullis.yaml. The ICMP part follows RFC 4890
-//! for ICMPv6: without neighbour discovery a default-drop input chain cuts a host off IPv6 entirely,
-//! and without packet-too-big path MTU discovery fails.
+//! The rules every generated filter chain starts with, before the policy's own rules: the
+//! nftables form of [`crate::model::baseline`], with the connection-tracking and hop-limit
+//! conditions the model leaves out of its packets.
 
 use super::ruleset::{Action, Verdict};
 use super::ruleset::{CtState, Match, Rule};
 use crate::config::Baseline;
+use crate::model::baseline::{ranges, ICMPV6_ERRORS_ECHO, ICMPV6_MLD, ICMPV6_ND, ICMP_HOST};
 use crate::model::Family;
 use crate::syntax::ast::ChainKind;
-
-const ICMP_HOST: &[&str] = &[
-    "echo-request",
-    "destination-unreachable",
-    "time-exceeded",
-    "parameter-problem",
-];
-/// RFC 4890 4.3.1 / 4.4.1: errors and echo, for hosts and routers alike.
-const ICMPV6_ERRORS_ECHO: &[&str] = &[
-    "destination-unreachable",
-    "packet-too-big",
-    "time-exceeded",
-    "parameter-problem",
-    "echo-request",
-    "echo-reply",
-];
-/// Neighbour discovery, only valid on the link: a hop limit of 255 proves it was not routed.
-const ICMPV6_ND: &[&str] = &[
-    "nd-router-solicit",
-    "nd-router-advert",
-    "nd-neighbor-solicit",
-    "nd-neighbor-advert",
-];
-/// Multicast listener discovery, sent from link-local addresses with a hop limit of 1.
-const ICMPV6_MLD: &[&str] = &[
-    "mld-listener-query",
-    "mld-listener-report",
-    "mld-listener-done",
-    "mld2-listener-report",
-];
 
 fn accept(matches: Vec<Match>, comment: &str) -> Rule {
     Rule {
@@ -74,16 +43,19 @@ pub(super) fn rules(kind: ChainKind, baseline: &Baseline) -> Vec<Rule> {
     }
     if baseline.icmp {
         rules.push(accept(
-            vec![Match::IcmpType(Family::V4, ICMP_HOST)],
+            vec![Match::IcmpType(Family::V4, ranges(ICMP_HOST))],
             "baseline: ICMP",
         ));
         rules.push(accept(
-            vec![Match::IcmpType(Family::V6, ICMPV6_ERRORS_ECHO)],
+            vec![Match::IcmpType(Family::V6, ranges(ICMPV6_ERRORS_ECHO))],
             "baseline: ICMPv6 errors and echo (RFC 4890)",
         ));
         if kind != ChainKind::Forward {
             rules.push(accept(
-                vec![Match::HopLimit(255), Match::IcmpType(Family::V6, ICMPV6_ND)],
+                vec![
+                    Match::HopLimit(255),
+                    Match::IcmpType(Family::V6, ranges(ICMPV6_ND)),
+                ],
                 "baseline: IPv6 neighbour discovery (RFC 4890)",
             ));
             rules.push(accept(
@@ -98,7 +70,7 @@ pub(super) fn rules(kind: ChainKind, baseline: &Baseline) -> Vec<Rule> {
                             ),
                         ]),
                     },
-                    Match::IcmpType(Family::V6, ICMPV6_MLD),
+                    Match::IcmpType(Family::V6, ranges(ICMPV6_MLD)),
                 ],
                 "baseline: IPv6 multicast listener discovery (RFC 4890)",
             ));

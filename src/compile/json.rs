@@ -21,10 +21,10 @@ use nftables::types::{NfChainPolicy, NfChainType, NfFamily, NfHook, RejectCode};
 
 use super::names;
 use super::ruleset::{
-    family, Action, AddrElem, AddrValue, Chain, CtState, Hook, Limit, Match, RejectWith, Rule,
-    Ruleset, Verdict,
+    family, Action, AddrElem, AddrValue, ByteKey, Chain, CtState, Hook, Limit, Match, RejectWith,
+    Rule, Ruleset, Verdict,
 };
-use crate::model::{Family, Protocol};
+use crate::model::{icmp, Family, Protocol};
 
 const FAMILY: NfFamily = NfFamily::INet;
 
@@ -216,6 +216,18 @@ fn port(lo: u16, hi: u16) -> Expression<'static> {
     }
 }
 
+fn byte(lo: u8, hi: u8) -> Expression<'static> {
+    port(lo.into(), hi.into())
+}
+
+/// An ICMP type by nft's name, or a range of type numbers: the script's choice.
+fn icmp_type(family: Family, lo: u8, hi: u8) -> Expression<'static> {
+    match icmp::type_name(family, lo) {
+        Some(name) if lo == hi => s(name),
+        _ => byte(lo, hi),
+    }
+}
+
 fn concat(items: Vec<Expression<'static>>) -> Expression<'static> {
     Expression::Named(NamedExpression::Concat(items))
 }
@@ -290,17 +302,32 @@ fn match_stmt(m: &Match) -> Statement<'static> {
             let protocol = family::icmp(*family);
             eq(
                 payload(protocol, "type"),
-                one_or_set(types.iter().map(|t| s(*t)).collect()),
+                one_or_set(
+                    types
+                        .iter()
+                        .map(|&(lo, hi)| icmp_type(*family, lo, hi))
+                        .collect(),
+                ),
             )
         }
+        Match::Icmp(family) => eq(meta(MetaKey::L4proto), s(family::icmp(*family))),
+        Match::Protocols(numbers) => eq(
+            meta(MetaKey::L4proto),
+            one_or_set(numbers.iter().map(|&(lo, hi)| byte(lo, hi)).collect()),
+        ),
         Match::L4proto(protocols) => eq(
             meta(MetaKey::L4proto),
             one_or_set(protocols.iter().map(|p| s(p.as_str())).collect()),
         ),
-        Match::OtherProtocols => cmp(
+        Match::Unported => cmp(
             meta(MetaKey::L4proto),
             Operator::NEQ,
             set(Protocol::ALL.iter().map(|p| s(p.as_str())).collect()),
+        ),
+        Match::OtherProtocols => cmp(
+            meta(MetaKey::L4proto),
+            Operator::NEQ,
+            set(family::own_protocols().map(s).collect()),
         ),
         Match::Dport(protocol, ranges) => eq(
             payload(protocol.as_str(), "dport"),
@@ -357,6 +384,28 @@ fn action_stmt(a: &Action) -> Statement<'static> {
                     let k = match single {
                         Some(_) => port(e.lo, e.hi),
                         None => concat(vec![s(e.protocol.as_str()), port(e.lo, e.hi)]),
+                    };
+                    SetItem::MappingStatement(k, verdict_stmt(&e.verdict))
+                })
+                .collect();
+            Statement::VerdictMap(stmt::VerdictMap {
+                key,
+                data: Expression::Named(NamedExpression::Set(items)),
+            })
+        }
+        Action::ByteVmap(key, entries) => {
+            let (key, family) = match key {
+                ByteKey::IcmpType(family) => {
+                    (payload(family::icmp(*family), "type"), Some(*family))
+                }
+                ByteKey::L4proto => (meta(MetaKey::L4proto), None),
+            };
+            let items = entries
+                .iter()
+                .map(|e| {
+                    let k = match family {
+                        Some(family) => icmp_type(family, e.lo, e.hi),
+                        None => byte(e.lo, e.hi),
                     };
                     SetItem::MappingStatement(k, verdict_stmt(&e.verdict))
                 })

@@ -19,8 +19,8 @@ use super::baseline;
 use super::names::{self, Namer};
 use super::partition::first_match;
 use super::ruleset::{
-    Action, AddrElem, AddrValue, BaseChain, Chain, CtState, Direction, Helper, Hook, Limit, Match,
-    RejectWith, Rule, Ruleset, SetDef, Verdict, VmapEntry,
+    Action, AddrElem, AddrValue, BaseChain, ByteEntry, ByteKey, Chain, CtState, Direction, Helper,
+    Hook, Limit, Match, RejectWith, Rule, Ruleset, SetDef, Verdict, VmapEntry,
 };
 use super::CompileError;
 use crate::config::CompileConfig;
@@ -128,7 +128,7 @@ enum Shape {
 impl Shape {
     fn of(traffic: &Traffic) -> Shape {
         let tcp = !traffic.of(Protocol::Tcp).is_empty();
-        let other = traffic.other
+        let other = traffic.has_portless()
             || Protocol::ALL
                 .into_iter()
                 .any(|p| p != Protocol::Tcp && !traffic.of(p).is_empty());
@@ -139,6 +139,36 @@ impl Shape {
         }
     }
 }
+
+/// One nft rule of a unit, before the unit's address and interface matches: what it matches,
+/// and the address family its protocol limits it to (ICMP is IPv4's, ICMPv6 IPv6's).
+struct Part<T> {
+    matches: Vec<Match>,
+    family: Option<Family>,
+    with: T,
+}
+
+impl<T> Part<T> {
+    /// Whether the part can match packets of a unit's family part (`None`: both families), and
+    /// the matches it needs there: `meta l4proto icmp` says nothing of the family by itself.
+    fn within(&self, family: Option<Family>) -> Option<Vec<Match>> {
+        match (self.family, family) {
+            (Some(own), Some(other)) if own != other => None,
+            (Some(own), None) if self.matches.contains(&Match::Icmp(own)) => {
+                let mut matches = vec![Match::Nfproto(own)];
+                matches.extend(self.matches.iter().cloned());
+                Some(matches)
+            }
+            _ => Some(self.matches.clone()),
+        }
+    }
+}
+
+/// A family part of a unit with the parts (matches, and actions or shape) it writes.
+type Emitted<'f, T> = (&'f FamilyPart, Vec<(Vec<Match>, T)>);
+
+/// A run of ports (or types, or protocol numbers) and the verdict of the first rule owning it.
+type Owned = (u16, u16, ast::Verdict);
 
 /// The address part of a unit for one family (or for both, `family: None`, when unrestricted).
 struct FamilyPart {
@@ -254,25 +284,39 @@ impl Compiler<'_> {
         match unit.kind {
             UnitKind::Block => {
                 let dispatch = self.block_dispatch(&unit.rules);
-                if dispatch.is_empty() {
+                let per_family: Vec<Emitted<&Vec<Action>>> = families
+                    .iter()
+                    .map(|family| {
+                        let parts = dispatch
+                            .iter()
+                            .filter_map(|d| Some((d.within(family.family)?, &d.with)))
+                            .collect();
+                        (family, parts)
+                    })
+                    .filter(|(_, parts): &(_, Vec<_>)| !parts.is_empty())
+                    .collect();
+                if per_family.is_empty() {
                     return out;
                 }
                 let elements = dispatch_elements(&dispatch);
-                if families.len() == 1 || (dispatch.len() == 1 && elements <= INLINE_ELEMENTS) {
-                    for family in &families {
-                        for (matches, actions) in &dispatch {
+                let inline = per_family.len() == 1
+                    || (dispatch.len() == 1 && elements <= INLINE_ELEMENTS)
+                    || dispatch.iter().any(|d| d.family.is_some());
+                if inline {
+                    for (family, parts) in &per_family {
+                        for (matches, actions) in parts {
                             let mut m = prefix(family);
                             m.extend(matches.iter().cloned());
-                            out.push(rule(m, actions.clone(), &comment));
+                            out.push(rule(m, (*actions).clone(), &comment));
                         }
                     }
                 } else {
                     let rules = dispatch
-                        .into_iter()
-                        .map(|(m, a)| rule(m, a, &comment))
+                        .iter()
+                        .map(|d| rule(d.matches.clone(), d.with.clone(), &comment))
                         .collect();
                     self.add_sub_chain(&chain_name, rules);
-                    for family in &families {
+                    for (family, _) in &per_family {
                         out.push(rule(
                             prefix(family),
                             vec![Action::Verdict(Verdict::Jump(chain_name.clone()))],
@@ -286,19 +330,37 @@ impl Compiler<'_> {
                     .rules
                     .iter()
                     .fold(Traffic::empty(), |t, (_, r)| t.union(&r.traffic));
-                let ports = port_matches(&traffic);
-                if ports.is_empty() {
+                let parts = port_matches(&traffic);
+                // Each family part with the traffic matches it can have.
+                let per_family: Vec<Emitted<Shape>> = families
+                    .iter()
+                    .map(|family| {
+                        let ports = parts
+                            .iter()
+                            .filter_map(|p| Some((p.within(family.family)?, p.with)))
+                            .collect();
+                        (family, ports)
+                    })
+                    .filter(|(_, ports): &(_, Vec<_>)| !ports.is_empty())
+                    .collect();
+                if per_family.is_empty() {
                     return out;
                 }
+                let written: usize = per_family.iter().map(|(_, ports)| ports.len()).sum();
+                let most_per_family = per_family
+                    .iter()
+                    .map(|(_, ports)| ports.len())
+                    .max()
+                    .unwrap_or(0);
                 let needs_chain = match &first.limit {
-                    Some(limit) if !limit.per_source => families.len() * ports.len() > 1,
-                    Some(_) => ports.len() > 1,
+                    Some(limit) if !limit.per_source => written > 1,
+                    Some(_) => most_per_family > 1,
                     None => false,
                 };
                 if needs_chain {
                     let mut rules = Vec::new();
                     if per_source {
-                        for family in &families {
+                        for (family, _) in &per_family {
                             let mut matches = Vec::new();
                             if families.len() > 1 {
                                 matches.extend(family.family.map(Match::Nfproto));
@@ -316,8 +378,8 @@ impl Compiler<'_> {
                         rules.push(rule(Vec::new(), actions, &comment));
                     }
                     self.add_sub_chain(&chain_name, rules);
-                    for family in &families {
-                        for (matches, _) in &ports {
+                    for (family, ports) in &per_family {
+                        for (matches, _) in ports {
                             let mut m = prefix(family);
                             m.extend(matches.iter().cloned());
                             out.push(rule(
@@ -328,8 +390,8 @@ impl Compiler<'_> {
                         }
                     }
                 } else {
-                    for family in &families {
-                        for (matches, shape) in &ports {
+                    for (family, ports) in &per_family {
+                        for (matches, shape) in ports {
                             let mut m = prefix(family);
                             m.extend(matches.iter().cloned());
                             let mut actions =
@@ -353,65 +415,102 @@ impl Compiler<'_> {
     }
 
     /// First match within a block: per protocol, the disjoint port intervals with the verdict of
-    /// the first rule covering them; then protocols without ports. Returns nft rules without the
-    /// block's address and interface matches.
-    fn block_dispatch(&mut self, rules: &[Numbered]) -> Vec<(Vec<Match>, Vec<Action>)> {
-        let mut entries: Vec<(Protocol, u16, u16, ast::Verdict)> = Vec::new();
-        for protocol in Protocol::ALL {
+    /// the first rule covering them; then ICMP and ICMPv6 types and other protocols, the same way.
+    /// Returns nft rules without the block's address and interface matches.
+    fn block_dispatch(&mut self, rules: &[Numbered]) -> Vec<Part<Vec<Action>>> {
+        let first_match_of = |ranges: &dyn Fn(&Traffic) -> Vec<(u16, u16)>| {
             let intervals: Vec<(u16, u16, usize)> = rules
                 .iter()
                 .enumerate()
                 .flat_map(|(rank, (_, r))| {
-                    r.traffic
-                        .of(protocol)
-                        .ranges()
-                        .iter()
-                        .map(move |&(lo, hi)| (lo, hi, rank))
+                    ranges(&r.traffic)
+                        .into_iter()
+                        .map(move |(lo, hi)| (lo, hi, rank))
                 })
                 .collect();
+            let mut entries: Vec<(u16, u16, ast::Verdict)> = Vec::new();
             for (lo, hi, rank) in first_match(&intervals) {
                 let verdict = rules[rank].1.verdict;
                 match entries.last_mut() {
-                    Some(last)
-                        if last.0 == protocol
-                            && last.3 == verdict
-                            && u32::from(last.2) + 1 == u32::from(lo) =>
-                    {
-                        last.2 = hi
+                    Some(last) if last.2 == verdict && u32::from(last.1) + 1 == u32::from(lo) => {
+                        last.1 = hi
                     }
-                    _ => entries.push((protocol, lo, hi, verdict)),
+                    _ => entries.push((lo, hi, verdict)),
                 }
             }
-        }
-        let other = rules
-            .iter()
-            .find(|(_, r)| r.traffic.other)
-            .map(|(_, r)| r.verdict);
-        let verdicts: BTreeSet<ast::Verdict> = entries.iter().map(|e| e.3).collect();
+            entries
+        };
+        let bytes = |set: &IntervalSet<u8>| -> Vec<(u16, u16)> {
+            set.ranges()
+                .iter()
+                .map(|&(lo, hi)| (lo.into(), hi.into()))
+                .collect()
+        };
+        let ports: Vec<(Protocol, Vec<Owned>)> = Protocol::ALL
+            .into_iter()
+            .map(|p| (p, first_match_of(&|t: &Traffic| t.of(p).ranges().to_vec())))
+            .collect();
+        let icmp = [Family::V4, Family::V6]
+            .map(|family| first_match_of(&|t: &Traffic| bytes(t.icmp_of(family))));
+        let other = first_match_of(&|t: &Traffic| bytes(&t.other));
 
+        let verdicts: BTreeSet<ast::Verdict> = ports
+            .iter()
+            .flat_map(|(_, e)| e)
+            .chain(icmp.iter().flatten())
+            .chain(&other)
+            .map(|e| e.2)
+            .collect();
         let mut out = Vec::new();
-        let mut other_done = false;
         if verdicts.len() == 1 {
-            let verdict = entries[0].3;
+            // One verdict: one set per kind of traffic, or no match at all for everything.
+            let verdict = *verdicts.first().expect("one verdict");
+            let narrow = |entries: &[(u16, u16, ast::Verdict)]| {
+                entries
+                    .iter()
+                    .map(|e| (e.0 as u8, e.1 as u8))
+                    .collect::<Vec<_>>()
+            };
             let mut traffic = Traffic::empty();
-            for protocol in Protocol::ALL {
-                traffic.ports[protocol.index()] = IntervalSet::from_ranges(
-                    entries
-                        .iter()
-                        .filter(|e| e.0 == protocol)
-                        .map(|e| (e.1, e.2)),
-                );
+            for (protocol, entries) in &ports {
+                traffic.ports[protocol.index()] =
+                    IntervalSet::from_ranges(entries.iter().map(|e| (e.0, e.1)));
             }
-            if other == Some(verdict) {
-                traffic.other = true;
-                other_done = true;
+            traffic.icmp = IntervalSet::from_ranges(narrow(&icmp[0]));
+            traffic.icmpv6 = IntervalSet::from_ranges(narrow(&icmp[1]));
+            traffic.other = IntervalSet::from_ranges(narrow(&other));
+            for part in port_matches(&traffic) {
+                let actions = self.verdict(verdict, part.with);
+                out.push(Part {
+                    matches: part.matches,
+                    family: part.family,
+                    with: actions,
+                });
             }
-            for (matches, shape) in port_matches(&traffic) {
-                let actions = self.verdict(verdict, shape);
-                out.push((matches, actions));
+            return out;
+        }
+        let port_entries: Vec<(Protocol, u16, u16, ast::Verdict)> = ports
+            .iter()
+            .flat_map(|(p, entries)| entries.iter().map(move |e| (*p, e.0, e.1, e.2)))
+            .collect();
+        let port_verdicts: BTreeSet<ast::Verdict> = port_entries.iter().map(|e| e.3).collect();
+        if port_verdicts.len() == 1 {
+            let verdict = port_entries[0].3;
+            let mut traffic = Traffic::empty();
+            for (protocol, entries) in &ports {
+                traffic.ports[protocol.index()] =
+                    IntervalSet::from_ranges(entries.iter().map(|e| (e.0, e.1)));
             }
-        } else if verdicts.len() > 1 {
-            let entries = entries
+            for part in port_matches(&traffic) {
+                let actions = self.verdict(verdict, part.with);
+                out.push(Part {
+                    matches: part.matches,
+                    family: None,
+                    with: actions,
+                });
+            }
+        } else if !port_entries.is_empty() {
+            let entries = port_entries
                 .into_iter()
                 .map(|(protocol, lo, hi, verdict)| VmapEntry {
                     protocol,
@@ -420,11 +519,72 @@ impl Compiler<'_> {
                     verdict: self.map_verdict(verdict),
                 })
                 .collect();
-            out.push((Vec::new(), vec![Action::Vmap(entries)]));
+            out.push(Part {
+                matches: Vec::new(),
+                family: None,
+                with: vec![Action::Vmap(entries)],
+            });
         }
-        if let (Some(verdict), false) = (other, other_done) {
-            let actions = self.verdict(verdict, Shape::NoTcp);
-            out.push((vec![Match::OtherProtocols], actions));
+        let byte_parts = [
+            (ByteKey::IcmpType(Family::V4), &icmp[0]),
+            (ByteKey::IcmpType(Family::V6), &icmp[1]),
+            (ByteKey::L4proto, &other),
+        ];
+        let byte_verdicts: BTreeSet<ast::Verdict> = byte_parts
+            .iter()
+            .flat_map(|(_, e)| e.iter().map(|e| e.2))
+            .collect();
+        if byte_verdicts.len() == 1 {
+            // One verdict for everything without ports: as few rules as the sets allow.
+            let verdict = *byte_verdicts.first().expect("one verdict");
+            let narrow = |entries: &[(u16, u16, ast::Verdict)]| {
+                IntervalSet::from_ranges(entries.iter().map(|e| (e.0 as u8, e.1 as u8)))
+            };
+            let traffic = Traffic {
+                icmp: narrow(&icmp[0]),
+                icmpv6: narrow(&icmp[1]),
+                other: narrow(&other),
+                ..Traffic::empty()
+            };
+            for part in port_matches(&traffic) {
+                let actions = self.verdict(verdict, part.with);
+                out.push(Part {
+                    matches: part.matches,
+                    family: part.family,
+                    with: actions,
+                });
+            }
+            return out;
+        }
+        for (key, entries) in byte_parts {
+            let family = match key {
+                ByteKey::IcmpType(family) => Some(family),
+                ByteKey::L4proto => None,
+            };
+            let kinds: BTreeSet<ast::Verdict> = entries.iter().map(|e| e.2).collect();
+            if kinds.len() == 1 {
+                let set = IntervalSet::from_ranges(entries.iter().map(|e| (e.0 as u8, e.1 as u8)));
+                let verdict = entries[0].2;
+                out.push(Part {
+                    matches: vec![byte_match(key, &set)],
+                    family,
+                    with: self.verdict(verdict, Shape::NoTcp),
+                });
+            } else if kinds.len() > 1 {
+                let entries = entries
+                    .iter()
+                    .map(|&(lo, hi, verdict)| ByteEntry {
+                        lo: lo as u8,
+                        hi: hi as u8,
+                        verdict: self.map_verdict(verdict),
+                    })
+                    .collect();
+                out.push(Part {
+                    matches: Vec::new(),
+                    family,
+                    with: vec![Action::ByteVmap(key, entries)],
+                });
+            }
         }
         out
     }
@@ -612,22 +772,26 @@ fn rule(matches: Vec<Match>, actions: Vec<Action>, comment: &str) -> Rule {
 }
 
 /// Port and map elements of a block's rules, to decide whether writing them twice is cheap.
-fn dispatch_elements(dispatch: &[(Vec<Match>, Vec<Action>)]) -> usize {
+fn dispatch_elements(dispatch: &[Part<Vec<Action>>]) -> usize {
     dispatch
         .iter()
-        .map(|(matches, actions)| {
-            let m: usize = matches
+        .map(|part| {
+            let m: usize = part
+                .matches
                 .iter()
                 .map(|m| match m {
                     Match::Dport(_, r) => r.len(),
                     Match::ProtoDport(e) => e.len(),
+                    Match::IcmpType(_, r) | Match::Protocols(r) => r.len(),
                     _ => 1,
                 })
                 .sum();
-            let a: usize = actions
+            let a: usize = part
+                .with
                 .iter()
                 .map(|a| match a {
                     Action::Vmap(e) => e.len(),
+                    Action::ByteVmap(_, e) => e.len(),
                     _ => 0,
                 })
                 .sum();
@@ -747,16 +911,20 @@ fn units<'r>(rules: &[Numbered<'r>]) -> Vec<Unit<'r>> {
     units
 }
 
-/// How to match a traffic set: at most one rule for the ports and one for other protocols.
-fn port_matches(traffic: &Traffic) -> Vec<(Vec<Match>, Shape)> {
+/// How to match a traffic set: at most one rule for the ports, one for each ICMP and one for
+/// other protocols.
+fn port_matches(traffic: &Traffic) -> Vec<Part<Shape>> {
     if traffic.is_all() {
-        return vec![(Vec::new(), Shape::Mixed)];
+        return vec![Part {
+            matches: Vec::new(),
+            family: None,
+            with: Shape::Mixed,
+        }];
     }
     let mut out = Vec::new();
     let protocols: Vec<Protocol> = traffic.protocols().collect();
     if !protocols.is_empty() {
-        let mut ports_only = traffic.clone();
-        ports_only.other = false;
+        let ports_only = traffic.only(&protocols);
         let shape = Shape::of(&ports_only);
         let m = if protocols.iter().all(|&p| traffic.of(p).is_full()) {
             Match::L4proto(protocols)
@@ -776,12 +944,48 @@ fn port_matches(traffic: &Traffic) -> Vec<(Vec<Match>, Shape)> {
                     .collect(),
             )
         };
-        out.push((vec![m], shape));
+        out.push(Part {
+            matches: vec![m],
+            family: None,
+            with: shape,
+        });
     }
-    if traffic.other {
-        out.push((vec![Match::OtherProtocols], Shape::NoTcp));
+    if traffic.portless() == Traffic::all().portless() {
+        out.push(Part {
+            matches: vec![Match::Unported],
+            family: None,
+            with: Shape::NoTcp,
+        });
+        return out;
+    }
+    for family in [Family::V4, Family::V6] {
+        let types = traffic.icmp_of(family);
+        if !types.is_empty() {
+            out.push(Part {
+                matches: vec![byte_match(ByteKey::IcmpType(family), types)],
+                family: Some(family),
+                with: Shape::NoTcp,
+            });
+        }
+    }
+    if !traffic.other.is_empty() {
+        out.push(Part {
+            matches: vec![byte_match(ByteKey::L4proto, &traffic.other)],
+            family: None,
+            with: Shape::NoTcp,
+        });
     }
     out
+}
+
+/// The match for a non-empty set of ICMP types or other protocols.
+fn byte_match(key: ByteKey, set: &IntervalSet<u8>) -> Match {
+    match key {
+        ByteKey::IcmpType(family) if set.is_full() => Match::Icmp(family),
+        ByteKey::IcmpType(family) => Match::IcmpType(family, set.ranges().to_vec()),
+        ByteKey::L4proto if *set == Traffic::other_protocols().other => Match::OtherProtocols,
+        ByteKey::L4proto => Match::Protocols(set.ranges().to_vec()),
+    }
 }
 
 /// Whether a family part of an address set is empty, and whether it is everything.

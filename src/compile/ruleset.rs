@@ -146,6 +146,7 @@ impl Rule {
                 } => e.len(),
                 Match::Dport(_, r) => r.len(),
                 Match::ProtoDport(e) => e.len(),
+                Match::IcmpType(_, r) | Match::Protocols(r) => r.len(),
                 _ => 0,
             })
             .sum();
@@ -154,6 +155,7 @@ impl Rule {
             .iter()
             .map(|a| match a {
                 Action::Vmap(entries) => entries.len(),
+                Action::ByteVmap(_, entries) => entries.len(),
                 _ => 0,
             })
             .sum();
@@ -204,6 +206,15 @@ pub(super) mod family {
         }
     }
 
+    /// The protocols that have ports or types, as `meta l4proto` names them: everything else is
+    /// the policy's "other protocols".
+    pub(in crate::compile) fn own_protocols() -> impl Iterator<Item = &'static str> {
+        crate::model::Protocol::ALL
+            .iter()
+            .map(|p| p.as_str())
+            .chain(["icmp", "icmpv6"])
+    }
+
     /// The ICMP protocol of the family: `icmp` or `icmpv6`.
     pub(in crate::compile) fn icmp(family: Family) -> &'static str {
         match family {
@@ -241,11 +252,20 @@ pub(super) enum Match {
         value: AddrValue,
     },
     HopLimit(u8),
-    IcmpType(Family, &'static [&'static str]),
+    /// `icmp type { echo-request, 13-15 }`, `icmpv6 type nd-neighbor-solicit`: non-empty ranges
+    /// of types. nft adds the family and protocol it implies.
+    IcmpType(Family, Vec<(u8, u8)>),
+    /// `meta l4proto icmp` or `meta l4proto icmpv6`: every type. The family is matched apart.
+    Icmp(Family),
     /// `meta l4proto tcp`, `meta l4proto { tcp, udp }`.
     L4proto(Vec<Protocol>),
-    /// `meta l4proto != { tcp, udp, sctp, dccp }`: the policy's "other protocols".
+    /// `meta l4proto { 47, 50-51 }`: other IP protocols by number, non-empty ranges.
+    Protocols(Vec<(u8, u8)>),
+    /// `meta l4proto != { tcp, udp, sctp, dccp, icmp, icmpv6 }`: every protocol without ports or
+    /// types.
     OtherProtocols,
+    /// `meta l4proto != { tcp, udp, sctp, dccp }`: every protocol without ports, ICMP included.
+    Unported,
     /// `tcp dport { 22, 80-81 }`: non-empty ranges.
     Dport(Protocol, Vec<(u16, u16)>),
     /// `meta l4proto . th dport { tcp . 22, udp . 53 }`.
@@ -270,6 +290,21 @@ pub(super) struct VmapEntry {
     pub verdict: Verdict,
 }
 
+/// The key of a verdict map over one byte: an ICMP type, or the protocol number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum ByteKey {
+    IcmpType(Family),
+    L4proto,
+}
+
+/// An entry of a verdict map over one byte: `lo..=hi` maps to the verdict.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct ByteEntry {
+    pub lo: u8,
+    pub hi: u8,
+    pub verdict: Verdict,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Limit {
     pub rate: u32,
@@ -287,6 +322,8 @@ pub(super) enum RejectWith {
 pub(super) enum Action {
     Verdict(Verdict),
     Vmap(Vec<VmapEntry>),
+    /// `icmp type vmap { ... }`, `meta l4proto vmap { ... }`.
+    ByteVmap(ByteKey, Vec<ByteEntry>),
     Limit(Limit),
     /// A per-source rate limit: a dynamic set keyed on the source address.
     Meter {

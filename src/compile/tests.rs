@@ -5,14 +5,14 @@
 use std::net::IpAddr;
 
 use super::ruleset::{
-    Action, AddrValue, Chain as NftChain, Direction, Match, Verdict as NftVerdict,
+    Action, AddrValue, ByteKey, Chain as NftChain, Direction, Match, Verdict as NftVerdict,
 };
 use super::*;
 use crate::config::{Baseline, CompileConfig};
 use crate::diagnostic::Severity;
 use crate::model::{
     self, AddrSet, Family, Forward, Host, IntervalSet, Limit, NetDefinition, Packet, Policy,
-    PortRange, Protocol, Traffic,
+    PortRange, Protocol, Traffic, Transport,
 };
 use crate::pipeline::{self, Checked};
 use crate::source::Span;
@@ -577,10 +577,22 @@ fn run(ruleset: &Ruleset, chain: &NftChain, packet: &Packet, under: bool) -> Opt
                 },
                 Action::Vmap(entries) => {
                     let hit = entries.iter().find(|e| {
-                        packet.protocol == Some(e.protocol)
-                            && e.lo <= packet.port
-                            && packet.port <= e.hi
+                        matches!(packet.transport, Transport::Port(p, port)
+                            if p == e.protocol && e.lo <= port && port <= e.hi)
                     });
+                    match hit.and_then(|e| follow(ruleset, &e.verdict, packet, under)) {
+                        Some(verdict) => return Some(verdict),
+                        None => continue 'rules,
+                    }
+                }
+                Action::ByteVmap(key, entries) => {
+                    let value = match (key, packet.transport) {
+                        (ByteKey::IcmpType(Family::V4), Transport::Icmp(t))
+                        | (ByteKey::IcmpType(Family::V6), Transport::Icmpv6(t)) => Some(t),
+                        (ByteKey::L4proto, transport) => Some(transport.protocol_number()),
+                        _ => None,
+                    };
+                    let hit = value.and_then(|v| entries.iter().find(|e| e.lo <= v && v <= e.hi));
                     match hit.and_then(|e| follow(ruleset, &e.verdict, packet, under)) {
                         Some(verdict) => return Some(verdict),
                         None => continue 'rules,
@@ -633,22 +645,44 @@ fn holds(ruleset: &Ruleset, m: &Match, packet: &Packet) -> bool {
                     AddrValue::Elements(elements) => elements.iter().any(|e| e.contains(addr)),
                 }
         }
-        Match::L4proto(protocols) => packet.protocol.is_some_and(|p| protocols.contains(&p)),
-        Match::OtherProtocols => packet.protocol.is_none(),
-        Match::Dport(protocol, ranges) => {
-            packet.protocol == Some(*protocol)
-                && ranges
-                    .iter()
-                    .any(|&(lo, hi)| lo <= packet.port && packet.port <= hi)
+        Match::L4proto(protocols) => packet
+            .transport
+            .ported()
+            .is_some_and(|p| protocols.contains(&p)),
+        Match::OtherProtocols => matches!(packet.transport, Transport::Other(_)),
+        Match::Unported => packet.transport.ported().is_none(),
+        Match::Protocols(numbers) => {
+            let n = packet.transport.protocol_number();
+            numbers.iter().any(|&(lo, hi)| lo <= n && n <= hi)
         }
+        Match::Icmp(f) => packet.transport.protocol_number() == *icmp_number(f),
+        // nft adds the family and protocol `icmp type` implies.
+        Match::IcmpType(f, types) => match (f, packet.transport) {
+            (Family::V4, Transport::Icmp(t)) | (Family::V6, Transport::Icmpv6(t)) => {
+                types.iter().any(|&(lo, hi)| lo <= t && t <= hi)
+            }
+            _ => false,
+        },
+        Match::Dport(protocol, ranges) => match packet.transport {
+            Transport::Port(p, port) => {
+                p == *protocol && ranges.iter().any(|&(lo, hi)| lo <= port && port <= hi)
+            }
+            _ => false,
+        },
         Match::ProtoDport(entries) => entries.iter().any(|&(p, lo, hi)| {
-            packet.protocol == Some(p) && lo <= packet.port && packet.port <= hi
+            matches!(packet.transport, Transport::Port(q, port) if p == q && lo <= port && port <= hi)
         }),
-        Match::CtState(_)
-        | Match::CtStatusDnat
-        | Match::Loopback { .. }
-        | Match::HopLimit(_)
-        | Match::IcmpType(..) => panic!("baseline match {m:?} with the baseline off"),
+        Match::CtState(_) | Match::CtStatusDnat | Match::Loopback { .. } | Match::HopLimit(_) => {
+            panic!("baseline match {m:?} with the baseline off")
+        }
+    }
+}
+
+/// The protocol number `meta l4proto icmp` (or `icmpv6`) compares with.
+fn icmp_number(family: &Family) -> &'static u8 {
+    match family {
+        Family::V4 => &crate::model::ip_protocol::ICMP,
+        Family::V6 => &crate::model::ip_protocol::ICMPV6,
     }
 }
 
@@ -693,12 +727,26 @@ pub(super) mod equivalence {
         ]
     }
 
+    /// Types or protocol numbers near the ones packets use.
+    pub(super) fn arb_bytes() -> impl Strategy<Value = IntervalSet<u8>> {
+        prop_oneof![
+            3 => prop::collection::vec((0u8..60, 0u8..5), 0..3).prop_map(|v| {
+                IntervalSet::from_ranges(v.into_iter().map(|(lo, len)| (lo, lo + len)))
+            }),
+            1 => Just(IntervalSet::full()),
+        ]
+    }
+
     pub(super) fn arb_traffic() -> impl Strategy<Value = Traffic> {
         prop_oneof![
             1 => Just(Traffic::all()),
-            // Services have ports; only a rule without services covers other protocols.
             5 => (arb_ports(), arb_ports(), arb_ports()).prop_map(|(t, u, s)| {
-                Traffic { ports: [t, u, s, IntervalSet::empty()], other: false }
+                Traffic { ports: [t, u, s, IntervalSet::empty()], ..Traffic::empty() }
+            }),
+            // ICMP types of either family, other protocols, with or without ports.
+            3 => (arb_ports(), arb_bytes(), arb_bytes(), arb_bytes()).prop_map(|(t, icmp, icmpv6, other)| {
+                let other = other.intersection(&Traffic::other_protocols().other);
+                Traffic { ports: [t, IntervalSet::empty(), IntervalSet::empty(), IntervalSet::empty()], icmp, icmpv6, other }
             }),
         ]
     }
@@ -739,11 +787,15 @@ pub(super) mod equivalence {
         let v6 = ["2001:db8::1", "2001:db8:1::5", "2001:db9::1"];
         (
             prop_oneof![
-                Just(None),
-                Just(Some(Protocol::Tcp)),
-                Just(Some(Protocol::Udp)),
-                Just(Some(Protocol::Sctp)),
-                Just(Some(Protocol::Dccp))
+                Just(0u8),
+                Just(6),
+                Just(17),
+                Just(132),
+                Just(33),
+                Just(47),
+                Just(50),
+                Just(1),
+                Just(58)
             ],
             0u16..50,
             any::<bool>(),
@@ -755,7 +807,13 @@ pub(super) mod equivalence {
                 Just(Some("eth1".to_string()))
             ],
         )
-            .prop_map(move |(protocol, port, ipv6, s, d, interface)| {
+            .prop_map(move |(number, port, ipv6, s, d, interface)| {
+                // The ICMP of the packet's family.
+                let number = match number {
+                    1 | 58 if ipv6 => 58,
+                    1 | 58 => 1,
+                    n => n,
+                };
                 let pick = |i: usize| -> IpAddr {
                     if ipv6 {
                         v6[i % v6.len()].parse().unwrap()
@@ -764,8 +822,7 @@ pub(super) mod equivalence {
                     }
                 };
                 Packet {
-                    protocol,
-                    port,
+                    transport: Transport::of_protocol(number, port),
                     src: pick(s),
                     dst: pick(d),
                     interface,

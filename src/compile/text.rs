@@ -8,10 +8,10 @@ use std::fmt::Write;
 
 use super::names;
 use super::ruleset::{
-    family, Action, AddrElem, AddrValue, Chain, CtState, Hook, Limit, Match, RejectWith, Rule,
-    Ruleset, SetDef, Verdict, VmapEntry,
+    family, Action, AddrElem, AddrValue, ByteKey, Chain, CtState, Hook, Limit, Match, RejectWith,
+    Rule, Ruleset, SetDef, Verdict, VmapEntry,
 };
-use crate::model::{Family, Protocol};
+use crate::model::{icmp, Family, Protocol};
 
 /// Sets with more elements, or longer on one line, are written one element per line.
 const INLINE_SET: usize = 8;
@@ -162,6 +162,18 @@ fn port_range(lo: u16, hi: u16) -> String {
     }
 }
 
+/// An ICMP type by nft's name, or a range of type numbers.
+fn icmp_type_range(family: Family, lo: u8, hi: u8) -> String {
+    match icmp::type_name(family, lo) {
+        Some(name) if lo == hi => name.to_string(),
+        _ => byte_range(lo, hi),
+    }
+}
+
+fn byte_range(lo: u8, hi: u8) -> String {
+    port_range(lo.into(), hi.into())
+}
+
 fn match_text(m: &Match) -> String {
     match m {
         Match::CtState(CtState::EstablishedRelated) => "ct state established,related".into(),
@@ -194,15 +206,27 @@ fn match_text(m: &Match) -> String {
         Match::HopLimit(n) => format!("ip6 hoplimit {n}"),
         Match::IcmpType(family, types) => {
             let key = family::icmp(*family);
-            let items: Vec<String> = types.iter().map(|t| t.to_string()).collect();
+            let items: Vec<String> = types
+                .iter()
+                .map(|&(lo, hi)| icmp_type_range(*family, lo, hi))
+                .collect();
             format!("{key} type {}", one_or_set(&items))
         }
+        Match::Icmp(family) => format!("meta l4proto {}", family::icmp(*family)),
         Match::L4proto(protocols) => {
             let items: Vec<String> = protocols.iter().map(|p| p.to_string()).collect();
             format!("meta l4proto {}", one_or_set(&items))
         }
-        Match::OtherProtocols => {
+        Match::Protocols(numbers) => {
+            let items: Vec<String> = numbers.iter().map(|&(lo, hi)| byte_range(lo, hi)).collect();
+            format!("meta l4proto {}", one_or_set(&items))
+        }
+        Match::Unported => {
             let items: Vec<String> = Protocol::ALL.iter().map(|p| p.to_string()).collect();
+            format!("meta l4proto != {}", braces(&items, 2))
+        }
+        Match::OtherProtocols => {
+            let items: Vec<String> = family::own_protocols().map(str::to_string).collect();
             format!("meta l4proto != {}", braces(&items, 2))
         }
         Match::Dport(protocol, ranges) => {
@@ -255,6 +279,23 @@ fn action_text(a: &Action) -> String {
             let key = match single {
                 Some(p) => format!("{p} dport"),
                 None => "meta l4proto . th dport".to_string(),
+            };
+            format!("{key} vmap {}", braces(&items, 2))
+        }
+        Action::ByteVmap(key, entries) => {
+            let items: Vec<String> = entries
+                .iter()
+                .map(|e| {
+                    let k = match key {
+                        ByteKey::IcmpType(family) => icmp_type_range(*family, e.lo, e.hi),
+                        ByteKey::L4proto => byte_range(e.lo, e.hi),
+                    };
+                    format!("{k} : {}", verdict_text(&e.verdict))
+                })
+                .collect();
+            let key = match key {
+                ByteKey::IcmpType(family) => format!("{} type", family::icmp(*family)),
+                ByteKey::L4proto => "meta l4proto".to_string(),
             };
             format!("{key} vmap {}", braces(&items, 2))
         }

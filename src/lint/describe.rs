@@ -32,10 +32,7 @@ pub fn chain_name(host: &Host, chain: &Chain) -> String {
 
 /// A packet for an example, leaving out the parts neither rule cares about.
 pub fn packet_example(packet: &Packet, rules: &[&Rule]) -> String {
-    let mut out = match packet.protocol {
-        Some(p) => format!("{p}/{}", packet.port),
-        None => "a packet of a protocol without ports (e.g. ICMP)".to_string(),
-    };
+    let mut out = packet.transport.to_string();
     if rules.iter().any(|r| !r.src.is_any()) {
         out.push_str(&format!(" from {}", packet.src));
     }

@@ -15,11 +15,11 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::{Mutex, OnceLock};
 
 use super::run_map::RunMap;
-use super::{AddrSet, Chain, IntervalSet, Packet, Point, Protocol};
+use super::{AddrSet, Chain, Family, IntervalSet, Packet, Point, Traffic, Transport};
 use crate::syntax::ast::Verdict;
 
-/// Index of the "other protocols" pseudo-protocol in the per-protocol tables.
-const OTHER: usize = 4;
+/// How many slots of traffic (ports of each protocol, ICMP types, other protocols) there are.
+const SLOTS: usize = Traffic::SLOTS;
 
 /// What the analysis found for one rule.
 #[derive(Debug, Clone, Default)]
@@ -198,10 +198,10 @@ fn rule_value(i: usize) -> u32 {
 /// What one thread's sweep works with: the ownership maps, one per protocol slot, reused from
 /// cell to cell. Their values are positions in the cell's list of rules.
 struct Maps {
-    owners: [RunMap; 5],
+    owners: [RunMap; SLOTS],
     /// Owned pieces whose successor is not known yet (forward sweep), or what decides each port
     /// among the later rules (backward sweep).
-    other: [RunMap; 5],
+    other: [RunMap; SLOTS],
     /// Whether [`Maps::claim`] reports coverings (not for an analysis of winners only).
     record: bool,
     /// The last covering reported in this cell, as (rule, owner): meeting the owner just met
@@ -512,8 +512,8 @@ impl<'a> Found<'a> {
     }
 }
 
-/// Every rule's traffic as `(slot, lo, hi)` ranges: the four transport protocols' ports, then
-/// the "other protocols" slot as the single range `0..=0`. Built once per analysis.
+/// Every rule's traffic as `(slot, lo, hi)` ranges (see [`Transport::slot`]), as packets of one
+/// address family can be: without the other family's ICMP. Built once per analysis of a family.
 struct Pieces {
     all: Vec<(usize, u32, u32)>,
     /// Rule `i`'s pieces are `all[start[i]..start[i + 1]]`.
@@ -521,21 +521,22 @@ struct Pieces {
 }
 
 impl Pieces {
-    fn of(chain: &Chain) -> Self {
+    fn of(chain: &Chain, family: Family) -> Self {
         let mut all = Vec::new();
         let mut start = Vec::with_capacity(chain.rules.len() + 1);
+        let skipped = match family {
+            Family::V4 => super::transport::SLOT_ICMPV6,
+            Family::V6 => super::transport::SLOT_ICMP,
+        };
         for rule in &chain.rules {
             start.push(all.len());
-            for p in Protocol::ALL {
-                let ranges = rule.traffic.ports[p.index()].ranges();
+            for slot in (0..SLOTS).filter(|&slot| slot != skipped) {
                 all.extend(
-                    ranges
-                        .iter()
-                        .map(|&(lo, hi)| (p.index(), u32::from(lo), u32::from(hi))),
+                    rule.traffic
+                        .slot_ranges(slot)
+                        .into_iter()
+                        .map(|(lo, hi)| (slot, lo, hi)),
                 );
-            }
-            if rule.traffic.other {
-                all.push((OTHER, 0, 0));
             }
         }
         start.push(all.len());
@@ -589,18 +590,11 @@ struct Cell {
 
 /// What one analysis shares between the address families.
 #[derive(Clone, Copy)]
-struct Job<'a> {
-    pieces: &'a Pieces,
-    /// Made the first time a cell small enough to look up needs it.
-    traffic: &'a OnceLock<TrafficIds>,
+struct Job {
     parallel_work: usize,
     /// Cells of at most this many rules replay the findings of an earlier cell like them.
     memo_rules: usize,
     detail: Detail,
-}
-
-fn slot_protocol(slot: usize) -> Option<Protocol> {
-    Protocol::ALL.get(slot).copied()
 }
 
 /// Values grouped by key, each group in the order given: key `k`'s values are
@@ -741,11 +735,7 @@ impl Chain {
         let mut result = Coverage {
             rules: vec![RuleCoverage::default(); self.rules.len()],
         };
-        let pieces = Pieces::of(self);
-        let traffic = OnceLock::new();
         let job = Job {
-            pieces: &pieces,
-            traffic: &traffic,
             parallel_work,
             memo_rules,
             detail,
@@ -754,6 +744,7 @@ impl Chain {
             self.coverage_family(
                 result,
                 &job,
+                Family::V4,
                 |set| &set.v4,
                 |a: u32| IpAddr::V4(Ipv4Addr::from(a)),
             );
@@ -762,6 +753,7 @@ impl Chain {
             self.coverage_family(
                 result,
                 &job,
+                Family::V6,
                 |set| &set.v6,
                 |a: u128| IpAddr::V6(Ipv6Addr::from(a)),
             );
@@ -785,21 +777,23 @@ impl Chain {
         &self,
         result: &mut Coverage,
         job: &Job,
+        family: Family,
         part: fn(&AddrSet) -> &IntervalSet<T>,
         addr: impl Fn(T) -> IpAddr + Sync,
     ) {
         let Job {
-            pieces,
-            traffic,
             parallel_work,
             memo_rules,
             detail,
         } = *job;
+        let pieces = &Pieces::of(self, family);
+        // Made the first time a cell small enough to look up needs it.
+        let traffic = &OnceLock::new();
         let active: Vec<usize> = (0..self.rules.len())
             .filter(|&i| {
                 let rule = &self.rules[i];
                 rule.resolved
-                    && !rule.traffic.is_empty()
+                    && rule.traffic.matches_family(family)
                     && !part(&rule.src).is_empty()
                     && !part(&rule.dst).is_empty()
             })
@@ -868,8 +862,7 @@ impl Chain {
         cells.retain(|c| seen.insert(&cell_rules[c.rules.clone()]));
 
         let packet_in = |cell: &Cell, slot: usize, port: u32| Packet {
-            protocol: slot_protocol(slot),
-            port: if slot == OTHER { 0 } else { port as u16 },
+            transport: Transport::from_slot(slot, port),
             src: addr(src.representative[cell.src as usize]),
             dst: addr(dst.representative[cell.dst as usize]),
             interface: interfaces[cell.interface].clone(),

@@ -6,16 +6,14 @@
 use std::fmt;
 use std::net::IpAddr;
 
-use super::{Chain, Protocol, Rule};
+use super::{Chain, Family, Rule, Transport};
 use crate::syntax::ast::Verdict;
 
 /// A packet as a chain sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Packet {
-    /// `None` for protocols without ports (ICMP, GRE, ...).
-    pub protocol: Option<Protocol>,
-    /// Destination port; ignored when `protocol` is `None`.
-    pub port: u16,
+    /// Protocol and port, ICMP type, or another protocol's number.
+    pub transport: Transport,
     pub src: IpAddr,
     pub dst: IpAddr,
     /// The incoming interface (outgoing in an output chain), when known.
@@ -24,11 +22,7 @@ pub struct Packet {
 
 impl fmt::Display for Packet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.protocol {
-            Some(p) => write!(f, "{p}/{}", self.port)?,
-            None => f.write_str("a packet of another protocol")?,
-        }
-        write!(f, " from {} to {}", self.src, self.dst)?;
+        write!(f, "{} from {} to {}", self.transport, self.src, self.dst)?;
         if let Some(iface) = &self.interface {
             write!(f, " on {iface}")?;
         }
@@ -41,7 +35,11 @@ impl Rule {
     pub fn matches(&self, packet: &Packet) -> bool {
         let same_family = packet.src.is_ipv4() == packet.dst.is_ipv4();
         same_family
-            && self.traffic.contains(packet.protocol, packet.port)
+            && packet
+                .transport
+                .family()
+                .is_none_or(|f| f == Family::of(packet.src))
+            && self.traffic.contains(packet.transport)
             && self.src.contains(packet.src)
             && self.dst.contains(packet.dst)
             && match &self.interface {

@@ -28,7 +28,7 @@ macro_rules! impl_point {
         }
     )*};
 }
-impl_point!(u16, u32, u128);
+impl_point!(u8, u16, u32, u128);
 
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct IntervalSet<T: Point> {

@@ -4,14 +4,18 @@
 //! for one packet, and [`Chain::coverage`] the exact analysis of every rule at once.
 
 mod addr_set;
+pub mod baseline;
 mod coverage;
 mod evaluate;
+pub mod icmp;
 mod interval_set;
+pub mod ip_protocol;
 mod policy;
 mod port_range;
 mod protocol;
 mod run_map;
 mod traffic;
+mod transport;
 
 pub use addr_set::{AddrSet, Family};
 pub use coverage::{Coverage, RuleCoverage};
@@ -24,3 +28,4 @@ pub use policy::{
 pub use port_range::PortRange;
 pub use protocol::Protocol;
 pub use traffic::Traffic;
+pub use transport::Transport;

@@ -1,8 +1,8 @@
 //! Hosts, their binds, chains, rules and port forwards.
 
 use crate::diagnostic::Diagnostic;
-use crate::lint::rules::SYNTAX_ERROR;
-use crate::model::{self, AddrSet, Host, Traffic};
+use crate::lint::rules::{INVALID_PORT, SYNTAX_ERROR};
+use crate::model::{self, AddrSet, Host, Protocol, Traffic};
 use crate::source::Span;
 use crate::syntax::ast::{self, HostItem, Item, PolicyFile};
 
@@ -169,7 +169,27 @@ fn resolve_bind(
     services: &mut ServiceResolver,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> model::Bind {
-    let (uses, traffic, _) = resolve_services(&bind.services, services, diagnostics);
+    let (mut uses, _, _) = resolve_services(&bind.services, services, diagnostics);
+    // A bind says which ports a process listens on; ICMP and protocols without ports are
+    // answered by the kernel, not by a listener.
+    uses.retain(|u| {
+        if !u.traffic.has_portless() || u.traffic.protocols().next().is_some() {
+            return true;
+        }
+        diagnostics.push(
+            Diagnostic::new(
+                &INVALID_PORT,
+                u.span,
+                format!("`{}` has no ports for a process to listen on", u.text),
+            )
+            .label("not a port")
+            .help("a bind lists the ports a process listens on, such as `tcp/8080` or `https`; ICMP and protocols without ports need no bind"),
+        );
+        false
+    });
+    let traffic = uses.iter().fold(Traffic::empty(), |t, u| {
+        t.union(&u.traffic.only(&Protocol::ALL))
+    });
     model::Bind {
         process: bind.process.node.clone(),
         address: bind.address.node,

@@ -122,6 +122,41 @@ impl<'a> ServiceResolver<'a> {
                     traffic,
                 })
             }
+            ServiceRef::Icmp {
+                family,
+                icmp_type,
+                span,
+            } => {
+                let keyword = crate::model::icmp::keyword(*family);
+                let (text, types) = match icmp_type {
+                    Some(t) => (
+                        format!(
+                            "{keyword}/{}",
+                            crate::model::icmp::type_text(*family, t.node)
+                        ),
+                        IntervalSet::range(t.node, t.node),
+                    ),
+                    None => (keyword.to_string(), IntervalSet::full()),
+                };
+                Some(ServiceUse {
+                    text,
+                    span: *span,
+                    origin: Origin::Spec,
+                    name: None,
+                    explicit_protocol: true,
+                    registered_protocols: Vec::new(),
+                    traffic: Traffic::icmp_types(*family, types),
+                })
+            }
+            ServiceRef::IpProtocol { number, span } => Some(ServiceUse {
+                text: Traffic::ip_protocol(*number).to_string(),
+                span: *span,
+                origin: Origin::Spec,
+                name: None,
+                explicit_protocol: true,
+                registered_protocols: Vec::new(),
+                traffic: Traffic::ip_protocol(*number),
+            }),
             ServiceRef::Name {
                 name,
                 protocol,

@@ -9,7 +9,7 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 
-use crate::model::{PortRange, Protocol};
+use crate::model::{Family, PortRange, Protocol};
 use crate::source::{FileId, Span, Spanned};
 
 pub type Ident = Spanned<String>;
@@ -90,6 +90,15 @@ pub enum ServiceRef {
     },
     /// `tcp/22`, `udp/8000-8100`, or a bare `tcp` for every port of the protocol.
     Spec(PortSpec),
+    /// `icmp`, `icmp/echo-request`, `icmpv6 nd-neighbor-solicit`: ICMP (IPv4) or ICMPv6 (IPv6)
+    /// messages of one type, or of every type.
+    Icmp {
+        family: Family,
+        icmp_type: Option<Spanned<u8>>,
+        span: Span,
+    },
+    /// `gre`, `esp`, `proto/47`: every packet of an IP protocol, by number.
+    IpProtocol { number: u8, span: Span },
     /// Something the parser rejected and already reported.
     Error(Span),
 }
@@ -99,6 +108,7 @@ impl ServiceRef {
         match self {
             ServiceRef::Name { span, .. } => *span,
             ServiceRef::Spec(spec) => spec.span,
+            ServiceRef::Icmp { span, .. } | ServiceRef::IpProtocol { span, .. } => *span,
             ServiceRef::Error(span) => *span,
         }
     }

@@ -8,7 +8,7 @@ use std::ops::Range;
 
 use ipnet::IpNet;
 
-use crate::model::PortRange;
+use crate::model::{icmp, Family, PortRange};
 
 /// Names of services, nets, hosts, processes and users.
 pub(crate) const MAX_NAME_LEN: usize = 63;
@@ -27,7 +27,7 @@ pub(crate) struct ValueError {
 }
 
 impl ValueError {
-    fn new(message: impl Into<String>) -> Self {
+    pub(crate) fn new(message: impl Into<String>) -> Self {
         ValueError {
             message: message.into(),
             help: None,
@@ -76,6 +76,78 @@ pub(crate) fn port_range(lo: &str, hi: Option<&str>) -> Result<PortRange, ValueE
         ValueError::new(format!("the port range `{lo}-{hi}` is inverted"))
             .help(format!("write the lower port first: `{hi_port}-{lo_port}`"))
     })
+}
+
+/// An ICMP (IPv4) or ICMPv6 (IPv6) type: nft's name for it, or a number from 0 to 255.
+pub(crate) fn icmp_type(family: Family, text: &str) -> Result<u8, ValueError> {
+    if let Some(number) = icmp::parse_type(family, text) {
+        return Ok(number);
+    }
+    let keyword = icmp::keyword(family);
+    if text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(
+            ValueError::new(format!("{keyword} type `{text}` is above 255"))
+                .help("a type is a name such as `echo-request`, or a number from 0 to 255"),
+        );
+    }
+    let mut error = ValueError::new(format!("unknown {keyword} type `{text}`"));
+    let other = match family {
+        Family::V4 => Family::V6,
+        Family::V6 => Family::V4,
+    };
+    let closest = icmp::types(family)
+        .iter()
+        .map(|&(name, _)| (strsim::levenshtein(name, text), name))
+        .min();
+    error = if icmp::parse_type(other, text).is_some() {
+        error.help(format!(
+            "`{text}` is an {} type; {keyword} is {}'s",
+            icmp::keyword(other),
+            match family {
+                Family::V4 => "IPv4",
+                Family::V6 => "IPv6",
+            }
+        ))
+    } else if let Some((distance, name)) = closest.filter(|&(d, _)| d <= 3) {
+        let _ = distance;
+        error.help(format!("did you mean `{name}`?"))
+    } else {
+        error.help(format!(
+            "{keyword} types are named as nftables names them (`nft describe {keyword} type`), or numbered 0 to 255"
+        ))
+    };
+    Err(error)
+}
+
+/// An IP protocol after `proto/`: a number from 0 to 255 or a protocol name.
+pub(crate) fn ip_protocol(text: &str) -> Result<u8, ValueError> {
+    if let Some(number) = crate::model::ip_protocol::by_name(text) {
+        return Ok(number);
+    }
+    if let Some(protocol) = text
+        .parse::<crate::model::Protocol>()
+        .ok()
+        .filter(|_| text.bytes().all(|b| b.is_ascii_lowercase()))
+    {
+        return Ok(crate::model::ip_protocol::number(protocol));
+    }
+    match text.parse::<u8>() {
+        Ok(number) => Ok(number),
+        Err(_) if text.bytes().all(|b| b.is_ascii_digit()) => Err(ValueError::new(format!(
+            "IP protocol `{text}` is above 255"
+        ))
+        .help("IP protocol numbers run from 0 to 255")),
+        Err(_) => Err(
+            ValueError::new(format!("unknown IP protocol `{text}`")).help(format!(
+                "write its number (`proto/47`) or one of the names {}",
+                crate::model::ip_protocol::NAMED
+                    .iter()
+                    .map(|(n, _)| format!("`{n}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        ),
+    }
 }
 
 /// An IPv4 or IPv6 address, no prefix length.

@@ -19,6 +19,7 @@ use super::lexical::{self, ValueError};
 use crate::diagnostic::Diagnostic;
 use crate::lint::rules::{INVALID_ADDRESS, INVALID_PORT, SYNTAX_ERROR};
 use crate::lint::LintRule;
+use crate::model::Family;
 use crate::model::Protocol;
 use crate::source::{FileId, Span, Spanned};
 
@@ -644,6 +645,8 @@ impl<'a> Builder<'a> {
                     span,
                 })
             }
+            Rule::icmp_ref => Some(self.icmp_ref(inner)),
+            Rule::ip_protocol_ref => Some(self.ip_protocol_ref(inner)),
             Rule::bare_port => {
                 let text = inner.as_str();
                 self.diagnostics.push(
@@ -659,6 +662,58 @@ impl<'a> Builder<'a> {
             }
             _ => None,
         }
+    }
+
+    /// `icmp`, `icmp/echo-request`, `icmpv6 135`; an `Error` node when the type is unknown
+    /// (reported).
+    fn icmp_ref(&mut self, pair: Pair<'_, Rule>) -> ServiceRef {
+        let span = self.span(&pair);
+        let mut family = Family::V4;
+        let mut icmp_type = None;
+        for inner in pair.into_inner() {
+            match inner.as_rule() {
+                Rule::icmp_proto if inner.as_str() == "icmpv6" => family = Family::V6,
+                Rule::icmp_type => {
+                    let type_span = self.span(&inner);
+                    match lexical::icmp_type(family, inner.as_str()) {
+                        Ok(number) => icmp_type = Some(Spanned::new(number, type_span)),
+                        Err(err) => {
+                            self.report(&INVALID_PORT, type_span, err, "unknown type");
+                            return ServiceRef::Error(span);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        ServiceRef::Icmp {
+            family,
+            icmp_type,
+            span,
+        }
+    }
+
+    /// `gre`, `proto/47`, `proto/esp`; an `Error` node when the protocol is unknown (reported).
+    fn ip_protocol_ref(&mut self, pair: Pair<'_, Rule>) -> ServiceRef {
+        let span = self.span(&pair);
+        for inner in pair.into_inner() {
+            let text = inner.as_str();
+            let value_span = self.span(&inner);
+            let number = match inner.as_rule() {
+                Rule::ip_protocol_name => crate::model::ip_protocol::by_name(text)
+                    .ok_or_else(|| ValueError::new(format!("unknown IP protocol `{text}`"))),
+                Rule::ip_protocol_value => lexical::ip_protocol(text),
+                _ => continue,
+            };
+            return match number {
+                Ok(number) => ServiceRef::IpProtocol { number, span },
+                Err(err) => {
+                    self.report(&INVALID_PORT, value_span, err, "not an IP protocol");
+                    ServiceRef::Error(span)
+                }
+            };
+        }
+        ServiceRef::Error(span)
     }
 
     /// `tcp`, `tcp/22`, `udp/8000-8100`; `None` when the ports are invalid (reported).
@@ -836,6 +891,8 @@ fn content_end(pair: &Pair<'_, Rule>) -> usize {
     let exact = matches!(
         pair.as_rule(),
         Rule::port_spec
+            | Rule::icmp_ref
+            | Rule::ip_protocol_ref
             | Rule::port_range
             | Rule::service_name
             | Rule::target

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::net::IpAddr;
 
-use portcullis::model::{Family, Forward, Host, Packet, Rule};
+use portcullis::model::{Family, Forward, Host, Packet, Rule, Transport};
 use portcullis::source::Sources;
 use portcullis::syntax::ast::{ChainKind, Verdict};
 
@@ -101,8 +101,7 @@ impl<'a> Oracle<'a> {
     /// The expectation for a probe crossing `path`, arriving on (or leaving by) `interface`.
     pub fn expect(&self, path: Path, probe: &Probe, interface: &str) -> Expectation {
         let packet = Packet {
-            protocol: Some(probe.protocol),
-            port: probe.port,
+            transport: Transport::Port(probe.protocol, probe.port),
             src: probe.src,
             dst: probe.dst,
             interface: Some(interface.to_string()),
@@ -163,8 +162,8 @@ impl<'a> Oracle<'a> {
     /// whose protocol, ports, family and sources match, as nat prerouting sees it.
     pub fn translation(&self, packet: &Packet) -> Option<&'a Forward> {
         self.host.forwards.iter().find(|f| {
-            packet.protocol == Some(f.protocol)
-                && (f.ports.lo..=f.ports.hi).contains(&packet.port)
+            matches!(packet.transport, Transport::Port(p, port)
+                if p == f.protocol && (f.ports.lo..=f.ports.hi).contains(&port))
                 && Family::of(packet.src) == Family::of(f.target)
                 && f.from.contains(packet.src)
         })

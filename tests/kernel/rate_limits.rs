@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use portcullis::model::{Packet, Protocol};
+use portcullis::model::{Packet, Protocol, Transport};
 use portcullis::syntax::ast::{ChainKind, Verdict};
 
 use super::env;
@@ -60,8 +60,7 @@ fn assert_sequence(bench: &Bench, steps: &[(Probe, Phase)]) {
     let mut wrong = 0;
     for (i, ((probe, phase), outcome)) in steps.iter().zip(&outcomes).enumerate() {
         let packet = Packet {
-            protocol: Some(probe.protocol),
-            port: probe.port,
+            transport: Transport::Port(probe.protocol, probe.port),
             src: probe.src,
             dst: probe.dst,
             interface: Some(SERVER_IF.to_string()),
@@ -259,8 +258,7 @@ fn the_sequences_above_distinguish_under_from_over() {
         let checked = portcullis::pipeline::check_text("limit.pcl", text);
         let chain = checked.policy.hosts[0].chain(ChainKind::Input).unwrap();
         let packet = Packet {
-            protocol: Some(protocol),
-            port,
+            transport: Transport::Port(protocol, port),
             src: V4,
             dst: IpAddr::V4(SERVER_V4),
             interface: Some(SERVER_IF.to_string()),

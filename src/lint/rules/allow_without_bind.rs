@@ -66,9 +66,11 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                 }
             },
         );
+        // Only ports are listened on: ICMP and protocols without ports are the kernel's.
         let unbound = |service: &ServiceUse| {
-            !service.traffic.is_empty()
-                && !service.traffic.intersects(&network)
+            let ports = service.traffic.only(&Protocol::ALL);
+            !ports.is_empty()
+                && !ports.intersects(&network)
                 && !Protocol::ALL
                     .iter()
                     .any(|&p| covers_all_ports(service.traffic.of(p)))
@@ -83,7 +85,7 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
         }
         // The allows that really let in some port no network bind covers; the others are
         // shadowed or redundant, which the coverage rules report.
-        let nowhere = Probe::traffic(Traffic::all().difference(&network));
+        let nowhere = Probe::traffic(Traffic::all().only(&Protocol::ALL).difference(&network));
         let mut rules: Vec<usize> = admitted(chain, &[nowhere], candidate)
             .into_iter()
             .filter_map(|a| a.rule)
@@ -96,7 +98,7 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                 if !unbound(service) {
                     continue;
                 }
-                let ports = service.traffic.to_string();
+                let ports = service.traffic.only(&Protocol::ALL).to_string();
                 let what = if service.text == ports {
                     format!("`{}`", service.text)
                 } else {

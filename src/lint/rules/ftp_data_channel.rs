@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use crate::diagnostic::Diagnostic;
 use crate::lint::describe::rule_text;
 use crate::lint::LintContext;
-use crate::model::{AddrSet, Chain, IntervalSet, Origin, PortRange, Protocol, Rule, Traffic};
+use crate::model::{
+    AddrSet, Chain, IntervalSet, Origin, PortRange, Protocol, Rule, Traffic, Transport,
+};
 use crate::source::Span;
 use crate::syntax::ast::{ChainKind, Verdict};
 
@@ -262,7 +264,8 @@ fn passive_allows(
         }
         match &coverage.rules[index].wins {
             None => {}
-            Some(p) if p.protocol == Some(Protocol::Tcp) && passive_ports.contains(p.port) => {
+            Some(p) if matches!(p.transport, Transport::Port(Protocol::Tcp, port) if passive_ports.contains(port)) =>
+            {
                 found.push(index);
             }
             Some(_) => {

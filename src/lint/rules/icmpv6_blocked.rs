@@ -3,7 +3,7 @@
 use crate::diagnostic::Diagnostic;
 use crate::lint::describe::chain_name;
 use crate::lint::LintContext;
-use crate::model::{AddrSet, IntervalSet, Protocol, Traffic};
+use crate::model::{AddrSet, Family, IntervalSet, Protocol, Traffic};
 use crate::syntax::ast::{ChainKind, Verdict};
 
 use crate::lint::exposure::{admitted, loopback_only, Probe};
@@ -70,10 +70,9 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
         v6: IntervalSet::full(),
     };
     let link_local = link_local();
-    let other = Traffic {
-        other: true,
-        ..Traffic::empty()
-    };
+    // Neighbour solicitations and advertisements: without them no address resolves.
+    let neighbour = Traffic::icmp_types(Family::V6, IntervalSet::range(135, 136));
+    let too_big = Traffic::icmp_types(Family::V6, IntervalSet::range(2, 2));
     let ports = Protocol::ALL
         .iter()
         .fold(Traffic::empty(), |t, &p| t.union(&Traffic::protocol(p)));
@@ -87,9 +86,9 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
     const NEIGHBOUR: usize = 0;
     const TOO_BIG: usize = 1;
     let incoming = [
-        probe(&other, link_local.clone()),
+        probe(&neighbour, link_local.clone()),
         probe(
-            &other,
+            &too_big,
             AddrSet {
                 v4: IntervalSet::empty(),
                 v6: ipv6.v6.difference(&link_local.v6),
@@ -104,7 +103,7 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
     ));
     let outgoing = [
         Probe {
-            traffic: other.clone(),
+            traffic: neighbour.clone(),
             src: ipv6.clone(),
             dst: neighbours,
         },

@@ -46,7 +46,7 @@ const FIRST_UNPRIVILEGED: u16 = 1024;
 fn system_ports() -> Traffic {
     Traffic {
         ports: std::array::from_fn(|_| IntervalSet::range(0, FIRST_UNPRIVILEGED - 1)),
-        other: false,
+        ..Traffic::empty()
     }
 }
 

@@ -3,7 +3,7 @@
 use crate::diagnostic::Diagnostic;
 use crate::lint::describe::{join_and, traffic_list};
 use crate::lint::LintContext;
-use crate::model::{Origin, Protocol, ServiceDefinition, Traffic};
+use crate::model::{Origin, Protocol, ServiceDefinition, Traffic, Transport};
 use crate::registry::{self, PortClass, PortStatus};
 
 crate::declare_lint! {
@@ -96,7 +96,7 @@ fn renamed_registry_service(def: &ServiceDefinition, canonical: &str) -> Option<
         format!("`{}` (an alias of `{canonical}`)", def.name)
     };
     let suggestion = match def.traffic.example() {
-        Some((Some(_), port)) => format!("{}-{port}", def.name),
+        Some(Transport::Port(_, port)) => format!("{}-{port}", def.name),
         _ => format!("my-{}", def.name),
     };
     Some(

@@ -282,3 +282,24 @@ fn a_rule_with_an_invalid_option_is_left_out_not_widened() {
         );
     }
 }
+
+#[test]
+fn unknown_icmp_types_and_protocols_are_explained() {
+    let err = text_error("service s = icmp/echo-requst");
+    assert_eq!(err.rule, "invalid-port");
+    assert_eq!(err.text, "echo-requst");
+    assert_eq!(err.help.as_deref(), Some("did you mean `echo-request`?"));
+    let err = text_error("service s = icmp nd-neighbor-solicit");
+    assert!(
+        err.help.as_deref().unwrap().contains("is an icmpv6 type"),
+        "{err:?}"
+    );
+    let err = text_error("service s = icmpv6/300");
+    assert!(err.message.contains("above 255"), "{err:?}");
+    let err = text_error("service s = proto/300");
+    assert!(err.message.contains("above 255"), "{err:?}");
+    let err = text_error("service s = proto/nope");
+    assert!(err.help.as_deref().unwrap().contains("`gre`"), "{err:?}");
+    // Protocol names are reserved like `tcp`.
+    assert_eq!(text_error("net gre = 10.0.0.0/8").rule, "syntax-error");
+}

@@ -582,3 +582,60 @@ fn spans_cover_what_was_written() {
     assert_eq!(at(r.from.as_ref().unwrap()[0].span()), "10.0.0.0/8");
     assert_eq!(at(r.log.as_ref().unwrap().span), "log");
 }
+
+#[test]
+fn icmp_types_and_protocols_without_ports() {
+    use crate::model::Family;
+    let refs = service_refs(
+        "icmp, icmp/echo-request, icmp 13, icmpv6 nd-neighbor-solicit, icmpv6/mld-listener-reduction, gre, esp, proto/253, proto/ah",
+    );
+    let found: Vec<String> = refs
+        .iter()
+        .map(|r| match r {
+            ServiceRef::Icmp {
+                family, icmp_type, ..
+            } => format!(
+                "{}:{:?}",
+                if *family == Family::V4 {
+                    "icmp"
+                } else {
+                    "icmpv6"
+                },
+                icmp_type.as_ref().map(|t| t.node)
+            ),
+            ServiceRef::IpProtocol { number, .. } => format!("proto:{number}"),
+            other => panic!("unexpected {other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            "icmp:None",
+            "icmp:Some(8)",
+            "icmp:Some(13)",
+            "icmpv6:Some(135)",
+            "icmpv6:Some(132)",
+            "proto:47",
+            "proto:50",
+            "proto:253",
+            "proto:51"
+        ]
+    );
+    // A type after a space stops at the options: `from` is not a type.
+    let policy =
+        parse_ok("input drop {\n  allow icmp from 10.0.0.0/8\n  allow icmp echo-request log\n}\n");
+    let Some(Item::HostItem(HostItem::Chain(chain))) = policy.items.first() else {
+        panic!("a chain")
+    };
+    assert!(chain.rules[0].from.is_some());
+    assert!(chain.rules[1].log.is_some());
+    // Names that only start with a protocol's name are service names.
+    assert!(matches!(
+        service_refs("icmpd")[..],
+        [ServiceRef::Name { .. }]
+    ));
+    assert!(matches!(
+        service_refs("gres")[..],
+        [ServiceRef::Name { .. }]
+    ));
+}
