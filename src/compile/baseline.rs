@@ -69,6 +69,7 @@ pub(super) fn rules(kind: ChainKind, baseline: &Baseline) -> Vec<Rule> {
                                 "fe80::/10".parse().expect("a valid prefix"),
                             ),
                         ]),
+                        negated: false,
                     },
                     Match::IcmpType(Family::V6, ranges(ICMPV6_MLD)),
                 ],

@@ -274,19 +274,29 @@ fn match_stmt(m: &Match) -> Statement<'static> {
             meta(if *output { MetaKey::Oif } else { MetaKey::Iif }),
             s("lo"),
         ),
-        Match::Interface { output, name } => eq(
+        Match::Interface {
+            output,
+            names,
+            negated,
+        } => cmp(
             meta(if *output {
                 MetaKey::Oifname
             } else {
                 MetaKey::Iifname
             }),
-            s(name.clone()),
+            if *negated {
+                Operator::NEQ
+            } else {
+                Operator::EQ
+            },
+            one_or_set(names.iter().map(|n| s(n.clone())).collect()),
         ),
         Match::Nfproto(family) => eq(meta(MetaKey::Nfproto), s(family::nfproto(*family))),
         Match::Addr {
             family,
             direction,
             value,
+            negated,
         } => {
             let field = direction.field();
             let right = match value {
@@ -295,7 +305,12 @@ fn match_stmt(m: &Match) -> Statement<'static> {
                     one_or_set(elements.iter().map(addr_elem).collect())
                 }
             };
-            eq(payload(family::payload(*family), field), right)
+            let op = if *negated {
+                Operator::NEQ
+            } else {
+                Operator::EQ
+            };
+            cmp(payload(family::payload(*family), field), op, right)
         }
         Match::HopLimit(n) => eq(payload("ip6", "hoplimit"), Expression::Number((*n).into())),
         Match::IcmpType(family, types) => {

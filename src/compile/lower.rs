@@ -271,9 +271,10 @@ impl Compiler<'_> {
         let interface: Vec<Match> = first
             .interface
             .iter()
-            .map(|name| Match::Interface {
+            .map(|list| Match::Interface {
                 output: kind == ChainKind::Output,
-                name: name.clone(),
+                names: list.names().to_vec(),
+                negated: list.is_negated(),
             })
             .collect();
         let chain_name = format!("{kind}_r{first_index}");
@@ -664,20 +665,37 @@ impl Compiler<'_> {
                 continue;
             }
             let mut matches = Vec::new();
-            if !src_full {
-                let value = self.addr_value(&rule.src_names, &rule.src, family);
+            let sides = [
+                (
+                    Direction::Source,
+                    src_full,
+                    &rule.src,
+                    &rule.src_names,
+                    rule.src_negated,
+                ),
+                (
+                    Direction::Destination,
+                    dst_full,
+                    &rule.dst,
+                    &rule.dst_names,
+                    rule.dst_negated,
+                ),
+            ];
+            for (direction, full, set, names, negated) in sides {
+                if full {
+                    continue;
+                }
+                // A negated list is written as what it leaves out: `ip saddr != @net_office_v4`.
+                let value = if negated {
+                    self.addr_value(names, &set.complement(), family)
+                } else {
+                    self.addr_value(names, set, family)
+                };
                 matches.push(Match::Addr {
                     family,
-                    direction: Direction::Source,
+                    direction,
                     value,
-                });
-            }
-            if !dst_full {
-                let value = self.addr_value(&rule.dst_names, &rule.dst, family);
-                matches.push(Match::Addr {
-                    family,
-                    direction: Direction::Destination,
-                    value,
+                    negated,
                 });
             }
             parts.push(FamilyPart {
@@ -807,8 +825,8 @@ fn validate(kind: ChainKind, rule_no: usize, rule: &model::Rule) -> Result<(), C
             rule: rule_no,
         });
     }
-    if let Some(name) = &rule.interface {
-        if !names::is_interface_name(name) {
+    if let Some(list) = &rule.interface {
+        if let Some(name) = list.names().iter().find(|n| !names::is_interface_name(n)) {
             return Err(CompileError::Interface {
                 chain: kind,
                 rule: rule_no,
@@ -1008,6 +1026,7 @@ fn family_only(from: &AddrSet, family: Family) -> Option<Vec<Match>> {
             family,
             direction: Direction::Source,
             value: AddrValue::Elements(addr_elements(from, family)),
+            negated: false,
         }])
     }
 }
@@ -1029,6 +1048,7 @@ fn forward_accept(forward: &Forward) -> Option<Rule> {
                 family,
                 direction: Direction::Destination,
                 value: AddrValue::Elements(addr_elements(&target, family)),
+                negated: false,
             },
             Match::Dport(forward.protocol, vec![ports]),
         ],

@@ -240,16 +240,19 @@ pub(super) enum Match {
     Loopback {
         output: bool,
     },
-    /// `iifname "eth0"` or `oifname "eth0"`.
+    /// `iifname "eth0"`, `oifname { "eth0", "eth1" }`, `iifname != "wan0"`.
     Interface {
         output: bool,
-        name: String,
+        names: Vec<String>,
+        negated: bool,
     },
     Nfproto(Family),
+    /// `ip saddr @net_office_v4`, or with `negated`, `ip saddr != @net_office_v4`.
     Addr {
         family: Family,
         direction: Direction,
         value: AddrValue,
+        negated: bool,
     },
     HopLimit(u8),
     /// `icmp type { echo-request, 13-15 }`, `icmpv6 type nd-neighbor-solicit`: non-empty ranges

@@ -490,7 +490,7 @@ fn hostile_strings_are_refused() {
     }
     for iface in ["eth0\" accept", "eth*", "", "a;b", "sixteen-chars-xx"] {
         let mut r = rule(Verdict::Accept, tcp(22, 22));
-        r.interface = Some(iface.to_string());
+        r.interface = Some(model::Interfaces::one(iface));
         let h = host(None, vec![chain(ChainKind::Output, Verdict::Drop, vec![r])]);
         assert!(matches!(
             compile_host(&Policy::default(), &h, &CompileConfig::default()),
@@ -624,12 +624,19 @@ fn follow(ruleset: &Ruleset, v: &NftVerdict, packet: &Packet, under: bool) -> Op
 fn holds(ruleset: &Ruleset, m: &Match, packet: &Packet) -> bool {
     let family = Family::of(packet.src);
     match m {
-        Match::Interface { name, .. } => packet.interface.as_deref() == Some(name.as_str()),
+        Match::Interface { names, negated, .. } => {
+            packet
+                .interface
+                .as_ref()
+                .is_some_and(|i| names.contains(i))
+                != *negated
+        }
         Match::Nfproto(f) => *f == family,
         Match::Addr {
             family: f,
             direction,
             value,
+            negated,
         } => {
             let addr: IpAddr = match direction {
                 Direction::Source => packet.src,
@@ -643,7 +650,7 @@ fn holds(ruleset: &Ruleset, m: &Match, packet: &Packet) -> bool {
                         set.elements.iter().any(|e| e.contains(addr))
                     }
                     AddrValue::Elements(elements) => elements.iter().any(|e| e.contains(addr)),
-                }
+                } != *negated
         }
         Match::L4proto(protocols) => packet
             .transport
@@ -708,13 +715,17 @@ pub(super) mod equivalence {
         &["10.1.0.0/16", "10.3.0.0/16", "2001:db8:1::/48"],
     ];
 
-    pub(super) fn arb_addrs() -> impl Strategy<Value = (AddrSet, Vec<String>)> {
+    /// Sources: the set, the net names written, and whether they were negated.
+    pub(super) fn arb_addrs() -> impl Strategy<Value = (AddrSet, Vec<String>, bool)> {
         prop_oneof![
-            3 => Just((AddrSet::any(), Vec::new())),
-            1 => Just((v4_any(), Vec::new())),
-            4 => (0..PREFIXES.len()).prop_map(|i| (addrs(PREFIXES[i]), Vec::new())),
-            // The net `office`, which compiles to named sets.
-            2 => Just((addrs(PREFIXES[3]), vec!["office".to_string()])),
+            3 => Just((AddrSet::any(), Vec::new(), false)),
+            1 => Just((v4_any(), Vec::new(), false)),
+            4 => (0..PREFIXES.len()).prop_map(|i| (addrs(PREFIXES[i]), Vec::new(), false)),
+            // `from !10.1.0.0/16, !2001:db8:1::/48`: written as what it leaves out.
+            1 => (0..PREFIXES.len()).prop_map(|i| (addrs(PREFIXES[i]).complement(), Vec::new(), true)),
+            // The net `office`, which compiles to named sets, and its negation.
+            2 => Just((addrs(PREFIXES[3]), vec!["office".to_string()], false)),
+            1 => Just((addrs(PREFIXES[3]).complement(), vec!["office".to_string()], true)),
         ]
     }
 
@@ -757,7 +768,12 @@ pub(super) mod equivalence {
             arb_traffic(),
             arb_addrs(),
             prop_oneof![4 => Just(None), 1 => (0..3usize).prop_map(|i| Some(["10.0.0.0/8", "192.0.2.0/24", "2001:db8::/32"][i]))],
-            prop_oneof![4 => Just(None), 1 => Just(Some("eth0".to_string()))],
+            prop_oneof![
+                8 => Just(None),
+                2 => Just(Some(model::Interfaces::one("eth0"))),
+                1 => Just(Some(model::Interfaces::new(["eth0".to_string(), "eth1".to_string()], false))),
+                1 => Just(Some(model::Interfaces::new(["eth1".to_string()], true))),
+            ],
             prop_oneof![6 => Just(None), 1 => any::<bool>().prop_map(|per_source| Some(Limit {
                 rate: 3,
                 unit: RateUnit::Minute,
@@ -767,10 +783,11 @@ pub(super) mod equivalence {
             prop_oneof![5 => Just(None), 1 => Just(Some(None)), 1 => Just(Some(Some("x ".to_string())))],
             prop::bool::weighted(0.15),
         )
-            .prop_map(|(verdict, traffic, (src, src_names), dst, interface, limit, log, counter)| {
+            .prop_map(|(verdict, traffic, (src, src_names, src_negated), dst, interface, limit, log, counter)| {
                 let mut r = rule(verdict, traffic);
                 r.src = src;
                 r.src_names = src_names;
+                r.src_negated = src_negated;
                 if let Some(dst) = dst {
                     r.dst = addrs(&[dst]);
                 }

@@ -182,18 +182,26 @@ fn match_text(m: &Match) -> String {
         Match::CtStatusDnat => "ct status dnat".into(),
         Match::Loopback { output: false } => "iif \"lo\"".into(),
         Match::Loopback { output: true } => "oif \"lo\"".into(),
-        Match::Interface { output, name } => {
+        Match::Interface {
+            output,
+            names,
+            negated,
+        } => {
             let key = if *output { "oifname" } else { "iifname" };
-            // The compiler checked the name against a charset without quotes or `$`.
-            format!("{key} \"{name}\"")
+            let op = if *negated { " !=" } else { "" };
+            // The compiler checked the names against a charset without quotes or `$`.
+            let items: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
+            format!("{key}{op} {}", one_or_set(&items))
         }
         Match::Nfproto(f) => format!("meta nfproto {}", family::nfproto(*f)),
         Match::Addr {
             family,
             direction,
             value,
+            negated,
         } => {
             let field = direction.field();
+            let op = if *negated { " !=" } else { "" };
             let value = match value {
                 AddrValue::Set(name) => format!("@{name}"),
                 AddrValue::Elements(elements) => {
@@ -201,7 +209,7 @@ fn match_text(m: &Match) -> String {
                     one_or_set(&items)
                 }
             };
-            format!("{} {field} {value}", family::payload(*family))
+            format!("{} {field}{op} {value}", family::payload(*family))
         }
         Match::HopLimit(n) => format!("ip6 hoplimit {n}"),
         Match::IcmpType(family, types) => {

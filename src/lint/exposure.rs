@@ -292,7 +292,7 @@ pub(crate) fn is_inbound(kind: ChainKind) -> bool {
 /// Whether a rule only matches traffic on the loopback interface, which never comes from the
 /// network.
 pub(crate) fn loopback_only(rule: &Rule) -> bool {
-    rule.interface.as_deref() == Some("lo")
+    rule.interface.as_ref().is_some_and(|i| i.is_only("lo"))
 }
 
 /// Whether a source set stands for "anywhere": at least half of the IPv4 space (`0.0.0.0/0`,

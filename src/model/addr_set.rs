@@ -79,6 +79,14 @@ impl AddrSet {
         }
     }
 
+    /// Every address of both families the set does not hold.
+    pub fn complement(&self) -> Self {
+        AddrSet {
+            v4: self.v4.complement(),
+            v6: self.v6.complement(),
+        }
+    }
+
     pub fn intersection(&self, other: &Self) -> Self {
         AddrSet {
             v4: self.v4.intersection(&other.v4),

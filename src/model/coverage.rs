@@ -811,31 +811,32 @@ impl Chain {
         // Interface classes: each named interface, then "any other" (no name).
         let mut interfaces: Vec<Option<String>> = active
             .iter()
-            .filter_map(|&i| self.rules[i].interface.clone())
-            .map(Some)
+            .filter_map(|&i| self.rules[i].interface.as_ref())
+            .flat_map(|list| list.names().iter().cloned().map(Some))
             .collect();
         interfaces.sort();
         interfaces.dedup();
         interfaces.push(None);
+        // The classes each distinct list of interfaces matches (`None`: every class).
+        let (lists, list_id) = dedup(active.iter().map(|&i| self.rules[i].interface.as_ref()));
+        let faces_of_list: Vec<Vec<usize>> = lists
+            .iter()
+            .map(|list| {
+                (0..interfaces.len())
+                    .filter(|&f| list.is_none_or(|l| l.matches(interfaces[f].as_deref())))
+                    .collect()
+            })
+            .collect();
 
         // Rules of each cell, in chain order: (cell, rule) pairs, sorted by cell stably so that
         // each cell's rules stay in chain order.
         let (dsts, faces) = (dst.representative.len(), interfaces.len());
         let mut pairs: Vec<(usize, usize)> = Vec::new();
         for (k, &i) in active.iter().enumerate() {
-            let faces_of_rule = match &self.rules[i].interface {
-                Some(name) => {
-                    let f = interfaces
-                        .iter()
-                        .position(|f| f.as_deref() == Some(name))
-                        .expect("interface collected above");
-                    f..f + 1
-                }
-                None => 0..faces,
-            };
+            let faces_of_rule = &faces_of_list[list_id[k]];
             for &s in src.members.get(src_id[k]) {
                 for &d in dst.members.get(dst_id[k]) {
-                    for f in faces_of_rule.clone() {
+                    for &f in faces_of_rule {
                         pairs.push(((s as usize * dsts + d as usize) * faces + f, i));
                     }
                 }

@@ -42,10 +42,10 @@ impl Rule {
             && self.traffic.contains(packet.transport)
             && self.src.contains(packet.src)
             && self.dst.contains(packet.dst)
-            && match &self.interface {
-                Some(iface) => packet.interface.as_deref() == Some(iface.as_str()),
-                None => true,
-            }
+            && self
+                .interface
+                .as_ref()
+                .is_none_or(|i| i.matches(packet.interface.as_deref()))
     }
 }
 

@@ -8,6 +8,7 @@ pub mod baseline;
 mod coverage;
 mod evaluate;
 pub mod icmp;
+mod interfaces;
 mod interval_set;
 pub mod ip_protocol;
 mod policy;
@@ -20,6 +21,7 @@ mod transport;
 pub use addr_set::{AddrSet, Family};
 pub use coverage::{Coverage, RuleCoverage};
 pub use evaluate::{Decision, Packet};
+pub use interfaces::Interfaces;
 pub use interval_set::{IntervalSet, Point};
 pub use policy::{
     Bind, Chain, Forward, Host, Limit, NetDefinition, Origin, Policy, Rule, ServiceDefinition,

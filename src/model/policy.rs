@@ -3,7 +3,7 @@
 
 use std::net::IpAddr;
 
-use super::{AddrSet, PortRange, Protocol, Traffic};
+use super::{AddrSet, Interfaces, PortRange, Protocol, Traffic};
 use crate::source::Span;
 use crate::syntax::ast::{ChainKind, RateUnit, Verdict};
 
@@ -162,7 +162,11 @@ pub struct Rule {
     /// Net names used in `from` / `to` (empty for literal prefixes and `any`).
     pub src_names: Vec<String>,
     pub dst_names: Vec<String>,
-    pub interface: Option<String>,
+    /// `from !NETS`: `src` holds every address none of the named nets or prefixes holds.
+    pub src_negated: bool,
+    /// `to !NETS`, likewise.
+    pub dst_negated: bool,
+    pub interface: Option<Interfaces>,
     pub limit: Option<Limit>,
     pub log: Option<Option<String>>,
     pub counter: bool,
@@ -190,6 +194,8 @@ impl Rule {
             dst,
             src_names: Vec::new(),
             dst_names: Vec::new(),
+            src_negated: false,
+            dst_negated: false,
             interface: None,
             limit: None,
             log: None,

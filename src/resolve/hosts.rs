@@ -294,17 +294,17 @@ fn resolve_rule(
         None => (Vec::new(), Traffic::all(), true),
     };
     let mut side = |refs: &Option<Vec<ast::NetRef>>| match refs {
-        None => (AddrSet::any(), Vec::new()),
+        None => (AddrSet::any(), Vec::new(), false),
         Some(refs) => match nets.resolve_list(refs, diagnostics) {
-            Some(r) => (r.addresses, r.names),
+            Some(r) => (r.addresses, r.names, r.negated),
             None => {
                 resolved = false;
-                (AddrSet::empty(), Vec::new())
+                (AddrSet::empty(), Vec::new(), false)
             }
         },
     };
-    let (src, src_names) = side(&rule.from);
-    let (dst, dst_names) = side(&rule.to);
+    let (src, src_names, src_negated) = side(&rule.from);
+    let (dst, dst_names, dst_negated) = side(&rule.to);
     model::Rule {
         verdict: rule.verdict.node,
         span: rule.span,
@@ -314,7 +314,12 @@ fn resolve_rule(
         dst,
         src_names,
         dst_names,
-        interface: rule.interface.as_ref().map(|i| i.node.clone()),
+        src_negated,
+        dst_negated,
+        interface: rule
+            .interface
+            .as_ref()
+            .map(|i| model::Interfaces::new(i.names.iter().map(|n| n.node.clone()), i.negated)),
         limit: rule.limit.as_ref().map(|l| model::Limit {
             rate: l.rate,
             unit: l.unit,

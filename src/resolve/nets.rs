@@ -21,9 +21,12 @@ pub struct NetResolver<'a> {
 
 /// A resolved list of net references.
 pub struct Resolved {
+    /// What the list matches: for a negated list, every address none of its members holds.
     pub addresses: AddrSet,
     /// The net names it used, in order.
     pub names: Vec<String>,
+    /// Written with `!`.
+    pub negated: bool,
 }
 
 impl<'a> NetResolver<'a> {
@@ -46,6 +49,10 @@ impl<'a> NetResolver<'a> {
         let defs = self.defs;
         refs.iter().filter_map(move |r| match r {
             NetRef::Name(name) => defs.net(&name.node),
+            NetRef::Not(inner, _) => match &**inner {
+                NetRef::Name(name) => defs.net(&name.node),
+                _ => None,
+            },
             _ => None,
         })
     }
@@ -74,7 +81,15 @@ impl<'a> NetResolver<'a> {
     ) -> Option<Resolved> {
         let mut addresses = Some(AddrSet::empty());
         let mut names = Vec::new();
+        let mut negated = false;
         for r in refs {
+            let r = match r {
+                NetRef::Not(inner, _) => {
+                    negated = true;
+                    inner
+                }
+                r => r,
+            };
             if let NetRef::Name(name) = r {
                 names.push(name.node.clone());
             }
@@ -83,13 +98,22 @@ impl<'a> NetResolver<'a> {
                 None => addresses = None,
             }
         }
-        addresses.map(|addresses| Resolved { addresses, names })
+        addresses.map(|addresses| Resolved {
+            addresses: if negated {
+                addresses.complement()
+            } else {
+                addresses
+            },
+            names,
+            negated,
+        })
     }
 
     fn resolve(&mut self, r: &NetRef, diagnostics: &mut Vec<Diagnostic>) -> Option<AddrSet> {
         match r {
             NetRef::Any(_) => Some(AddrSet::any()),
             NetRef::Error(_) => None,
+            NetRef::Not(inner, _) => self.resolve(inner, diagnostics).map(|set| set.complement()),
             NetRef::Prefix(prefix) => {
                 check_host_bits(prefix.node, prefix.span, diagnostics);
                 Some(AddrSet::prefix(prefix.node))

@@ -130,6 +130,9 @@ pub enum NetRef {
     /// is a full-length prefix.
     Prefix(Spanned<IpNet>),
     Name(Ident),
+    /// `!office`: every address the member does not hold. A list is all negated or all plain
+    /// (the parser checks), and a negated list holds the addresses none of its members holds.
+    Not(Box<NetRef>, Span),
     /// Something the parser rejected and already reported.
     Error(Span),
 }
@@ -137,11 +140,20 @@ pub enum NetRef {
 impl NetRef {
     pub fn span(&self) -> Span {
         match self {
-            NetRef::Any(span) | NetRef::Error(span) => *span,
+            NetRef::Any(span) | NetRef::Error(span) | NetRef::Not(_, span) => *span,
             NetRef::Prefix(p) => p.span,
             NetRef::Name(n) => n.span,
         }
     }
+}
+
+/// `eth0`, `eth0, eth1`, `!wan0, !wan1`: the interfaces of `on`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Interfaces {
+    pub names: Vec<Ident>,
+    /// Written with `!`: every interface but these.
+    pub negated: bool,
+    pub span: Span,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
@@ -233,8 +245,8 @@ pub struct Rule {
     pub services: Option<Vec<ServiceRef>>,
     pub from: Option<Vec<NetRef>>,
     pub to: Option<Vec<NetRef>>,
-    /// `on eth0`: the incoming interface (outgoing in an output chain).
-    pub interface: Option<Ident>,
+    /// `on eth0`: the incoming interfaces (outgoing in an output chain).
+    pub interface: Option<Interfaces>,
     pub limit: Option<Limit>,
     pub log: Option<Log>,
     pub counter: Option<Span>,

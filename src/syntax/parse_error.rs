@@ -112,7 +112,9 @@ fn expected(rule: Rule) -> Option<Expected> {
         Rule::limit_body | Rule::rate => (7, "a rate like `10/minute`", &[]),
         Rule::number => (7, "a number", &[]),
         Rule::rate_unit => (7, "`second`, `minute` or `hour`", RATE_UNITS),
-        Rule::iface => (7, "an interface name like `eth0`", &[]),
+        Rule::iface | Rule::iface_list | Rule::iface_member => {
+            (7, "an interface name like `eth0`", &[])
+        }
         Rule::name | Rule::ref_name => (7, "a name", &[]),
         Rule::string | Rule::quote => (7, "a quoted string like `\"common.pcl\"`", &[]),
         Rule::close_quote => (7, "a closing `\"`", &[]),

@@ -450,8 +450,8 @@ impl<'a> Builder<'a> {
             Rule::on_opt => {
                 rule.interface = option
                     .into_inner()
-                    .find(|p| p.as_rule() == Rule::iface)
-                    .and_then(|p| self.interface(p));
+                    .find(|p| p.as_rule() == Rule::iface_list)
+                    .and_then(|p| self.interfaces(p));
                 return rule.interface.is_some();
             }
             Rule::limit_opt => {
@@ -478,6 +478,52 @@ impl<'a> Builder<'a> {
             .find(|p| p.as_rule() == Rule::net_list)
             .map(|list| self.net_list(list))
             .unwrap_or_default()
+    }
+
+    /// `eth0, eth1` or `!wan0`; `None` when a name is invalid or the list mixes negated and
+    /// plain names (reported).
+    pub(crate) fn interfaces(&mut self, pair: Pair<'_, Rule>) -> Option<ast::Interfaces> {
+        let span = self.span(&pair);
+        let mut names = Vec::new();
+        let mut signs = Vec::new();
+        let mut valid = true;
+        for member in pair
+            .into_inner()
+            .filter(|p| p.as_rule() == Rule::iface_member)
+        {
+            let member_span = self.span(&member);
+            let mut negated = false;
+            for part in member.into_inner() {
+                match part.as_rule() {
+                    Rule::negation => negated = true,
+                    Rule::iface => match self.interface(part) {
+                        Some(name) => names.push(name),
+                        None => valid = false,
+                    },
+                    _ => {}
+                }
+            }
+            signs.push((negated, member_span));
+        }
+        if !self.same_signs(&signs, "interface") || !valid {
+            return None;
+        }
+        Some(ast::Interfaces {
+            names,
+            negated: signs.first().is_some_and(|&(n, _)| n),
+            span,
+        })
+    }
+
+    /// Whether the members of a list are all negated or all plain; reports a mix.
+    fn same_signs(&mut self, signs: &[(bool, Span)], what: &str) -> bool {
+        match mixed_signs(signs, what) {
+            Some(diagnostic) => {
+                self.diagnostics.push(diagnostic);
+                false
+            }
+            None => true,
+        }
     }
 
     pub(crate) fn interface(&mut self, pair: Pair<'_, Rule>) -> Option<Ident> {
@@ -764,14 +810,44 @@ impl<'a> Builder<'a> {
     }
 
     pub(crate) fn net_list(&mut self, pair: Pair<'_, Rule>) -> Vec<NetRef> {
-        pair.into_inner()
+        let refs: Vec<NetRef> = pair
+            .into_inner()
             .filter(|p| p.as_rule() == Rule::net_member)
             .filter_map(|p| self.net_member(p))
-            .collect()
+            .collect();
+        let signs: Vec<(bool, Span)> = refs
+            .iter()
+            .map(|r| (matches!(r, NetRef::Not(..)), r.span()))
+            .collect();
+        if self.same_signs(&signs, "net") {
+            refs
+        } else {
+            // Neither reading is safe: the list stands for nothing, its mistake reported.
+            refs.iter().map(|r| NetRef::Error(r.span())).collect()
+        }
     }
 
     fn net_member(&mut self, pair: Pair<'_, Rule>) -> Option<NetRef> {
-        let inner = pair.into_inner().next()?;
+        let member_span = self.span(&pair);
+        let mut parts = pair.into_inner();
+        let mut inner = parts.next()?;
+        if inner.as_rule() == Rule::negation {
+            inner = parts.next()?;
+            let plain = self.net_value(inner)?;
+            if let NetRef::Any(span) = plain {
+                self.diagnostics.push(
+                    Diagnostic::new(&INVALID_ADDRESS, member_span, "`!any` matches no address")
+                        .label("nothing is outside `any`")
+                        .help("leave out `from`/`to` to match every address, or use `deny` to refuse them"),
+                );
+                return Some(NetRef::Error(span));
+            }
+            return Some(NetRef::Not(Box::new(plain), member_span));
+        }
+        self.net_value(inner)
+    }
+
+    fn net_value(&mut self, inner: Pair<'_, Rule>) -> Option<NetRef> {
         let span = self.span(&inner);
         match inner.as_rule() {
             Rule::kw_any => Some(NetRef::Any(span)),
@@ -876,6 +952,32 @@ impl<'a> Builder<'a> {
         }
         self.diagnostics.push(diagnostic);
     }
+}
+
+/// The finding for a list (of `what`s) whose members are partly negated with `!`, if it is one:
+/// `!a, b` has no reading that is clearly right.
+pub(crate) fn mixed_signs(signs: &[(bool, Span)], what: &str) -> Option<Diagnostic> {
+    let &(first, first_span) = signs.first()?;
+    let &(_, odd) = signs.iter().find(|&&(n, _)| n != first)?;
+    Some(
+        Diagnostic::new(
+            &SYNTAX_ERROR,
+            odd,
+            format!("a list of {what}s is either all negated with `!` or not at all"),
+        )
+        .label(if first { "not negated" } else { "negated" })
+        .secondary(
+            first_span,
+            if first {
+                "the list starts negated"
+            } else {
+                "the list starts without `!`"
+            },
+        )
+        .help(format!(
+            "`!a, !b` matches every {what} that is neither `a` nor `b`; write `!` before each member, or before none"
+        )),
+    )
 }
 
 /// Where the last token of a pair ends.

@@ -275,7 +275,7 @@ fn interface_names(host: &Host) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
     for kind in [ChainKind::Input, ChainKind::Forward] {
         for rule in host.chain(kind).map(|c| c.rules.as_slice()).unwrap_or(&[]) {
-            if let Some(name) = &rule.interface {
+            for name in rule.interface.iter().flat_map(|list| list.names()) {
                 let realizable = name != "lo"
                     && name != SERVER_IF_TARGET
                     && name.len() <= 15

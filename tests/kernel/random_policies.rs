@@ -2,9 +2,10 @@
 //! replaces the table) and probed on a random sample of packets against the model.
 //!
 //! Policies have 1–8 rules over a small universe: allow/deny/reject, TCP and UDP ports and ranges
-//! in 2000–2010, sources among a few nets of both families (literal, named, `any`), now and then
-//! a destination, an interface, `log` or `counter`, and a default of accept, drop or reject. They
-//! are written as policy text, so the parser and resolver are exercised too.
+//! in 2000–2010, sources among a few nets of both families (literal, named, `any`, negated with
+//! `!`), now and then a destination (negated or not), interfaces (a list, or negated), `log` or
+//! `counter`, and a default of accept, drop or reject. They are written as policy text, so the
+//! parser and resolver are exercised too.
 //!
 //! `PORTCULLIS_KERNEL_CASES` sets the number of policies (default 200), `PORTCULLIS_KERNEL_SEED`
 //! the seed (printed on failure; case `i` depends only on the seed and `i`). A failure is shrunk
@@ -115,13 +116,33 @@ fn generate(rng: &mut Rng) -> String {
                     }
                 })
                 .collect();
+            // Now and then the list negated: every source in none of the members.
+            let members = if rng.chance(20) && !members.iter().any(|m| m == "any") {
+                members.iter().map(|m| format!("!{m}")).collect()
+            } else {
+                members
+            };
             let _ = write!(rule, " from {}", members.join(", "));
         }
         if rng.chance(15) {
-            let _ = write!(rule, " to {}", rng.pick(TO));
+            let to = rng.pick(TO);
+            let bang = if *to != "any" && rng.chance(25) {
+                "!"
+            } else {
+                ""
+            };
+            let _ = write!(rule, " to {bang}{to}");
         }
         if rng.chance(10) {
-            let _ = write!(rule, " on {}", rng.pick(&["pcs0", "pcs7"]));
+            let on = rng.pick(&[
+                "pcs0",
+                "pcs7",
+                "pcs0, pcs7",
+                "!pcs0",
+                "!pcs7",
+                "!pcs7, !pcs8",
+            ]);
+            let _ = write!(rule, " on {on}");
         }
         if rng.chance(15) {
             rule.push_str(if rng.chance(50) {

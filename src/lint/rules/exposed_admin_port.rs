@@ -150,7 +150,12 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
             if let Origin::Policy(definition) = service.origin {
                 d = d.secondary(definition, format!("`{}` is defined here", service.text));
             }
-            for name in &rule.src_names {
+            let names: &[String] = if rule.src_negated {
+                &[]
+            } else {
+                &rule.src_names
+            };
+            for name in names {
                 if let Some(net) = ctx.policy.nets.iter().find(|n| &n.name == name) {
                     if open_to_world(&net.addresses) {
                         d = d.secondary(

@@ -356,7 +356,13 @@ fn report(ctx: &LintContext, rule: &Rule, service: Option<usize>, control: &Cont
             " from <clients>".to_string()
         }
     } else {
-        format!(" from {}", rule.src_names.join(", "))
+        let bang = if rule.src_negated { "!" } else { "" };
+        let names: Vec<String> = rule
+            .src_names
+            .iter()
+            .map(|n| format!("{bang}{n}"))
+            .collect();
+        format!(" from {}", names.join(", "))
     };
     let fix = format!(
         "pin the server's passive ports (vsftpd: `pasv_min_port`/`pasv_max_port`) and allow them from the same sources: `allow tcp/21100-21199{from}`"

@@ -303,3 +303,15 @@ fn unknown_icmp_types_and_protocols_are_explained() {
     // Protocol names are reserved like `tcp`.
     assert_eq!(text_error("net gre = 10.0.0.0/8").rule, "syntax-error");
 }
+
+#[test]
+fn lists_that_mix_negated_and_plain_members_are_refused() {
+    let err = text_error("input drop {\n  allow ssh from !office, vpn\n}");
+    assert_eq!(err.rule, "syntax-error");
+    assert_eq!(err.text, "vpn");
+    assert!(err.help.as_deref().unwrap().contains("neither"), "{err:?}");
+    let err = text_error("input drop {\n  allow ssh on eth0, !wan0\n}");
+    assert_eq!(err.text, "!wan0");
+    let err = text_error("net x = !any");
+    assert_eq!(err.rule, "invalid-address");
+}

@@ -378,7 +378,10 @@ fn rules_take_every_option_in_any_order() {
     assert_eq!(erase_spans(&a), erase_spans(&b));
     assert_eq!(a.from.as_ref().map(Vec::len), Some(2));
     assert!(matches!(a.to.as_deref(), Some([NetRef::Any(_)])));
-    assert_eq!(a.interface.as_ref().map(|i| i.node.as_str()), Some("eth0"));
+    assert_eq!(
+        a.interface.as_ref().map(|i| i.names[0].node.as_str()),
+        Some("eth0")
+    );
     let limit = a.limit.as_ref().unwrap();
     assert_eq!(
         (limit.rate, limit.unit, limit.burst, limit.per_source),
@@ -407,7 +410,20 @@ fn rule_options_are_simple_when_alone() {
     let r = rule("allow ssh limit 1/hour per source");
     assert!(r.limit.unwrap().per_source);
     let r = rule("allow on wg0.100@x:y+z-");
-    assert_eq!(r.interface.unwrap().node, "wg0.100@x:y+z-");
+    assert_eq!(r.interface.unwrap().names[0].node, "wg0.100@x:y+z-");
+}
+
+#[test]
+fn interface_lists_and_negation() {
+    let r = rule("allow ssh on eth0, eth1");
+    let on = r.interface.unwrap();
+    let names: Vec<&str> = on.names.iter().map(|n| n.node.as_str()).collect();
+    assert_eq!((names, on.negated), (vec!["eth0", "eth1"], false));
+    let on = rule("allow on !wan0, !wan1").interface.unwrap();
+    assert!(on.negated);
+    let r = rule("allow from !office, !10.0.0.0/8 to !192.0.2.1");
+    assert!(r.from.unwrap().iter().all(|n| matches!(n, NetRef::Not(..))));
+    assert!(matches!(r.to.as_deref(), Some([NetRef::Not(..)])));
 }
 
 #[test]

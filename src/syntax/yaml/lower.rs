@@ -19,7 +19,7 @@ use crate::syntax::ast::{
 use crate::syntax::grammar::{PolicyParser, Rule};
 use crate::syntax::lexical;
 use crate::syntax::parse_error::{self, Context};
-use crate::syntax::parser::Builder;
+use crate::syntax::parser::{mixed_signs, Builder};
 
 const POLICY_KEYS: &[&str] = &[
     "include",
@@ -346,18 +346,7 @@ impl Lowering {
                 "from" => rule.from = self.net_refs(value),
                 "to" => rule.to = self.net_refs(value),
                 "on" => {
-                    rule.interface = self
-                        .scalar(
-                            value,
-                            Rule::iface_only,
-                            "an interface name",
-                            |b, mut pairs| {
-                                pairs
-                                    .find(|p| p.as_rule() == Rule::iface)
-                                    .and_then(|p| b.interface(p))
-                            },
-                        )
-                        .flatten();
+                    rule.interface = self.interfaces(value);
                     valid &= rule.interface.is_some();
                 }
                 "limit" => {
@@ -440,6 +429,34 @@ impl Lowering {
         Some(refs)
     }
 
+    /// Interfaces: one string (`eth0, eth1`, `!wan0`) or a list of them.
+    fn interfaces(&mut self, node: &Node) -> Option<ast::Interfaces> {
+        let mut lists = Vec::new();
+        for item in self.non_empty(node, "an interface name like `eth0`")? {
+            let parsed = self.scalar(
+                item,
+                Rule::iface_list_only,
+                "an interface name like `eth0`",
+                |b, mut pairs| {
+                    pairs
+                        .find(|p| p.as_rule() == Rule::iface_list)
+                        .and_then(|p| b.interfaces(p))
+                },
+            );
+            lists.push(parsed.flatten()?);
+        }
+        let signs: Vec<(bool, Span)> = lists.iter().map(|l| (l.negated, l.span)).collect();
+        if let Some(diagnostic) = mixed_signs(&signs, "interface") {
+            self.diagnostics.push(diagnostic);
+            return None;
+        }
+        Some(ast::Interfaces {
+            negated: lists.first()?.negated,
+            names: lists.iter().flat_map(|l| l.names.iter().cloned()).collect(),
+            span: node.span,
+        })
+    }
+
     /// A net list: one string (`office, 10.0.0.0/8`) or a list of them.
     fn net_refs(&mut self, node: &Node) -> Option<Vec<NetRef>> {
         let mut refs = Vec::new();
@@ -456,6 +473,16 @@ impl Lowering {
                 },
             );
             refs.extend(parsed.unwrap_or_else(|| vec![NetRef::Error(item.span)]));
+        }
+        // Each string was checked on its own; a YAML list must not mix them either.
+        let signs: Vec<(bool, Span)> = refs
+            .iter()
+            .filter(|r| !matches!(r, NetRef::Error(_)))
+            .map(|r| (matches!(r, NetRef::Not(..)), r.span()))
+            .collect();
+        if let Some(diagnostic) = mixed_signs(&signs, "net") {
+            self.diagnostics.push(diagnostic);
+            return Some(refs.iter().map(|r| NetRef::Error(r.span())).collect());
         }
         Some(refs)
     }
