@@ -72,7 +72,12 @@ fn main() {
         let levels = Levels::from_config(&settings.config.lint);
         let (resolve, (policy, diagnostics)) = time(runs, || {
             let mut d = loaded.diagnostics.clone();
-            let p = portcullis::resolve::resolve(&loaded, &[], &mut d);
+            let p = portcullis::resolve::resolve(
+                &loaded,
+                &[],
+                portcullis::model::baseline::Parts::default(),
+                &mut d,
+            );
             (p, d)
         });
         let (coverage, _) = time(runs, || {

@@ -125,6 +125,16 @@ pub struct Baseline {
     pub icmp: bool,
 }
 
+impl Baseline {
+    /// The parts that decide new connections, which the model holds as rules.
+    pub fn parts(&self) -> crate::model::baseline::Parts {
+        crate::model::baseline::Parts {
+            loopback: self.loopback,
+            icmp: self.icmp,
+        }
+    }
+}
+
 fn yes() -> bool {
     true
 }

@@ -32,7 +32,12 @@ impl Checked {
 /// Resolves and lints a loaded policy.
 pub fn check(loaded: Loaded, settings: &Settings, levels: &Levels) -> Checked {
     let mut diagnostics = loaded.diagnostics.clone();
-    let policy = crate::resolve::resolve(&loaded, &settings.overlays, &mut diagnostics);
+    let policy = crate::resolve::resolve(
+        &loaded,
+        &settings.overlays,
+        settings.config.compile.baseline.parts(),
+        &mut diagnostics,
+    );
     let ctx = LintContext::new(
         &policy,
         &loaded.sources,

@@ -9,7 +9,7 @@
 
 use std::net::IpAddr;
 
-use portcullis::model::{Chain, Packet, Protocol, Transport};
+use portcullis::model::{BaselinePart, Chain, Packet, Protocol, RuleOrigin, Transport};
 use portcullis::pipeline::check_text;
 use proptest::prelude::*;
 
@@ -35,6 +35,8 @@ fn universe() -> Vec<Packet> {
     addrs.push("11.0.0.1".parse().unwrap());
     addrs.extend((0..4).map(|i| format!("fd00::{i}").parse::<IpAddr>().unwrap()));
     addrs.push("fd01::1".parse().unwrap());
+    // Link-local, where the baseline's multicast listener discovery comes from.
+    addrs.push("fe80::1".parse().unwrap());
     let mut transports = Vec::new();
     for protocol in [Protocol::Tcp, Protocol::Udp] {
         let pieces = (1..=8).flat_map(|p| [SPREAD[p], SPREAD[p] + 1]);
@@ -47,6 +49,10 @@ fn universe() -> Vec<Packet> {
         Transport::Icmp(0),
         Transport::Icmpv6(128),
         Transport::Icmpv6(135),
+        Transport::Icmpv6(130),
+        // A type the baseline accepts and no generated rule names, of each family.
+        Transport::Icmp(3),
+        Transport::Icmpv6(1),
         Transport::Other(47),
         Transport::Other(50),
     ]);
@@ -60,12 +66,13 @@ fn universe() -> Vec<Packet> {
                 {
                     continue;
                 }
-                for interface in [Some("eth0".to_string()), None] {
+                for interface in [Some("eth0".to_string()), Some("lo".to_string()), None] {
                     packets.push(Packet {
                         transport,
                         src,
                         dst,
                         interface,
+                        translated: false,
                     });
                 }
             }
@@ -99,7 +106,10 @@ fn arb_rule() -> impl Strategy<Value = String> {
         arb_services(),
         prop::option::weighted(0.6, prop::sample::select(NETS)),
         prop::option::weighted(0.2, prop::sample::select(NETS)),
-        prop::bool::weighted(0.15),
+        prop::option::weighted(
+            0.15,
+            prop::sample::select(&["eth0", "lo", "!eth0", "eth0, lo"][..]),
+        ),
         prop::bool::weighted(0.1),
     )
         .prop_map(|(verdict, services, from, to, on, limit)| {
@@ -110,8 +120,8 @@ fn arb_rule() -> impl Strategy<Value = String> {
             if let Some(to) = to {
                 rule.push_str(&format!(" to {to}"));
             }
-            if on {
-                rule.push_str(" on eth0");
+            if let Some(on) = on {
+                rule.push_str(&format!(" on {on}"));
             }
             if limit {
                 rule.push_str(" limit 5/second");
@@ -149,7 +159,13 @@ fn brute(chain: &Chain, r: usize, universe: &[Packet]) -> Brute {
         let earlier = (0..r).find(|&e| chain.rules[e].is_terminal() && chain.rules[e].matches(p));
         match earlier {
             Some(e) => {
-                if !b.covered_by.contains(&e) {
+                // The baseline's loopback part covers only rules that name `lo`.
+                let quiet = chain.rules[e].origin == RuleOrigin::Baseline(BaselinePart::Loopback)
+                    && !rule
+                        .interface
+                        .as_ref()
+                        .is_some_and(|i| !i.is_negated() && i.names().iter().any(|n| n == "lo"));
+                if !quiet && !b.covered_by.contains(&e) {
                     b.covered_by.push(e);
                 }
             }

@@ -262,6 +262,7 @@ mod tests {
             binds: Vec::new(),
             chains: Vec::new(),
             forwards: Vec::new(),
+            source_nats: Vec::new(),
         };
         assert_eq!(
             file_name(&host(None), RulesetFormat::Nft).unwrap(),

@@ -9,8 +9,8 @@ use super::output::{Format, Outcome, Output};
 use super::project;
 #[cfg(test)]
 use crate::model::Protocol;
-use crate::model::{Chain, Family, Packet, Transport};
-use crate::source::Sources;
+use crate::model::{Chain, Family, Packet, RuleOrigin, Transport};
+use crate::source::{Sources, Span};
 
 /// Parses `tcp/8080 from 10.10.0.5 to 192.0.2.1 on eth0`: the protocol (with its port or type)
 /// and the `from`, `to` and `on` parts, in any order.
@@ -92,43 +92,126 @@ pub fn parse_packet(words: &[String]) -> Result<Packet, String> {
         src,
         dst,
         interface,
+        translated: false,
     })
 }
 
 #[derive(Serialize)]
 struct Explanation {
     host: Option<String>,
-    chain: String,
+    /// The path the packet was asked about: `input`, `forward` or `output`.
+    path: String,
     packet: String,
+    /// The `forward-port` that translated the packet on arrival, or `null`.
+    forward: Option<ForwardRef>,
+    /// The chain that decides, after any translation.
+    chain: String,
     verdict: &'static str,
-    /// The deciding rule, or `null` when the chain's default decides.
+    /// The deciding rule, or `null` when the chain's default decides (or there is no chain).
     rule: Option<RuleRef>,
     /// Rate-limited rules that decide first while under their rate.
     limited: Vec<RuleRef>,
+    /// Source NATs that rewrite the packet's source on its way out.
+    source_nat: Vec<Place>,
 }
 
+/// A statement of the policy: where it is and how it reads.
 #[derive(Serialize)]
-struct RuleRef {
+struct Place {
     file: String,
     line: usize,
     column: usize,
     text: String,
+}
+
+#[derive(Serialize)]
+struct ForwardRef {
+    #[serde(flatten)]
+    place: Place,
+    /// `192.168.1.30:443`, `[2001:db8::5]:443`.
+    translated_to: String,
+}
+
+#[derive(Serialize)]
+struct RuleRef {
+    /// `rule` (written in the policy), `baseline` or `port-forward` (the forward chain's accept
+    /// for the connections a `forward-port` translated).
+    origin: &'static str,
+    /// Where the rule is written; for the baseline, the chain it belongs to.
+    #[serde(flatten)]
+    place: Place,
+    /// For the baseline: the key of portcullis.yaml that switches the part.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    config: Option<&'static str>,
     verdict: &'static str,
 }
 
-fn rule_ref(sources: &Sources, chain: &Chain, index: usize) -> RuleRef {
-    let rule = &chain.rules[index];
-    let location = sources.location(rule.span);
-    RuleRef {
+fn place(sources: &Sources, span: Span) -> Place {
+    let location = sources.location(span);
+    Place {
         file: location.file,
         line: location.line,
         column: location.column,
         text: sources
-            .text(rule.span)
+            .text(span)
             .split_whitespace()
             .collect::<Vec<_>>()
             .join(" "),
+    }
+}
+
+fn rule_ref(sources: &Sources, chain: &Chain, index: usize) -> RuleRef {
+    let rule = &chain.rules[index];
+    let (origin, config, place) = match rule.origin {
+        RuleOrigin::Written => ("rule", None, place(sources, rule.span)),
+        RuleOrigin::Baseline(part) => {
+            let mut at = place(sources, rule.span);
+            at.text = part.describe().to_string();
+            ("baseline", Some(part.config_key()), at)
+        }
+        RuleOrigin::PortForward(_) => {
+            let mut at = place(sources, rule.span);
+            at.text = "the accept for the connections this forward-port translated".to_string();
+            ("port-forward", None, at)
+        }
+    };
+    RuleRef {
+        origin,
+        place,
+        config,
         verdict: rule.verdict.rule_word(),
+    }
+}
+
+/// `192.168.1.30:443`, `[2001:db8::5]:443`.
+fn socket_text(addr: IpAddr, port: u16) -> String {
+    match addr {
+        IpAddr::V4(a) => format!("{a}:{port}"),
+        IpAddr::V6(a) => format!("[{a}]:{port}"),
+    }
+}
+
+/// The packet as a person reads it: an unspecified destination is "this host".
+fn packet_text(packet: &Packet) -> String {
+    let text = packet.to_string();
+    if packet.dst.is_unspecified() {
+        text.replacen(&format!(" to {}", packet.dst), " to this host", 1)
+    } else {
+        text
+    }
+}
+
+fn rule_line(rule: &RuleRef) -> String {
+    match rule.origin {
+        "baseline" => format!(
+            "{} (`{}`)",
+            rule.place.text,
+            rule.config.unwrap_or_default()
+        ),
+        _ => format!(
+            "{}:{}:{}: {}",
+            rule.place.file, rule.place.line, rule.place.column, rule.place.text
+        ),
     }
 }
 
@@ -143,25 +226,45 @@ pub fn run(cmd: &ExplainArgs, args: &Arguments, out: &mut Output) -> Result<Outc
         ));
     }
     let host = project::pick_host(&checked, cmd.host.as_deref())?;
-    let kind = cmd.chain.kind();
-    let chain = host.chain(kind).ok_or_else(|| {
-        format!(
-            "host `{}` has no {kind} chain: without one, portcullis adds no {kind} filtering",
-            host.display_name()
-        )
-    })?;
+    let path = cmd.chain.kind();
     let sources = &checked.loaded.sources;
-    let decision = chain.evaluate(&packet);
+    let way = host.traverse(path, &packet);
+    let chain = host.chain(way.chain);
+    let forward = way.forward.map(|i| {
+        let f = &host.forwards[i];
+        let port = match way.packet.transport {
+            crate::model::Transport::Port(_, port) => port,
+            _ => 0,
+        };
+        ForwardRef {
+            place: place(sources, f.span),
+            translated_to: socket_text(f.target, port),
+        }
+    });
+    let (rule, limited) = match (chain, &way.decision) {
+        (Some(chain), Some(decision)) => (
+            decision.rule.map(|i| rule_ref(sources, chain, i)),
+            decision
+                .limited
+                .iter()
+                .map(|&i| rule_ref(sources, chain, i))
+                .collect(),
+        ),
+        _ => (None, Vec::new()),
+    };
     let explanation = Explanation {
         host: host.name.clone(),
-        chain: kind.to_string(),
-        packet: packet.to_string(),
-        verdict: decision.verdict.rule_word(),
-        rule: decision.rule.map(|i| rule_ref(sources, chain, i)),
-        limited: decision
-            .limited
+        path: path.to_string(),
+        packet: packet_text(&packet),
+        forward,
+        chain: way.chain.to_string(),
+        verdict: way.verdict().rule_word(),
+        rule,
+        limited,
+        source_nat: way
+            .source_nats
             .iter()
-            .map(|&i| rule_ref(sources, chain, i))
+            .map(|&i| place(sources, host.source_nats[i].span))
             .collect(),
     };
     match cmd.format {
@@ -172,10 +275,24 @@ pub fn run(cmd: &ExplainArgs, args: &Arguments, out: &mut Output) -> Result<Outc
         }
         _ => {
             let mut text = String::new();
+            let mut seen = explanation.packet.clone();
+            if let Some(forward) = &explanation.forward {
+                text.push_str(&format!(
+                    "{seen} {path}: translated to {} by {}:{}:{}: {}\n",
+                    forward.translated_to,
+                    forward.place.file,
+                    forward.place.line,
+                    forward.place.column,
+                    forward.place.text
+                ));
+                seen = packet_text(&way.packet);
+            }
+            let kind = way.chain;
             for limited in &explanation.limited {
                 text.push_str(&format!(
-                    "while under its rate limit: {} by {}:{}:{}: {}\n",
-                    limited.verdict, limited.file, limited.line, limited.column, limited.text
+                    "while under its rate limit: {} by {}\n",
+                    limited.verdict,
+                    rule_line(limited)
                 ));
             }
             let prefix = if explanation.limited.is_empty() {
@@ -183,18 +300,13 @@ pub fn run(cmd: &ExplainArgs, args: &Arguments, out: &mut Output) -> Result<Outc
             } else {
                 "over the limit: "
             };
-            match &explanation.rule {
-                Some(rule) => text.push_str(&format!(
-                    "{prefix}{} {}: {} by {}:{}:{}: {}\n",
-                    explanation.packet,
-                    kind,
+            match (&explanation.rule, chain) {
+                (Some(rule), _) => text.push_str(&format!(
+                    "{prefix}{seen} {kind}: {} by {}\n",
                     rule.verdict,
-                    rule.file,
-                    rule.line,
-                    rule.column,
-                    rule.text
+                    rule_line(rule)
                 )),
-                None => {
+                (None, Some(chain)) => {
                     let location = sources.location(chain.policy_span);
                     let why = if explanation.limited.is_empty() {
                         "no rule matches"
@@ -202,12 +314,20 @@ pub fn run(cmd: &ExplainArgs, args: &Arguments, out: &mut Output) -> Result<Outc
                         "no other rule matches"
                     };
                     text.push_str(&format!(
-                        "{prefix}{} {}: {} by the chain's default at {location} ({why})\n",
-                        explanation.packet,
-                        kind,
+                        "{prefix}{seen} {kind}: {} by the chain's default at {location} ({why})\n",
                         chain.policy.policy_word()
                     ));
                 }
+                (None, None) => text.push_str(&format!(
+                    "{seen} {kind}: accept: host `{}` has no {kind} chain, so portcullis does not filter it\n",
+                    host.display_name()
+                )),
+            }
+            for nat in &explanation.source_nat {
+                text.push_str(&format!(
+                    "leaving by the interface it names, its source address is rewritten by {}:{}:{}: {}\n",
+                    nat.file, nat.line, nat.column, nat.text
+                ));
             }
             out.print(&text);
         }

@@ -1,12 +1,15 @@
-//! The rules every generated filter chain starts with, before the policy's own rules: the
-//! nftables form of [`crate::model::baseline`], with the connection-tracking and hop-limit
-//! conditions the model leaves out of its packets.
+//! The rules every generated filter chain starts with, before the policy's own rules.
+//!
+//! The parts that decide new connections (loopback, ICMP) are rules of the model's chains
+//! ([`crate::model::baseline`]); each is written here in its nftables form, with the hop-limit
+//! conditions the model leaves out. The parts about packets of known or broken connections
+//! (replies, invalid packets) are the compiler's alone and come first.
 
-use super::ruleset::{Action, Verdict};
+use super::ruleset::{Action, AddrElem, AddrValue, Direction, Verdict};
 use super::ruleset::{CtState, Match, Rule};
 use crate::config::Baseline;
 use crate::model::baseline::{ranges, ICMPV6_ERRORS_ECHO, ICMPV6_MLD, ICMPV6_ND, ICMP_HOST};
-use crate::model::Family;
+use crate::model::{BaselinePart, Family};
 use crate::syntax::ast::ChainKind;
 
 fn accept(matches: Vec<Match>, comment: &str) -> Rule {
@@ -17,8 +20,8 @@ fn accept(matches: Vec<Match>, comment: &str) -> Rule {
     }
 }
 
-/// The baseline of one filter chain.
-pub(super) fn rules(kind: ChainKind, baseline: &Baseline) -> Vec<Rule> {
+/// Replies and related traffic accepted, invalid packets dropped: what comes before everything.
+pub(super) fn connection_state(kind: ChainKind, baseline: &Baseline) -> Vec<Rule> {
     let mut rules = Vec::new();
     if baseline.established {
         rules.push(accept(
@@ -33,48 +36,52 @@ pub(super) fn rules(kind: ChainKind, baseline: &Baseline) -> Vec<Rule> {
             comment: Some("baseline: invalid packets".to_string()),
         });
     }
-    if baseline.loopback && kind != ChainKind::Forward {
-        rules.push(accept(
+    rules
+}
+
+/// One part of the baseline, as the model's chain holds it.
+pub(super) fn part(kind: ChainKind, part: BaselinePart) -> Vec<Rule> {
+    let mut rules = Vec::new();
+    match part {
+        BaselinePart::Loopback => rules.push(accept(
             vec![Match::Loopback {
                 output: kind == ChainKind::Output,
             }],
             "baseline: loopback",
-        ));
-    }
-    if baseline.icmp {
-        rules.push(accept(
-            vec![Match::IcmpType(Family::V4, ranges(ICMP_HOST))],
-            "baseline: ICMP",
-        ));
-        rules.push(accept(
-            vec![Match::IcmpType(Family::V6, ranges(ICMPV6_ERRORS_ECHO))],
-            "baseline: ICMPv6 errors and echo (RFC 4890)",
-        ));
-        if kind != ChainKind::Forward {
+        )),
+        BaselinePart::Icmp => {
             rules.push(accept(
-                vec![
-                    Match::HopLimit(255),
-                    Match::IcmpType(Family::V6, ranges(ICMPV6_ND)),
-                ],
-                "baseline: IPv6 neighbour discovery (RFC 4890)",
+                vec![Match::IcmpType(Family::V4, ranges(ICMP_HOST))],
+                "baseline: ICMP",
             ));
             rules.push(accept(
-                vec![
-                    Match::HopLimit(1),
-                    Match::Addr {
-                        family: Family::V6,
-                        direction: super::ruleset::Direction::Source,
-                        value: super::ruleset::AddrValue::Elements(vec![
-                            super::ruleset::AddrElem::Prefix(
+                vec![Match::IcmpType(Family::V6, ranges(ICMPV6_ERRORS_ECHO))],
+                "baseline: ICMPv6 errors and echo (RFC 4890)",
+            ));
+            if kind != ChainKind::Forward {
+                rules.push(accept(
+                    vec![
+                        Match::HopLimit(255),
+                        Match::IcmpType(Family::V6, ranges(ICMPV6_ND)),
+                    ],
+                    "baseline: IPv6 neighbour discovery (RFC 4890)",
+                ));
+                rules.push(accept(
+                    vec![
+                        Match::HopLimit(1),
+                        Match::Addr {
+                            family: Family::V6,
+                            direction: Direction::Source,
+                            value: AddrValue::Elements(vec![AddrElem::Prefix(
                                 "fe80::/10".parse().expect("a valid prefix"),
-                            ),
-                        ]),
-                        negated: false,
-                    },
-                    Match::IcmpType(Family::V6, ranges(ICMPV6_MLD)),
-                ],
-                "baseline: IPv6 multicast listener discovery (RFC 4890)",
-            ));
+                            )]),
+                            negated: false,
+                        },
+                        Match::IcmpType(Family::V6, ranges(ICMPV6_MLD)),
+                    ],
+                    "baseline: IPv6 multicast listener discovery (RFC 4890)",
+                ));
+            }
         }
     }
     rules

@@ -38,6 +38,18 @@ pub enum CompileError {
         reason: &'static str,
     },
 
+    #[error(
+        "the `{chain}` chain was resolved {} {}, but the configuration compiles it {}; resolve and compile with the same `compile.baseline`",
+        if *resolved_with { "with" } else { "without" },
+        part.describe(),
+        if *resolved_with { "without it" } else { "with it" }
+    )]
+    BaselineMismatch {
+        chain: ChainKind,
+        part: crate::model::BaselinePart,
+        resolved_with: bool,
+    },
+
     #[error("rule {rule} of the `{chain}` chain has a rate limit with {what} 0; use at least 1")]
     ZeroLimit {
         chain: ChainKind,

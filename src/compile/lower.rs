@@ -24,7 +24,10 @@ use super::ruleset::{
 };
 use super::CompileError;
 use crate::config::CompileConfig;
-use crate::model::{self, AddrSet, Family, Forward, Host, IntervalSet, Policy, Protocol, Traffic};
+use crate::model::{
+    self, AddrSet, BaselinePart, Family, Forward, Host, IntervalSet, Policy, Protocol, RuleOrigin,
+    Traffic,
+};
 use crate::source::Sources;
 use crate::syntax::ast::{self, ChainKind, RateUnit};
 
@@ -52,6 +55,9 @@ pub(super) fn compile(
         if host.chains.iter().filter(|c| c.kind == kind).count() > 1 {
             return Err(CompileError::DuplicateChain { chain: kind });
         }
+    }
+    for chain in &host.chains {
+        check_baseline(chain, config)?;
     }
     let mut compiler = Compiler {
         policy,
@@ -179,11 +185,20 @@ struct FamilyPart {
 impl Compiler<'_> {
     fn filter_chain(&mut self, chain: &model::Chain) -> Result<Chain, CompileError> {
         let kind = chain.kind;
-        for (index, rule) in chain.rules.iter().enumerate() {
-            validate(kind, index + 1, rule)?;
+        // Rules are numbered as written: the baseline and port forwards come first in the
+        // model's chain but are not the policy's rules.
+        let numbered: Vec<Numbered> = chain
+            .rules
+            .iter()
+            .filter(|r| r.is_written())
+            .enumerate()
+            .map(|(i, r)| (i + 1, r))
+            .collect();
+        for &(number, rule) in &numbered {
+            validate(kind, number, rule)?;
         }
         let mut rules = Vec::new();
-        if chain.rules.iter().any(allows_ftp) {
+        if numbered.iter().any(|(_, r)| allows_ftp(r)) {
             self.ftp = true;
             rules.push(Rule {
                 matches: vec![
@@ -194,18 +209,21 @@ impl Compiler<'_> {
                 comment: Some("ftp: track the data connections of the control connection".into()),
             });
         }
-        rules.extend(baseline::rules(kind, &self.config.baseline));
-        if kind == ChainKind::Forward {
-            for forward in &self.host.forwards {
-                rules.extend(forward_accept(forward));
+        rules.extend(baseline::connection_state(kind, &self.config.baseline));
+        // The model's rules before the written ones, in its order.
+        let mut parts_written = Vec::new();
+        for rule in chain.rules.iter().filter(|r| !r.is_written()) {
+            match rule.origin {
+                RuleOrigin::Baseline(part) if !parts_written.contains(&part) => {
+                    parts_written.push(part);
+                    rules.extend(baseline::part(kind, part));
+                }
+                RuleOrigin::PortForward(index) => {
+                    rules.extend(self.host.forwards.get(index).and_then(forward_accept));
+                }
+                _ => {}
             }
         }
-        let numbered: Vec<Numbered> = chain
-            .rules
-            .iter()
-            .enumerate()
-            .map(|(i, r)| (i + 1, r))
-            .collect();
         for unit in units(&numbered) {
             let lowered = self.unit(kind, unit);
             rules.extend(lowered);
@@ -816,6 +834,25 @@ fn dispatch_elements(dispatch: &[Part<Vec<Action>>]) -> usize {
             m + a
         })
         .sum()
+}
+
+/// The baseline parts in the model's chain must be those the configuration compiles: the model
+/// is what `explain` and the lints answer from, and the ruleset must do what they say.
+fn check_baseline(chain: &model::Chain, config: &CompileConfig) -> Result<(), CompileError> {
+    let expected = model::baseline::rules(chain.kind, config.baseline.parts(), chain.span);
+    for part in [BaselinePart::Loopback, BaselinePart::Icmp] {
+        let has =
+            |rules: &[model::Rule]| rules.iter().any(|r| r.origin == RuleOrigin::Baseline(part));
+        let resolved_with = has(&chain.rules);
+        if resolved_with != has(&expected) {
+            return Err(CompileError::BaselineMismatch {
+                chain: chain.kind,
+                part,
+                resolved_with,
+            });
+        }
+    }
+    Ok(())
 }
 
 fn validate(kind: ChainKind, rule_no: usize, rule: &model::Rule) -> Result<(), CompileError> {

@@ -65,8 +65,13 @@ host web-1 {
 }
 "#;
 
-pub(super) fn checked(text: &str) -> Checked {
-    let checked = pipeline::check_text("test.pcl", text);
+/// The policy checked as `compile` would with `config` in portcullis.yaml: the baseline's parts
+/// are rules of the model's chains.
+pub(super) fn checked_with(text: &str, config: &CompileConfig) -> Checked {
+    let mut settings = crate::config::Settings::default();
+    settings.config.compile = config.clone();
+    let levels = crate::lint::Levels::from_config(&settings.config.lint);
+    let checked = pipeline::check(crate::load::load_text("test.pcl", text), &settings, &levels);
     let errors: Vec<_> = checked
         .diagnostics
         .iter()
@@ -77,8 +82,20 @@ pub(super) fn checked(text: &str) -> Checked {
     checked
 }
 
+/// Compiles a host built by hand, with the baseline and port-forward rules the resolver would
+/// have put into its chains under `config`.
+pub(super) fn compile_model(
+    policy: &Policy,
+    host: &Host,
+    config: &CompileConfig,
+) -> Result<Ruleset, CompileError> {
+    let mut host = host.clone();
+    host.add_implicit_rules(config.baseline.parts());
+    compile_host(policy, &host, config)
+}
+
 pub(super) fn compile_text(text: &str, config: &CompileConfig) -> Ruleset {
-    let checked = checked(text);
+    let checked = checked_with(text, config);
     compile_host_with_sources(
         &checked.policy,
         &checked.policy.hosts[0],
@@ -140,6 +157,7 @@ pub(super) fn host(name: Option<&str>, chains: Vec<model::Chain>) -> Host {
         binds: Vec::new(),
         chains,
         forwards: Vec::new(),
+        source_nats: Vec::new(),
     }
 }
 
@@ -238,7 +256,7 @@ fn the_table_name_is_configurable_and_checked() {
         table: "edge-fw_1".to_string(),
         ..CompileConfig::default()
     };
-    let nft = compile_host(&policy, &h, &config).unwrap().to_nft();
+    let nft = compile_model(&policy, &h, &config).unwrap().to_nft();
     assert!(nft.contains("delete table inet edge-fw_1\n"));
     for bad in [
         "",
@@ -250,7 +268,7 @@ fn the_table_name_is_configurable_and_checked() {
     ] {
         config.table = bad.to_string();
         assert_eq!(
-            compile_host(&policy, &h, &config),
+            compile_model(&policy, &h, &config),
             Err(CompileError::TableName {
                 name: bad.to_string()
             })
@@ -268,7 +286,7 @@ fn a_default_reject_drops_then_rejects() {
             vec![rule(Verdict::Accept, tcp(22, 22))],
         )],
     );
-    let nft = compile_host(&Policy::default(), &h, &no_baseline())
+    let nft = compile_model(&Policy::default(), &h, &no_baseline())
         .unwrap()
         .to_nft();
     let body: Vec<&str> = nft
@@ -287,12 +305,31 @@ fn a_default_reject_drops_then_rejects() {
 }
 
 #[test]
+fn a_model_resolved_with_other_baseline_parts_is_refused() {
+    let h = host(
+        None,
+        vec![chain(ChainKind::Input, Verdict::Drop, Vec::new())],
+    );
+    let err = compile_host(&Policy::default(), &h, &CompileConfig::default()).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            CompileError::BaselineMismatch {
+                resolved_with: false,
+                ..
+            }
+        ),
+        "{err}"
+    );
+}
+
+#[test]
 fn unwritten_chains_are_not_generated() {
     let h = host(
         None,
         vec![chain(ChainKind::Output, Verdict::Drop, Vec::new())],
     );
-    let nft = compile_host(&Policy::default(), &h, &CompileConfig::default())
+    let nft = compile_model(&Policy::default(), &h, &CompileConfig::default())
         .unwrap()
         .to_nft();
     assert!(nft.contains("chain output"));
@@ -307,7 +344,7 @@ fn rules_that_cannot_match_any_family_are_left_out() {
     r.src = addrs(&["10.0.0.0/8"]);
     r.dst = addrs(&["2001:db8::/32"]);
     let h = host(None, vec![chain(ChainKind::Input, Verdict::Drop, vec![r])]);
-    let ruleset = compile_host(&Policy::default(), &h, &no_baseline()).unwrap();
+    let ruleset = compile_model(&Policy::default(), &h, &no_baseline()).unwrap();
     assert_eq!(ruleset.stats().rules, 0);
 }
 
@@ -324,7 +361,7 @@ fn unresolved_rules_are_refused() {
         )],
     );
     assert_eq!(
-        compile_host(&Policy::default(), &h, &no_baseline()),
+        compile_model(&Policy::default(), &h, &no_baseline()),
         Err(CompileError::Unresolved {
             chain: ChainKind::Input,
             rule: 2
@@ -343,7 +380,7 @@ fn zero_limits_are_refused() {
     });
     let h = host(None, vec![chain(ChainKind::Input, Verdict::Drop, vec![r])]);
     assert!(matches!(
-        compile_host(&Policy::default(), &h, &no_baseline()),
+        compile_model(&Policy::default(), &h, &no_baseline()),
         Err(CompileError::ZeroLimit {
             what: "a burst of",
             ..
@@ -447,7 +484,7 @@ fn assert_only_our_statements(nft: &str) {
 fn hostile_names_cannot_inject_statements() {
     for name in HOSTILE {
         let (policy, h) = hostile_policy(name);
-        let ruleset = compile_host(&policy, &h, &CompileConfig::default()).unwrap();
+        let ruleset = compile_model(&policy, &h, &CompileConfig::default()).unwrap();
         let nft = ruleset.to_nft();
         assert_only_our_statements(&nft);
         for line in nft.lines() {
@@ -484,7 +521,7 @@ fn hostile_strings_are_refused() {
         let mut r = rule(Verdict::Accept, tcp(22, 22));
         r.log = Some(Some(prefix.to_string()));
         let h = host(None, vec![chain(ChainKind::Input, Verdict::Drop, vec![r])]);
-        let err = compile_host(&Policy::default(), &h, &CompileConfig::default()).unwrap_err();
+        let err = compile_model(&Policy::default(), &h, &CompileConfig::default()).unwrap_err();
         assert!(matches!(err, CompileError::LogPrefix { .. }));
         assert!(err.to_string().contains(reason), "{err}");
     }
@@ -493,7 +530,7 @@ fn hostile_strings_are_refused() {
         r.interface = Some(model::Interfaces::one(iface));
         let h = host(None, vec![chain(ChainKind::Output, Verdict::Drop, vec![r])]);
         assert!(matches!(
-            compile_host(&Policy::default(), &h, &CompileConfig::default()),
+            compile_model(&Policy::default(), &h, &CompileConfig::default()),
             Err(CompileError::Interface { .. })
         ));
     }
@@ -539,7 +576,7 @@ pub(super) fn many_rules(count: usize) -> (Policy, Host) {
 fn twenty_thousand_port_rules_compile_to_a_handful() {
     let (policy, h) = many_rules(20_000);
     let start = std::time::Instant::now();
-    let ruleset = compile_host(&policy, &h, &CompileConfig::default()).unwrap();
+    let ruleset = compile_model(&policy, &h, &CompileConfig::default()).unwrap();
     let compiled = start.elapsed();
     let start = std::time::Instant::now();
     let nft = ruleset.to_nft();
@@ -843,6 +880,7 @@ pub(super) mod equivalence {
                     src: pick(s),
                     dst: pick(d),
                     interface,
+                    translated: false,
                 }
             })
     }
@@ -870,7 +908,7 @@ pub(super) mod equivalence {
             };
             let model_chain = chain(kind, default, rules);
             let h = host(None, vec![model_chain.clone()]);
-            let ruleset = compile_host(&policy, &h, &no_baseline()).unwrap();
+            let ruleset = compile_model(&policy, &h, &no_baseline()).unwrap();
             for packet in &packets {
                 let over = model_chain.evaluate(packet).verdict;
                 let under = model_chain.evaluate_under_limits(packet).verdict;
@@ -892,6 +930,8 @@ fn forwards_translate_and_admit() {
             protocol: Protocol::Tcp,
             ports: PortRange::single(8443),
             from: addrs(&["198.51.100.0/24"]),
+            interface: None,
+            at: None,
             target: "10.0.0.5".parse().unwrap(),
             target_port: Some(443),
             span: Span::default(),
@@ -900,6 +940,8 @@ fn forwards_translate_and_admit() {
             protocol: Protocol::Udp,
             ports: PortRange { lo: 5000, hi: 5010 },
             from: AddrSet::any(),
+            interface: None,
+            at: None,
             target: "2001:db8::5".parse().unwrap(),
             target_port: None,
             span: Span::default(),
@@ -909,12 +951,14 @@ fn forwards_translate_and_admit() {
             protocol: Protocol::Tcp,
             ports: PortRange::single(80),
             from: addrs(&["198.51.100.0/24"]),
+            interface: None,
+            at: None,
             target: "2001:db8::80".parse().unwrap(),
             target_port: None,
             span: Span::default(),
         },
     ];
-    let nft = compile_host(&Policy::default(), &h, &no_baseline())
+    let nft = compile_model(&Policy::default(), &h, &no_baseline())
         .unwrap()
         .to_nft();
     insta::assert_snapshot!("forwards", nft);

@@ -1,7 +1,7 @@
 //! Short descriptions of policy parts for messages.
 
-use crate::model::{Chain, Host, Packet, Rule};
-use crate::source::Sources;
+use crate::model::{Chain, Host, Packet, Rule, RuleOrigin};
+use crate::source::{Sources, Span};
 
 /// The rule as written, on one line: `allow ssh from admins`.
 pub fn rule_text(sources: &Sources, rule: &Rule) -> String {
@@ -60,4 +60,74 @@ pub fn join_and(items: &[String]) -> String {
 /// A traffic set as `tcp/80,443 and udp/443`.
 pub fn traffic_list(traffic: &crate::model::Traffic) -> String {
     join_and(&traffic.per_protocol())
+}
+
+/// Labels for earlier rules of `chain` (by index, in order) that decide packets of a later rule
+/// first: a written rule gets `written(rule)` at its own place; the baseline and the port forwards'
+/// accepts, which the policy does not write, get a label naming them, once per part. At most
+/// `limit` labels.
+pub fn earlier_labels(
+    chain: &Chain,
+    indices: &[usize],
+    limit: usize,
+    written: impl Fn(&Rule) -> String,
+) -> Vec<(Span, String)> {
+    let mut labels: Vec<(Span, String)> = Vec::new();
+    for &i in indices {
+        let rule = &chain.rules[i];
+        let label = match rule.origin {
+            RuleOrigin::Written => written(rule),
+            RuleOrigin::Baseline(part) => format!(
+                "{} accepts it before any rule (`{}`)",
+                part.describe(),
+                part.config_key()
+            ),
+            RuleOrigin::PortForward(_) => {
+                "connections this `forward-port` translated are accepted first".to_string()
+            }
+        };
+        if labels
+            .iter()
+            .any(|(span, l)| *span == rule.span && *l == label)
+        {
+            continue;
+        }
+        if labels.len() == limit {
+            break;
+        }
+        labels.push((rule.span, label));
+    }
+    labels
+}
+
+/// Who decides first: `an earlier rule`, `earlier rules`, `the baseline`, `a port forward's
+/// accept`, or those joined, for the rules of `chain` at `indices`; and whether a verb after it is
+/// plural.
+pub fn earlier_who(chain: &Chain, indices: &[usize]) -> (String, bool) {
+    let origins = || indices.iter().map(|&i| chain.rules[i].origin);
+    let written = origins().filter(|o| *o == RuleOrigin::Written).count();
+    let mut who = Vec::new();
+    if origins().any(|o| matches!(o, RuleOrigin::Baseline(_))) {
+        who.push("the baseline".to_string());
+    }
+    if origins().any(|o| matches!(o, RuleOrigin::PortForward(_))) {
+        who.push("a port forward's accept".to_string());
+    }
+    match written {
+        0 => {}
+        1 if who.is_empty() => who.push("an earlier rule".to_string()),
+        _ => who.push("earlier rules".to_string()),
+    }
+    let plural = who.len() > 1 || written > 1;
+    (join_and(&who), plural)
+}
+
+/// A verdict as a verb after its subject: `allows`, or `allow` after a plural.
+pub fn verdict_verb(verdict: crate::syntax::ast::Verdict, plural: bool) -> String {
+    let word = verdict.rule_word();
+    match (plural, word) {
+        (true, word) => word.to_string(),
+        (false, "deny") => "denies".to_string(),
+        (false, word) => format!("{word}s"),
+    }
 }

@@ -283,7 +283,12 @@ mod tests {
         text.push_str("  allow ftp\n  allow telnet\n}\n");
         let loaded = crate::load::load_text("big.pcl", &text);
         let mut diagnostics = loaded.diagnostics.clone();
-        let policy = crate::resolve::resolve(&loaded, &[], &mut diagnostics);
+        let policy = crate::resolve::resolve(
+            &loaded,
+            &[],
+            crate::model::baseline::Parts::default(),
+            &mut diagnostics,
+        );
         let settings = Settings::default();
         let levels = Levels::from_config(&settings.config.lint);
         let found = |parallel_rules| {

@@ -337,9 +337,13 @@ mod tests {
         }
     }
 
+    /// The written rules of the policy's first chain, without the baseline, so that indices
+    /// are those of the text.
     fn input(text: &str) -> Chain {
         let checked = check_text("t.pcl", text);
-        checked.policy.hosts[0].chains[0].clone()
+        let mut chain = checked.policy.hosts[0].chains[0].clone();
+        chain.rules.retain(|r| r.is_written());
+        chain
     }
 
     #[test]

@@ -6,6 +6,10 @@
 //! The ICMP part follows RFC 4890 for ICMPv6: without neighbour discovery a default-drop input
 //! chain cuts a host off IPv6 entirely, and without packet-too-big path MTU discovery fails.
 
+use super::{AddrSet, BaselinePart, Family, Interfaces, IntervalSet, Rule, RuleOrigin, Traffic};
+use crate::source::Span;
+use crate::syntax::ast::{ChainKind, Verdict};
+
 /// ICMP types every chain accepts: echo-request, destination-unreachable, time-exceeded,
 /// parameter-problem.
 pub const ICMP_HOST: &[u8] = &[8, 3, 11, 12];
@@ -22,4 +26,62 @@ pub const ICMPV6_MLD: &[u8] = &[130, 131, 132, 143];
 /// A list of types as the ranges nft matches, in the order given.
 pub fn ranges(types: &[u8]) -> Vec<(u8, u8)> {
     types.iter().map(|&t| (t, t)).collect()
+}
+
+/// Which parts of the baseline a policy is compiled with, as far as new connections go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Parts {
+    pub loopback: bool,
+    pub icmp: bool,
+}
+
+impl Default for Parts {
+    fn default() -> Self {
+        Parts {
+            loopback: true,
+            icmp: true,
+        }
+    }
+}
+
+/// The baseline's rules for a chain of `kind` whose header is at `span`, in the order the
+/// compiler writes them.
+///
+/// Two conditions of the generated rules are not in these rules, because no packet the host
+/// accepts can fail them: neighbour discovery is accepted only with a hop limit of 255 and
+/// multicast listener discovery only with 1, and receivers discard such messages with any other
+/// hop limit (RFC 4861 section 7.1, RFC 3810 section 5).
+pub fn rules(kind: ChainKind, parts: Parts, span: Span) -> Vec<Rule> {
+    let rule = |part: BaselinePart, traffic: Traffic, src: AddrSet| Rule {
+        origin: RuleOrigin::Baseline(part),
+        ..Rule::matching(Verdict::Accept, span, traffic, src, AddrSet::any())
+    };
+    let icmp = |family: Family, types: &[u8]| {
+        Traffic::icmp_types(
+            family,
+            IntervalSet::from_ranges(types.iter().map(|&t| (t, t))),
+        )
+    };
+    let mut out = Vec::new();
+    if parts.loopback && kind != ChainKind::Forward {
+        out.push(Rule {
+            interface: Some(Interfaces::one("lo")),
+            ..rule(BaselinePart::Loopback, Traffic::all(), AddrSet::any())
+        });
+    }
+    if parts.icmp {
+        let part = BaselinePart::Icmp;
+        out.push(rule(part, icmp(Family::V4, ICMP_HOST), AddrSet::any()));
+        out.push(rule(
+            part,
+            icmp(Family::V6, ICMPV6_ERRORS_ECHO),
+            AddrSet::any(),
+        ));
+        if kind != ChainKind::Forward {
+            out.push(rule(part, icmp(Family::V6, ICMPV6_ND), AddrSet::any()));
+            let link_local = AddrSet::prefix("fe80::/10".parse().expect("a valid prefix"));
+            out.push(rule(part, icmp(Family::V6, ICMPV6_MLD), link_local));
+        }
+    }
+    out
 }

@@ -15,7 +15,10 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::{Mutex, OnceLock};
 
 use super::run_map::RunMap;
-use super::{AddrSet, Chain, Family, IntervalSet, Packet, Point, Traffic, Transport};
+use super::{
+    AddrSet, BaselinePart, Chain, Family, IntervalSet, Packet, Point, RuleOrigin, Traffic,
+    Transport,
+};
 use crate::syntax::ast::Verdict;
 
 /// How many slots of traffic (ports of each protocol, ICMP types, other protocols) there are.
@@ -382,9 +385,17 @@ impl<P: Fn(usize, u32) -> Packet> Findings for Apply<'_, P> {
     }
 
     fn met(&mut self, pos: u32, owner: u32, slot: usize, port: u32) {
+        let (rule, owner) = (self.rules[pos as usize], self.rules[owner as usize]);
+        if self.chain.rules[owner].origin == RuleOrigin::Baseline(BaselinePart::Loopback)
+            && !names_loopback(&self.chain.rules[rule])
+        {
+            // Every rule without `on` matches loopback traffic, which the baseline accepts first;
+            // that is a covering only of rules that name `lo` themselves.
+            return;
+        }
         self.coverings.push(Covering {
-            rule: rule_value(self.rules[pos as usize]),
-            owner: rule_value(self.rules[owner as usize]),
+            rule: rule_value(rule),
+            owner: rule_value(owner),
             cell: self.cell,
             port,
             slot: slot as u8,
@@ -405,6 +416,13 @@ impl<P: Fn(usize, u32) -> Packet> Findings for Apply<'_, P> {
     fn wants_successors(&self, pos: u32) -> bool {
         self.result.rules[self.rules[pos as usize]].needed.is_none()
     }
+}
+
+/// Whether a rule's `on` names the loopback interface.
+fn names_loopback(rule: &super::Rule) -> bool {
+    rule.interface
+        .as_ref()
+        .is_some_and(|i| !i.is_negated() && i.names().iter().any(|n| n == "lo"))
 }
 
 /// An earlier rule that owns part of a rule's traffic in a cell, from `port` of `slot` on.
@@ -808,22 +826,38 @@ impl Chain {
         let (dst_sets, dst_id) = dedup(active.iter().map(|&i| part(&self.rules[i].dst)));
         let src = classes(&src_sets);
         let dst = classes(&dst_sets);
-        // Interface classes: each named interface, then "any other" (no name).
-        let mut interfaces: Vec<Option<String>> = active
+        // Interface classes: each named interface, then "any other" (no name); each twice, for
+        // connections a port forward translated and for the others, when a rule tells them apart.
+        let mut names: Vec<Option<String>> = active
             .iter()
             .filter_map(|&i| self.rules[i].interface.as_ref())
             .flat_map(|list| list.names().iter().cloned().map(Some))
             .collect();
-        interfaces.sort();
-        interfaces.dedup();
-        interfaces.push(None);
-        // The classes each distinct list of interfaces matches (`None`: every class).
-        let (lists, list_id) = dedup(active.iter().map(|&i| self.rules[i].interface.as_ref()));
+        names.sort();
+        names.dedup();
+        names.push(None);
+        let translations: &[bool] = if active.iter().any(|&i| self.rules[i].translated) {
+            &[false, true]
+        } else {
+            &[false]
+        };
+        let interfaces: Vec<(Option<String>, bool)> = names
+            .into_iter()
+            .flat_map(|name| translations.iter().map(move |&t| (name.clone(), t)))
+            .collect();
+        // The classes each distinct (interfaces, translated) condition matches.
+        let (lists, list_id) = dedup(active.iter().map(|&i| {
+            let rule = &self.rules[i];
+            (rule.interface.as_ref(), rule.translated)
+        }));
         let faces_of_list: Vec<Vec<usize>> = lists
             .iter()
-            .map(|list| {
+            .map(|(list, translated)| {
                 (0..interfaces.len())
-                    .filter(|&f| list.is_none_or(|l| l.matches(interfaces[f].as_deref())))
+                    .filter(|&f| {
+                        let (name, t) = &interfaces[f];
+                        list.is_none_or(|l| l.matches(name.as_deref())) && (!translated || *t)
+                    })
                     .collect()
             })
             .collect();
@@ -866,7 +900,8 @@ impl Chain {
             transport: Transport::from_slot(slot, port),
             src: addr(src.representative[cell.src as usize]),
             dst: addr(dst.representative[cell.dst as usize]),
-            interface: interfaces[cell.interface].clone(),
+            interface: interfaces[cell.interface].0.clone(),
+            translated: interfaces[cell.interface].1,
         };
         // Sweeps cells `range` into `out`, and returns the coverings found. A small cell whose
         // rules have the traffic, verdicts and rate limits of an earlier cell's, in the same

@@ -18,6 +18,8 @@ pub struct Packet {
     pub dst: IpAddr,
     /// The incoming interface (outgoing in an output chain), when known.
     pub interface: Option<String>,
+    /// Whether a `forward-port` translated the destination before the filter saw the packet.
+    pub translated: bool,
 }
 
 impl fmt::Display for Packet {
@@ -46,6 +48,7 @@ impl Rule {
                 .interface
                 .as_ref()
                 .is_none_or(|i| i.matches(packet.interface.as_deref()))
+            && (!self.translated || packet.translated)
     }
 }
 

@@ -17,6 +17,7 @@ mod protocol;
 mod run_map;
 mod traffic;
 mod transport;
+mod traversal;
 
 pub use addr_set::{AddrSet, Family};
 pub use coverage::{Coverage, RuleCoverage};
@@ -24,10 +25,11 @@ pub use evaluate::{Decision, Packet};
 pub use interfaces::Interfaces;
 pub use interval_set::{IntervalSet, Point};
 pub use policy::{
-    Bind, Chain, Forward, Host, Limit, NetDefinition, Origin, Policy, Rule, ServiceDefinition,
-    ServiceUse,
+    BaselinePart, Bind, Chain, Forward, Host, Limit, NetDefinition, Origin, Policy, Rule,
+    RuleOrigin, ServiceDefinition, ServiceUse, SourceNat,
 };
 pub use port_range::PortRange;
 pub use protocol::Protocol;
 pub use traffic::Traffic;
 pub use transport::Transport;
+pub use traversal::Traversal;

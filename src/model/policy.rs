@@ -56,11 +56,41 @@ pub struct Host {
     pub binds: Vec<Bind>,
     pub chains: Vec<Chain>,
     pub forwards: Vec<Forward>,
+    /// `masquerade` and `snat`: source addresses rewritten on the way out.
+    pub source_nats: Vec<SourceNat>,
 }
 
 impl Host {
     pub fn chain(&self, kind: ChainKind) -> Option<&Chain> {
         self.chains.iter().find(|c| c.kind == kind)
+    }
+
+    /// Puts the rules the generated ruleset applies before the written ones into each chain: the
+    /// baseline's `parts`, then (in `forward`) the accepts for the connections the port forwards
+    /// translated. The resolver does this once for every host.
+    pub fn add_implicit_rules(&mut self, parts: super::baseline::Parts) {
+        let forwards = &self.forwards;
+        for chain in &mut self.chains {
+            let mut rules = super::baseline::rules(chain.kind, parts, chain.span);
+            if chain.kind == ChainKind::Forward {
+                rules.extend(
+                    forwards
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(i, f)| f.accept_rule(i)),
+                );
+            }
+            if !rules.is_empty() {
+                rules.append(&mut chain.rules);
+                chain.rules = rules;
+            }
+        }
+    }
+
+    /// Whether an address is certainly one of this host's own: a loopback address, or one a
+    /// bind names. (The policy does not list the host's addresses; others may be its own too.)
+    pub fn is_own_address(&self, addr: IpAddr) -> bool {
+        addr.is_loopback() || self.binds.iter().any(|b| b.address == addr)
     }
 
     /// `web-1`, or `(unnamed host)`.
@@ -167,12 +197,58 @@ pub struct Rule {
     /// `to !NETS`, likewise.
     pub dst_negated: bool,
     pub interface: Option<Interfaces>,
+    /// Matches only connections whose destination a `forward-port` translated (`ct status
+    /// dnat`): the forward chain's accept for port forwards.
+    pub translated: bool,
     pub limit: Option<Limit>,
     pub log: Option<Option<String>>,
     pub counter: bool,
     /// False when part of the rule did not resolve (already reported). Such rules are left out of
     /// the analysis so one mistake does not cause a cascade of findings.
     pub resolved: bool,
+    pub origin: RuleOrigin,
+}
+
+/// Where a rule of a chain comes from. Every rule the generated ruleset applies to a new
+/// connection is in its chain, in the kernel's order: the baseline, then the port forwards'
+/// accepts, then the rules the policy writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RuleOrigin {
+    /// Written in the policy, at the rule's span.
+    Written,
+    /// A part of the baseline; its span is the chain's header.
+    Baseline(BaselinePart),
+    /// The forward chain's accept for the connections the `forward-port` with this index in
+    /// [`Host::forwards`] translated; its span is the `forward-port` statement.
+    PortForward(usize),
+}
+
+/// The parts of the baseline that decide new connections (the others, replies and invalid
+/// packets, concern packets of known or broken connections only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum BaselinePart {
+    /// Everything on the loopback interface.
+    Loopback,
+    /// Essential ICMP and ICMPv6.
+    Icmp,
+}
+
+impl BaselinePart {
+    /// The key of `portcullis.yaml` that switches the part.
+    pub fn config_key(self) -> &'static str {
+        match self {
+            BaselinePart::Loopback => "compile.baseline.loopback",
+            BaselinePart::Icmp => "compile.baseline.icmp",
+        }
+    }
+
+    /// `the baseline's loopback part`, for messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            BaselinePart::Loopback => "the baseline's loopback part",
+            BaselinePart::Icmp => "the baseline's ICMP part",
+        }
+    }
 }
 
 impl Rule {
@@ -197,11 +273,18 @@ impl Rule {
             src_negated: false,
             dst_negated: false,
             interface: None,
+            translated: false,
             limit: None,
             log: None,
             counter: false,
             resolved: true,
+            origin: RuleOrigin::Written,
         }
+    }
+
+    /// Whether the policy writes this rule (rather than the baseline or a port forward).
+    pub fn is_written(&self) -> bool {
+        self.origin == RuleOrigin::Written
     }
 
     /// Whether a match is certain once protocol, port, addresses and interface match: a rate
@@ -211,13 +294,93 @@ impl Rule {
     }
 }
 
-/// `forward-port tcp/8443 to 10.0.0.5:443`.
+/// `forward-port tcp/8443 [from NETS] [on IFACE] [at NETS] to 10.0.0.5:443`.
 #[derive(Debug, Clone)]
 pub struct Forward {
     pub protocol: Protocol,
     pub ports: PortRange,
     pub from: AddrSet,
+    /// The interfaces connections must arrive on; `None`: any.
+    pub interface: Option<Interfaces>,
+    /// The destination addresses to translate; `None`: the host's own addresses only, so that
+    /// connections passing through the host to elsewhere are never taken.
+    pub at: Option<AddrSet>,
     pub target: IpAddr,
     pub target_port: Option<u16>,
     pub span: Span,
+}
+
+impl Forward {
+    /// Whether a packet arriving at the host is translated by this forward: `local` tells
+    /// whether its destination is one of the host's own addresses.
+    pub fn translates(&self, packet: &super::Packet, local: bool) -> bool {
+        matches!(packet.transport, super::Transport::Port(p, port)
+            if p == self.protocol && self.ports.contains(port))
+            && super::Family::of(packet.src) == super::Family::of(self.target)
+            && self.from.contains(packet.src)
+            && self
+                .interface
+                .as_ref()
+                .is_none_or(|i| i.matches(packet.interface.as_deref()))
+            && match &self.at {
+                Some(at) => at.contains(packet.dst),
+                None => local,
+            }
+    }
+
+    /// The forward chain's accept for the connections this forward (at `index` of its host's
+    /// forwards) translated: to its target address and port, whatever their source (`ct status
+    /// dnat` and the new destination are all the generated rule matches). `None` when the
+    /// forward can translate nothing.
+    pub fn accept_rule(&self, index: usize) -> Option<Rule> {
+        let family = super::Family::of(self.target);
+        let from_family = match family {
+            super::Family::V4 => !self.from.v4.is_empty(),
+            super::Family::V6 => !self.from.v6.is_empty(),
+        };
+        if !from_family {
+            return None;
+        }
+        let ports = match self.target_port {
+            Some(port) => PortRange::single(port),
+            None => self.ports,
+        };
+        Some(Rule {
+            translated: true,
+            origin: RuleOrigin::PortForward(index),
+            ..Rule::matching(
+                Verdict::Accept,
+                self.span,
+                Traffic::ports(self.protocol, ports),
+                AddrSet::any(),
+                AddrSet::prefix(ipnet::IpNet::from(self.target)),
+            )
+        })
+    }
+
+    /// The translated destination port for an arriving port.
+    pub fn target_port_for(&self, port: u16) -> u16 {
+        self.target_port.unwrap_or(port)
+    }
+}
+
+/// `masquerade on wan0 [from NETS]` or `snat on wan0 [from NETS] to 203.0.113.7`: connections
+/// leaving by the interfaces get the host's address on it (or `to`) as their source.
+#[derive(Debug, Clone)]
+pub struct SourceNat {
+    pub interface: Interfaces,
+    pub from: AddrSet,
+    /// `None` for masquerade: the address of the outgoing interface.
+    pub to: Option<IpAddr>,
+    pub span: Span,
+}
+
+impl SourceNat {
+    /// Whether connections from `src` are translated when they leave by one of the interfaces.
+    pub fn takes(&self, src: IpAddr) -> bool {
+        self.from.contains(src)
+            && self
+                .to
+                .is_none_or(|to| super::Family::of(to) == super::Family::of(src))
+    }
 }

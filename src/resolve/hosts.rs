@@ -2,7 +2,7 @@
 
 use crate::diagnostic::Diagnostic;
 use crate::lint::rules::{INVALID_PORT, SYNTAX_ERROR};
-use crate::model::{self, AddrSet, Host, Protocol, Traffic};
+use crate::model::{self, baseline, AddrSet, Host, Protocol, RuleOrigin, Traffic};
 use crate::source::Span;
 use crate::syntax::ast::{self, HostItem, Item, PolicyFile};
 
@@ -10,13 +10,22 @@ use super::definitions::duplicate;
 use super::nets::NetResolver;
 use super::services::ServiceResolver;
 
-/// Resolves every host; chains of at least `parallel_from` rules on two threads.
+/// How hosts are resolved.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// Chains of at least this many rules are resolved on two threads.
+    pub parallel_from: usize,
+    /// The baseline parts every chain starts with.
+    pub baseline: baseline::Parts,
+}
+
+/// Resolves every host.
 pub fn resolve_hosts(
     files: &[PolicyFile],
     services: &mut ServiceResolver,
     nets: &mut NetResolver,
     diagnostics: &mut Vec<Diagnostic>,
-    parallel_from: usize,
+    options: Options,
 ) -> Vec<Host> {
     let mut hosts: Vec<Host> = Vec::new();
     let mut name_spans: Vec<Span> = Vec::new();
@@ -45,7 +54,7 @@ pub fn resolve_hosts(
                         services,
                         nets,
                         diagnostics,
-                        parallel_from,
+                        options,
                     ));
                     name_spans.push(block.name.span);
                 }
@@ -75,7 +84,7 @@ pub fn resolve_hosts(
                 services,
                 nets,
                 diagnostics,
-                parallel_from,
+                options,
             ));
         }
     }
@@ -87,6 +96,7 @@ fn host_item_span(item: &HostItem) -> Span {
         HostItem::Bind(b) => b.span,
         HostItem::Chain(c) => c.kind.span,
         HostItem::ForwardPort(f) => f.span,
+        HostItem::SourceNat(n) => n.span,
     }
 }
 
@@ -97,7 +107,7 @@ fn resolve_host(
     services: &mut ServiceResolver,
     nets: &mut NetResolver,
     diagnostics: &mut Vec<Diagnostic>,
-    parallel_from: usize,
+    options: Options,
 ) -> Host {
     let mut host = Host {
         name,
@@ -105,6 +115,7 @@ fn resolve_host(
         binds: Vec::new(),
         chains: Vec::new(),
         forwards: Vec::new(),
+        source_nats: Vec::new(),
     };
     for item in items {
         match item {
@@ -126,7 +137,13 @@ fn resolve_host(
                     policy: chain.policy.node,
                     policy_span: chain.policy.span,
                     span: chain.kind.span,
-                    rules: resolve_rules(&chain.rules, services, nets, diagnostics, parallel_from),
+                    rules: resolve_rules(
+                        &chain.rules,
+                        services,
+                        nets,
+                        diagnostics,
+                        options.parallel_from,
+                    ),
                 });
             }
             HostItem::ForwardPort(forward) => {
@@ -134,9 +151,15 @@ fn resolve_host(
                     host.forwards.push(f);
                 }
             }
+            HostItem::SourceNat(nat) => {
+                if let Some(n) = resolve_source_nat(nat, nets, diagnostics) {
+                    host.source_nats.push(n);
+                }
+            }
         }
     }
     host.chains.sort_by_key(|c| c.kind);
+    host.add_implicit_rules(options.baseline);
     host
 }
 
@@ -316,10 +339,9 @@ fn resolve_rule(
         dst_names,
         src_negated,
         dst_negated,
-        interface: rule
-            .interface
-            .as_ref()
-            .map(|i| model::Interfaces::new(i.names.iter().map(|n| n.node.clone()), i.negated)),
+        interface: rule.interface.as_ref().map(interfaces),
+        translated: false,
+        origin: RuleOrigin::Written,
         limit: rule.limit.as_ref().map(|l| model::Limit {
             rate: l.rate,
             unit: l.unit,
@@ -344,12 +366,39 @@ fn resolve_forward(
         None => AddrSet::any(),
         Some(refs) => nets.resolve_list(refs, diagnostics)?.addresses,
     };
+    let at = match &forward.at {
+        None => None,
+        Some(refs) => Some(nets.resolve_list(refs, diagnostics)?.addresses),
+    };
     Some(model::Forward {
         protocol: forward.spec.protocol.node,
         ports: forward.spec.ports.as_ref()?.node,
         from,
+        interface: forward.interface.as_ref().map(interfaces),
+        at,
         target: forward.target.node,
         target_port: forward.target_port.as_ref().map(|p| p.node),
         span: forward.span,
+    })
+}
+
+fn interfaces(list: &ast::Interfaces) -> model::Interfaces {
+    model::Interfaces::new(list.names.iter().map(|n| n.node.clone()), list.negated)
+}
+
+fn resolve_source_nat(
+    nat: &ast::SourceNat,
+    nets: &mut NetResolver,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<model::SourceNat> {
+    let from = match &nat.from {
+        None => AddrSet::any(),
+        Some(refs) => nets.resolve_list(refs, diagnostics)?.addresses,
+    };
+    Some(model::SourceNat {
+        interface: interfaces(&nat.interface),
+        from,
+        to: nat.to.as_ref().map(|t| t.node),
+        span: nat.span,
     })
 }

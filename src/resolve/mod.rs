@@ -14,21 +14,33 @@ mod services;
 use crate::diagnostic::Diagnostic;
 use crate::lint::rules::EMPTY_POLICY;
 use crate::load::Loaded;
-use crate::model::Policy;
+use crate::model::{baseline, Policy};
 use crate::registry::Overlay;
 use crate::source::Span;
 
 pub use definitions::Definitions;
 
 /// Resolves a loaded policy. Findings are appended to `diagnostics`.
-pub fn resolve(loaded: &Loaded, overlays: &[Overlay], diagnostics: &mut Vec<Diagnostic>) -> Policy {
-    resolve_with(loaded, overlays, diagnostics, hosts::PARALLEL_RULES)
+pub fn resolve(
+    loaded: &Loaded,
+    overlays: &[Overlay],
+    baseline: baseline::Parts,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Policy {
+    resolve_with(
+        loaded,
+        overlays,
+        baseline,
+        diagnostics,
+        hosts::PARALLEL_RULES,
+    )
 }
 
 /// [`resolve`], with chains of at least `parallel_from` rules resolved on two threads.
 fn resolve_with(
     loaded: &Loaded,
     overlays: &[Overlay],
+    baseline: baseline::Parts,
     diagnostics: &mut Vec<Diagnostic>,
     parallel_from: usize,
 ) -> Policy {
@@ -40,7 +52,10 @@ fn resolve_with(
         &mut services,
         &mut nets,
         diagnostics,
-        parallel_from,
+        hosts::Options {
+            parallel_from,
+            baseline,
+        },
     );
     let service_defs = services.finish(diagnostics);
     let net_defs = nets.finish(diagnostics);
@@ -70,13 +85,18 @@ pub fn resolve_text(
 ) -> (Loaded, Policy, Vec<Diagnostic>) {
     let loaded = crate::load::load_text(name, text);
     let mut diagnostics = loaded.diagnostics.clone();
-    let policy = resolve(&loaded, overlays, &mut diagnostics);
+    let policy = resolve(
+        &loaded,
+        overlays,
+        baseline::Parts::default(),
+        &mut diagnostics,
+    );
     (loaded, policy, diagnostics)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{resolve_text, resolve_with};
+    use super::{baseline, resolve_text, resolve_with};
 
     #[test]
     fn two_threads_resolve_what_one_resolves() {
@@ -110,7 +130,13 @@ mod tests {
         let loaded = crate::load::load_text("t.pcl", &text);
         let run = |parallel_from| {
             let mut diagnostics = Vec::new();
-            let policy = resolve_with(&loaded, &[], &mut diagnostics, parallel_from);
+            let policy = resolve_with(
+                &loaded,
+                &[],
+                baseline::Parts::default(),
+                &mut diagnostics,
+                parallel_from,
+            );
             crate::diagnostic::sort(&mut diagnostics);
             (format!("{policy:?}"), diagnostics)
         };
@@ -150,7 +176,11 @@ mod tests {
             .filter(|d| d.message.contains("in terms of itself"))
             .count();
         assert_eq!(cycles, 1, "{diagnostics:?}");
-        assert!(!policy.hosts[0].chains[0].rules[0].resolved);
+        let written = policy.hosts[0].chains[0]
+            .rules
+            .iter()
+            .find(|r| r.is_written());
+        assert!(!written.unwrap().resolved);
     }
 
     #[test]

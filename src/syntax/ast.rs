@@ -66,7 +66,8 @@ pub struct HostBlock {
 pub enum HostItem {
     Bind(Bind),
     Chain(ChainBlock),
-    ForwardPort(ForwardPort),
+    ForwardPort(Box<ForwardPort>),
+    SourceNat(SourceNat),
 }
 
 /// `bind nginx on 0.0.0.0 http, https as root`: what listens where, as which user.
@@ -294,8 +295,23 @@ pub struct Log {
 pub struct ForwardPort {
     pub spec: PortSpec,
     pub from: Option<Vec<NetRef>>,
+    /// `on wan0`: the interfaces connections arrive on.
+    pub interface: Option<Interfaces>,
+    /// `at 203.0.113.7`: the destinations to translate instead of the host's own addresses.
+    pub at: Option<Vec<NetRef>>,
     pub target: Spanned<IpAddr>,
     /// `None`: the same port as the incoming one.
     pub target_port: Option<Spanned<u16>>,
+    pub span: Span,
+}
+
+/// `masquerade on wan0 [from NETS]`, `snat on wan0 [from NETS] to 203.0.113.7`: source NAT for
+/// connections leaving by the interfaces.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceNat {
+    pub interface: Interfaces,
+    pub from: Option<Vec<NetRef>>,
+    /// The address to translate to; `None` for masquerade (the interface's own).
+    pub to: Option<Spanned<IpAddr>>,
     pub span: Span,
 }

@@ -117,7 +117,10 @@ impl<'a> Builder<'a> {
         match inner.as_rule() {
             Rule::bind_stmt => self.bind(inner).map(HostItem::Bind),
             Rule::chain_block => self.chain_block(inner).map(HostItem::Chain),
-            Rule::forward_stmt => self.forward_port(inner).map(HostItem::ForwardPort),
+            Rule::forward_stmt => self
+                .forward_port(inner)
+                .map(|f| HostItem::ForwardPort(Box::new(f))),
+            Rule::nat_stmt => self.source_nat(inner).map(HostItem::SourceNat),
             Rule::orphan_block => {
                 self.orphan_block(inner);
                 None
@@ -268,15 +271,31 @@ impl<'a> Builder<'a> {
         let span = self.span(&pair);
         let mut spec = None;
         let mut from = None;
+        let mut interface = None;
+        let mut at = None;
         let mut target = None;
         let mut valid = true;
+        let mut seen: Vec<(Rule, Span)> = Vec::new();
         for inner in pair.into_inner() {
             match inner.as_rule() {
                 Rule::port_spec => {
                     spec = self.forward_spec(inner);
                     valid &= spec.is_some();
                 }
-                Rule::from_opt => from = Some(self.option_nets(inner)),
+                Rule::forward_option => {
+                    let Some(option) = self.once(inner, &mut seen) else {
+                        continue;
+                    };
+                    match option.as_rule() {
+                        Rule::from_opt => from = Some(self.option_nets(option)),
+                        Rule::at_opt => at = Some(self.option_nets(option)),
+                        Rule::on_opt => {
+                            interface = self.option_interfaces(option);
+                            valid &= interface.is_some();
+                        }
+                        _ => {}
+                    }
+                }
                 Rule::target => {
                     target = self.target(inner);
                     valid &= target.is_some();
@@ -291,8 +310,95 @@ impl<'a> Builder<'a> {
         Some(ForwardPort {
             spec: spec?,
             from,
+            interface,
+            at,
             target,
             target_port,
+            span,
+        })
+    }
+
+    /// The option inside an option group (`forward_option`, `nat_option`), or `None` when the
+    /// same option came before (reported).
+    fn once<'i>(
+        &mut self,
+        group: Pair<'i, Rule>,
+        seen: &mut Vec<(Rule, Span)>,
+    ) -> Option<Pair<'i, Rule>> {
+        let option = group.into_inner().next()?;
+        let span = self.span(&option);
+        if let Some((_, first)) = seen.iter().find(|(r, _)| *r == option.as_rule()) {
+            self.duplicate_option(&option, span, *first);
+            return None;
+        }
+        seen.push((option.as_rule(), span));
+        Some(option)
+    }
+
+    fn option_interfaces(&mut self, option: Pair<'_, Rule>) -> Option<ast::Interfaces> {
+        option
+            .into_inner()
+            .find(|p| p.as_rule() == Rule::iface_list)
+            .and_then(|p| self.interfaces(p))
+    }
+
+    /// `masquerade on wan0 from lan` or `snat on wan0 from lan to 203.0.113.7`.
+    fn source_nat(&mut self, pair: Pair<'_, Rule>) -> Option<ast::SourceNat> {
+        let stmt = pair.into_inner().next()?;
+        let span = self.span(&stmt);
+        let keyword = if stmt.as_rule() == Rule::snat_stmt {
+            "snat"
+        } else {
+            "masquerade"
+        };
+        let mut interface = None;
+        let mut from = None;
+        let mut to = None;
+        let mut valid = true;
+        let mut seen: Vec<(Rule, Span)> = Vec::new();
+        for inner in stmt.into_inner() {
+            match inner.as_rule() {
+                Rule::nat_option => {
+                    let Some(option) = self.once(inner, &mut seen) else {
+                        continue;
+                    };
+                    match option.as_rule() {
+                        Rule::from_opt => from = Some(self.option_nets(option)),
+                        Rule::on_opt => {
+                            interface = self.option_interfaces(option);
+                            valid &= interface.is_some();
+                        }
+                        _ => {}
+                    }
+                }
+                Rule::address => {
+                    to = self.address(inner);
+                    valid &= to.is_some();
+                }
+                _ => {}
+            }
+        }
+        if !valid {
+            return None;
+        }
+        let Some(interface) = interface else {
+            self.diagnostics.push(
+                Diagnostic::new(
+                    &SYNTAX_ERROR,
+                    span,
+                    format!("`{keyword}` needs the interface connections leave by"),
+                )
+                .label("no `on`")
+                .help(format!(
+                    "name the outgoing interface: `{keyword} on wan0`; without it every connection would be translated, the host's own networks too"
+                )),
+            );
+            return None;
+        };
+        Some(ast::SourceNat {
+            interface,
+            from,
+            to,
             span,
         })
     }

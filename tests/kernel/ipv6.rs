@@ -13,7 +13,7 @@ use portcullis::model::Protocol;
 use super::env;
 use super::netns::Netns;
 use super::probe::{self, Outcome, Probe};
-use super::ruleset::{self, Format};
+use super::ruleset::Format;
 use super::scenario::{Bench, PolicyCase};
 use super::topology::{Spec, CLIENT_V4, CLIENT_V6, SERVER_V4, SERVER_V6};
 
@@ -114,12 +114,11 @@ fn without_the_icmp_baseline_ipv6_is_cut_off_and_ipv4_is_not() {
         return;
     }
     // The control for the test above: the same policy without the ICMP part of the baseline.
-    let case = PolicyCase::from_text("ipv6.pcl", POLICY);
-    let host = case.host(None);
     let mut config = CompileConfig::default();
     config.baseline.icmp = false;
-    let compiled = ruleset::compile_with(&case.checked.policy, host, &config)
-        .unwrap_or_else(|e| panic!("{e}"));
+    let case = PolicyCase::from_text_with("ipv6.pcl", POLICY, config);
+    let host = case.host(None);
+    let compiled = case.compile(host);
     let bench = Bench::with_ruleset(
         &case,
         host,

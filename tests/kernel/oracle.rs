@@ -4,7 +4,7 @@
 use std::fmt;
 use std::net::IpAddr;
 
-use portcullis::model::{Family, Forward, Host, Packet, Rule, Transport};
+use portcullis::model::{Host, Packet, Rule, RuleOrigin, Transport};
 use portcullis::source::Sources;
 use portcullis::syntax::ast::{ChainKind, Verdict};
 
@@ -98,78 +98,85 @@ impl<'a> Oracle<'a> {
         Oracle { host, sources }
     }
 
-    /// The expectation for a probe crossing `path`, arriving on (or leaving by) `interface`.
+    /// The expectation for a probe crossing `path`, arriving on (or leaving by) `interface`:
+    /// what [`Host::traverse`], which `explain` prints, says of its first packet.
     pub fn expect(&self, path: Path, probe: &Probe, interface: &str) -> Expectation {
         let packet = Packet {
             transport: Transport::Port(probe.protocol, probe.port),
             src: probe.src,
             dst: probe.dst,
             interface: Some(interface.to_string()),
+            translated: false,
         };
-        if path == Path::Input {
-            if let Some(forward) = self.translation(&packet) {
-                let port = forward.target_port.unwrap_or(probe.port);
-                return Expectation {
-                    verdicts: vec![Verdict::Accept],
-                    why: format!(
-                        "`forward-port` to {} port {port} (the forward accept comes with it)",
-                        forward.target
-                    ),
-                    dnat: Some((forward.target, port)),
-                };
-            }
-        }
-        let Some(chain) = self.host.chain(path.chain()) else {
+        let way = self.host.traverse(path.chain(), &packet);
+        let dnat = way.forward.map(|_| {
+            let port = match way.packet.transport {
+                Transport::Port(_, port) => port,
+                _ => unreachable!("a port forward translates ports"),
+            };
+            (way.packet.dst, port)
+        });
+        let seen = match way.forward {
+            Some(i) => format!(
+                "`forward-port` {} to {} port {}, then ",
+                self.place(self.host.forwards[i].span),
+                way.packet.dst,
+                dnat.map_or(0, |d| d.1)
+            ),
+            None => String::new(),
+        };
+        let kind = way.chain;
+        let (Some(chain), Some(over)) = (self.host.chain(kind), &way.decision) else {
             return Expectation {
                 verdicts: vec![Verdict::Accept],
-                why: format!("the absence of a `{path}` chain"),
-                dnat: None,
+                why: format!("{seen}the absence of a `{kind}` chain"),
+                dnat,
             };
         };
-        let over = chain.evaluate(&packet);
-        let under = chain.evaluate_under_limits(&packet);
         let describe = |rule: Option<usize>| match rule {
-            Some(i) => self.rule_text(path, i, &chain.rules[i]),
+            Some(i) => self.rule_text(kind, i, &chain.rules[i]),
             None => format!(
-                "the `{path}` chain's default `{}`",
+                "the `{kind}` chain's default `{}`",
                 chain.policy.policy_word()
             ),
         };
         if over.limited.is_empty() {
-            Expectation {
+            return Expectation {
                 verdicts: vec![over.verdict],
-                why: describe(over.rule),
-                dnat: None,
-            }
-        } else {
-            let mut verdicts = vec![under.verdict];
-            if over.verdict != under.verdict {
-                verdicts.push(over.verdict);
-            }
-            Expectation {
-                verdicts,
-                why: format!(
-                    "{} under its rate, {} over it",
-                    describe(under.rule),
-                    describe(over.rule)
-                ),
-                dnat: None,
-            }
+                why: format!("{seen}{}", describe(over.rule)),
+                dnat,
+            };
+        }
+        let under = chain.evaluate_under_limits(&way.packet);
+        let mut verdicts = vec![under.verdict];
+        if over.verdict != under.verdict {
+            verdicts.push(over.verdict);
+        }
+        Expectation {
+            verdicts,
+            why: format!(
+                "{seen}{} under its rate, {} over it",
+                describe(under.rule),
+                describe(over.rule)
+            ),
+            dnat,
         }
     }
 
-    /// The `forward-port` that translates a packet arriving at the server, if any: the first one
-    /// whose protocol, ports, family and sources match, as nat prerouting sees it.
-    pub fn translation(&self, packet: &Packet) -> Option<&'a Forward> {
-        self.host.forwards.iter().find(|f| {
-            matches!(packet.transport, Transport::Port(p, port)
-                if p == f.protocol && (f.ports.lo..=f.ports.hi).contains(&port))
-                && Family::of(packet.src) == Family::of(f.target)
-                && f.from.contains(packet.src)
-        })
+    /// `file:line`, or nothing without sources.
+    fn place(&self, span: portcullis::source::Span) -> String {
+        self.sources
+            .map(|s| format!("at {}", s.location(span)))
+            .unwrap_or_default()
     }
 
-    fn rule_text(&self, path: Path, index: usize, rule: &Rule) -> String {
+    fn rule_text(&self, path: ChainKind, index: usize, rule: &Rule) -> String {
+        if let RuleOrigin::Baseline(part) = rule.origin {
+            return format!("{} (`{}`)", part.describe(), part.config_key());
+        }
+        if let RuleOrigin::PortForward(_) = rule.origin {
+            return format!("the accept of the `forward-port` {}", self.place(rule.span));
+        }
         match self.sources {
             Some(sources) => {
                 let text = sources.text(rule.span);

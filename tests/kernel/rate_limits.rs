@@ -64,6 +64,7 @@ fn assert_sequence(bench: &Bench, steps: &[(Probe, Phase)]) {
             src: probe.src,
             dst: probe.dst,
             interface: Some(SERVER_IF.to_string()),
+            translated: false,
         };
         let decision = match phase {
             Phase::Under => chain.evaluate_under_limits(&packet),
@@ -262,6 +263,7 @@ fn the_sequences_above_distinguish_under_from_over() {
             src: V4,
             dst: IpAddr::V4(SERVER_V4),
             interface: Some(SERVER_IF.to_string()),
+            translated: false,
         };
         let under = chain.evaluate_under_limits(&packet).verdict;
         let over = chain.evaluate(&packet).verdict;

@@ -3,7 +3,7 @@
 
 use std::path::Path as FsPath;
 
-use portcullis::config::Settings;
+use portcullis::config::{CompileConfig, Settings};
 use portcullis::diagnostic::Severity;
 use portcullis::lint::Levels;
 use portcullis::model::Host;
@@ -22,12 +22,28 @@ pub struct PolicyCase {
     /// The root file's text, shown on failure.
     pub text: String,
     pub checked: CheckedPolicy,
+    /// `compile:` of portcullis.yaml, which the policy was checked and is compiled with.
+    pub config: CompileConfig,
 }
 
 impl PolicyCase {
     /// Policy text, through the same front end as `portcullis check`.
     pub fn from_text(label: &str, text: &str) -> PolicyCase {
-        PolicyCase::new(label, text.to_string(), pipeline::check_text(label, text))
+        PolicyCase::from_text_with(label, text, CompileConfig::default())
+    }
+
+    /// Policy text with `compile:` settings of portcullis.yaml (a baseline part off, say).
+    pub fn from_text_with(label: &str, text: &str, config: CompileConfig) -> PolicyCase {
+        let mut settings = Settings::default();
+        settings.config.compile = config;
+        let levels = Levels::from_config(&settings.config.lint);
+        let loaded = portcullis::load::load_text(label, text);
+        PolicyCase::new(
+            label,
+            text.to_string(),
+            pipeline::check(loaded, &settings, &levels),
+            settings.config.compile,
+        )
     }
 
     /// A policy file with its includes and the `portcullis.yaml` beside it, if any.
@@ -39,14 +55,16 @@ impl PolicyCase {
             portcullis::load::load(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let text = std::fs::read_to_string(path).expect("the file was just loaded");
         let label = path.display().to_string();
-        PolicyCase::new(&label, text, pipeline::check(loaded, &settings, &levels))
+        let checked = pipeline::check(loaded, &settings, &levels);
+        PolicyCase::new(&label, text, checked, settings.config.compile)
     }
 
-    fn new(label: &str, text: String, checked: CheckedPolicy) -> PolicyCase {
+    fn new(label: &str, text: String, checked: CheckedPolicy, config: CompileConfig) -> PolicyCase {
         let case = PolicyCase {
             label: label.to_string(),
             text,
             checked,
+            config,
         };
         let errors = case.findings(Severity::Error);
         assert!(
@@ -85,7 +103,7 @@ impl PolicyCase {
     }
 
     pub fn compile(&self, host: &Host) -> Compiled {
-        ruleset::compile(&self.checked.policy, host).unwrap_or_else(|e| {
+        ruleset::compile_with(&self.checked.policy, host, &self.config).unwrap_or_else(|e| {
             panic!(
                 "{}: host `{}` does not compile: {e}\n--- policy ---\n{}",
                 self.label,

@@ -169,11 +169,11 @@ fn script_and_json_load_the_same_ruleset() {
     );
     for name in HOSTILE {
         let (policy, h) = hostile_policy(name);
-        let ruleset = compile_host(&policy, &h, &CompileConfig::default()).unwrap();
+        let ruleset = compile_model(&policy, &h, &CompileConfig::default()).unwrap();
         assert_same_in_kernel(&format!("hostile name {name:?}"), &ruleset);
     }
     let (policy, h) = many_rules(500);
-    let ruleset = compile_host(&policy, &h, &CompileConfig::default()).unwrap();
+    let ruleset = compile_model(&policy, &h, &CompileConfig::default()).unwrap();
     assert_same_in_kernel("500 rules", &ruleset);
 }
 
@@ -231,7 +231,7 @@ fn twenty_thousand_rules_load_quickly() {
         return;
     }
     let (policy, h) = many_rules(20_000);
-    let ruleset = compile_host(&policy, &h, &CompileConfig::default()).unwrap();
+    let ruleset = compile_model(&policy, &h, &CompileConfig::default()).unwrap();
     let ns = Netns::new();
     let start = Instant::now();
     ns.load(&ruleset.to_nft(), false).expect("the script loads");
@@ -290,7 +290,7 @@ fn random_policies_load_alike() {
                 chain(ChainKind::Forward, c, forward),
             ],
         );
-        let ruleset = compile_host(&policy, &h, &CompileConfig::default()).unwrap();
+        let ruleset = compile_model(&policy, &h, &CompileConfig::default()).unwrap();
         assert_same_in_kernel(&format!("random policy {round}"), &ruleset);
     }
 }

@@ -12,20 +12,19 @@ crate::declare_lint! {
     /// A chain lets IPv6 through but drops the ICMPv6 that IPv6 cannot work without.
     ///
     /// ## What it does
-    /// Runs only when the compiler's ICMP baseline is off (`compile: baseline: {icmp: false}` in
-    /// `portcullis.yaml`); by default the compiler accepts the ICMPv6 types RFC 4890 lists before
-    /// any rule, and there is nothing to report.
+    /// Evaluates each chain, baseline included, for the ICMPv6 messages IPv6 needs, and reports a
+    /// chain that accepts some IPv6 traffic (so IPv6 is meant to work) but not these:
     ///
-    /// With the baseline off, ICMPv6 passes only through rules that name no service (they match
-    /// every protocol, ICMPv6 included) or an `accept` default. The rule then evaluates each
-    /// chain for IPv6 packets of protocols without ports, and reports a chain that accepts some
-    /// IPv6 traffic (so IPv6 is meant to work) but none of these:
-    ///
-    /// - in `input`, from link-local sources (`fe80::/10`), and in `output`, to link-local and
-    ///   link-scope multicast addresses (`ff02::/16`): neighbour discovery, with which IPv6
-    ///   resolves addresses, finds routers and detects duplicate addresses;
-    /// - in `input` and `forward`, from other sources: packet-too-big messages from routers on
+    /// - in `input`, neighbour solicitations and advertisements from link-local sources
+    ///   (`fe80::/10`), and in `output`, the same to link-local and link-scope multicast addresses
+    ///   (`ff02::/16`): neighbour discovery, with which IPv6 resolves addresses, finds routers and
+    ///   detects duplicate addresses;
+    /// - in `input` and `forward`, packet-too-big from other sources: the messages of routers on
     ///   the path, which path MTU discovery depends on.
+    ///
+    /// With the compiler's ICMP baseline on (the default) these are accepted before any rule and
+    /// there is nothing to report. It matters when the baseline is off (`compile: baseline:
+    /// {icmp: false}` in `portcullis.yaml`) and the rules must accept them.
     ///
     /// A chain that accepts no IPv6 at all is not reported: IPv6 is off there on purpose.
     ///
@@ -46,8 +45,9 @@ crate::declare_lint! {
     ///
     /// ## Fix
     /// Turn the baseline back on: remove `icmp: false` from `compile.baseline`. It accepts the
-    /// ICMPv6 types RFC 4890 says must not be dropped and nothing else, which no rule of the
-    /// policy language can express as precisely.
+    /// ICMPv6 types RFC 4890 says must not be dropped, and neighbour discovery only from the link
+    /// (hop limit 255). Or allow them yourself, above any rule that refuses them:
+    /// `allow icmpv6/nd-neighbor-solicit, icmpv6/nd-neighbor-advert, icmpv6/packet-too-big`.
     pub static ICMPV6_BLOCKED = {
         name: "icmpv6-blocked",
         code: "PC305",
@@ -62,9 +62,6 @@ fn link_local() -> AddrSet {
 }
 
 pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
-    if ctx.compile.baseline.icmp {
-        return;
-    }
     let ipv6 = AddrSet {
         v4: IntervalSet::empty(),
         v6: IntervalSet::full(),
@@ -172,7 +169,7 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
             );
         }
         out.push(d.help(
-            "turn the compiler's ICMP baseline back on (remove `icmp: false` under `compile.baseline` in portcullis.yaml): it accepts exactly the ICMPv6 types RFC 4890 says IPv6 needs",
+            "turn the compiler's ICMP baseline back on (remove `icmp: false` under `compile.baseline` in portcullis.yaml): it accepts exactly the ICMPv6 types RFC 4890 says IPv6 needs; or allow them above the rules that refuse them: `allow icmpv6/nd-neighbor-solicit, icmpv6/nd-neighbor-advert, icmpv6/packet-too-big`",
         ));
     }
 }

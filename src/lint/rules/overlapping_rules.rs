@@ -1,8 +1,9 @@
 //! `overlapping-rules`: rules of different verdicts that overlap, so their order matters.
 
 use crate::diagnostic::Diagnostic;
-use crate::lint::describe::{packet_example, rule_text};
+use crate::lint::describe::{earlier_labels, earlier_who, packet_example, rule_text};
 use crate::lint::LintContext;
+use crate::model::RuleOrigin;
 
 crate::declare_lint! {
     /// Two rules with different verdicts overlap in part: their order decides some packets.
@@ -39,7 +40,7 @@ crate::declare_lint! {
 pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
     for (_, chain, coverage) in ctx.coverages() {
         for (rule, cov) in chain.rules.iter().zip(&coverage.rules) {
-            if !rule.resolved || cov.wins.is_none() {
+            if !rule.is_written() || !rule.resolved || cov.wins.is_none() {
                 continue;
             }
             let Some((first, packet)) = cov.first_covering_with_other_verdict(chain, rule.verdict)
@@ -49,18 +50,25 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
             let more = cov.covering_with_other_verdict(chain, rule.verdict).count() - 1;
             let earlier = &chain.rules[first];
             let example = packet_example(packet, &[rule, earlier]);
+            let who = match earlier.origin {
+                RuleOrigin::Written => format!("an earlier `{}` rule", earlier.verdict.rule_word()),
+                _ => earlier_who(chain, &[first]).0,
+            };
             let mut d = Diagnostic::new(
                 &OVERLAPPING_RULES,
                 rule.span,
                 format!(
-                    "`{}` overlaps an earlier `{}` rule, which wins: e.g. {example} is {}",
+                    "`{}` overlaps {who}, which wins: e.g. {example} is {}",
                     rule_text(ctx.sources, rule),
-                    earlier.verdict.rule_word(),
                     earlier.verdict.past_tense(),
                 ),
             )
-            .label("partly decided by an earlier rule")
-            .secondary(earlier.span, format!("decides {example} first"));
+            .label("partly decided by an earlier rule");
+            for (span, label) in
+                earlier_labels(chain, &[first], 1, |_| format!("decides {example} first"))
+            {
+                d = d.secondary(span, label);
+            }
             if more > 0 {
                 d.message.push_str(&format!(
                     " ({more} more earlier rule{} overlap)",

@@ -1,8 +1,9 @@
 //! `shadowed-rule`: a rule that can never match.
 
 use crate::diagnostic::Diagnostic;
-use crate::lint::describe::rule_text;
+use crate::lint::describe::{earlier_labels, earlier_who, rule_text};
 use crate::lint::LintContext;
+use crate::model::RuleOrigin;
 use crate::syntax::ast::Verdict;
 
 crate::declare_lint! {
@@ -44,7 +45,7 @@ const MAX_LABELS: usize = 5;
 pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
     for (_, chain, coverage) in ctx.coverages() {
         for (rule, cov) in chain.rules.iter().zip(&coverage.rules) {
-            if !rule.resolved || rule.traffic.is_empty() {
+            if !rule.is_written() || !rule.resolved || rule.traffic.is_empty() {
                 continue;
             }
             if !cov.matches_anything {
@@ -71,32 +72,39 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                 continue; // only same-verdict rules cover it: redundant-rule reports that
             }
             let all = &cov.covered_by;
+            let (who, plural) = earlier_who(chain, all);
             let mut d = Diagnostic::new(
                 &SHADOWED_RULE,
                 rule.span,
                 format!(
-                    "`{}` never matches: {} decide{} all of its traffic first",
+                    "`{}` never matches: {who} decide{} all of its traffic first",
                     rule_text(ctx.sources, rule),
-                    if all.len() == 1 {
-                        "an earlier rule"
-                    } else {
-                        "earlier rules"
-                    },
-                    if all.len() == 1 { "s" } else { "" },
+                    if plural { "" } else { "s" },
                 ),
             )
             .label("never matches");
-            for &i in all.iter().take(MAX_LABELS) {
-                let earlier = &chain.rules[i];
-                d = d.secondary(earlier.span, covered_by(earlier.verdict, rule.verdict));
+            for (span, label) in earlier_labels(chain, all, MAX_LABELS, |earlier| {
+                covered_by(earlier.verdict, rule.verdict).to_string()
+            }) {
+                d = d.secondary(span, label);
             }
             if all.len() > MAX_LABELS {
                 d.message
                     .push_str(&format!(" ({} rules in all)", all.len()));
             }
-            out.push(d.help(
-                "move this rule above the rules that cover it, narrow them, or delete this rule",
-            ));
+            let baseline = all.iter().find_map(|&i| match chain.rules[i].origin {
+                RuleOrigin::Baseline(part) => Some(part),
+                _ => None,
+            });
+            let help = match baseline {
+                Some(part) => format!(
+                    "{} comes before every rule: to decide this traffic with the policy's rules, switch it off in portcullis.yaml (`{}: false`); otherwise delete this rule",
+                    part.describe(),
+                    part.config_key()
+                ),
+                None => "move this rule above the rules that cover it, narrow them, or delete this rule".to_string(),
+            };
+            out.push(d.help(help));
         }
     }
 }

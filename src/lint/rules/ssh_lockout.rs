@@ -165,7 +165,10 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
             if labelled == MAX_LABELS {
                 break;
             }
-            if rule.verdict != Verdict::Accept || !rule.traffic.intersects(&all) {
+            if !rule.is_written()
+                || rule.verdict != Verdict::Accept
+                || !rule.traffic.intersects(&all)
+            {
                 continue;
             }
             let why = if loopback_only(rule) {

@@ -44,6 +44,7 @@ fn web_pcl_reads_as_written() {
             HostItem::Bind(_) => "bind",
             HostItem::Chain(_) => "chain",
             HostItem::ForwardPort(_) => "forward-port",
+            HostItem::SourceNat(_) => "source-nat",
         })
         .collect();
     assert_eq!(

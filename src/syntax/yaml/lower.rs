@@ -31,14 +31,26 @@ const POLICY_KEYS: &[&str] = &[
     "output",
     "forward",
     "forward-ports",
+    "masquerade",
+    "snat",
 ];
-const HOST_KEYS: &[&str] = &["binds", "input", "output", "forward", "forward-ports"];
+const HOST_KEYS: &[&str] = &[
+    "binds",
+    "input",
+    "output",
+    "forward",
+    "forward-ports",
+    "masquerade",
+    "snat",
+];
 const CHAIN_KEYS: &[&str] = &["policy", "rules"];
 const RULE_KEYS: &[&str] = &[
     "allow", "deny", "reject", "from", "to", "on", "limit", "log", "counter",
 ];
 const BIND_KEYS: &[&str] = &["process", "on", "services", "as"];
-const FORWARD_KEYS: &[&str] = &["port", "from", "to"];
+const FORWARD_KEYS: &[&str] = &["port", "from", "on", "at", "to"];
+const MASQUERADE_KEYS: &[&str] = &["on", "from"];
+const SNAT_KEYS: &[&str] = &["on", "from", "to"];
 
 pub(crate) struct Lowering {
     file: FileId,
@@ -153,7 +165,13 @@ impl Lowering {
                 .list(field.value, "forward-ports")
                 .iter()
                 .filter_map(|node| self.forward_port(node))
-                .map(HostItem::ForwardPort)
+                .map(|f| HostItem::ForwardPort(Box::new(f)))
+                .collect(),
+            "masquerade" | "snat" => self
+                .list(field.value, field.key)
+                .iter()
+                .filter_map(|node| self.source_nat(field.key, node))
+                .map(HostItem::SourceNat)
                 .collect(),
             "input" | "output" | "forward" => {
                 self.chain(field).map(HostItem::Chain).into_iter().collect()
@@ -227,12 +245,59 @@ impl Lowering {
             Some(from) => Some(self.net_refs(from.value)?),
             None => None,
         };
+        let at = match field(&fields, "at") {
+            Some(at) => Some(self.net_refs(at.value)?),
+            None => None,
+        };
+        let interface = match field(&fields, "on") {
+            Some(on) => Some(self.interfaces(on.value)?),
+            None => None,
+        };
         let (target, target_port) = target?;
         Some(ForwardPort {
             spec: spec?,
             from,
+            interface,
+            at,
             target,
             target_port,
+            span: node.span,
+        })
+    }
+
+    /// An entry of `masquerade` or `snat`.
+    fn source_nat(&mut self, key: &str, node: &Node) -> Option<ast::SourceNat> {
+        let (keys, what) = match key {
+            "snat" => (SNAT_KEYS, "an snat"),
+            _ => (MASQUERADE_KEYS, "a masquerade"),
+        };
+        let fields = self.fields(node, what, keys, false)?;
+        let on = self.required(&fields, node, "on", what);
+        let to = if key == "snat" {
+            self.required(&fields, node, "to", what)
+        } else {
+            None
+        };
+        let interface = on.and_then(|f| self.interfaces(f.value));
+        let to = to.and_then(|f| {
+            self.scalar(f.value, Rule::address_only, "an address", |b, mut pairs| {
+                pairs
+                    .find(|p| p.as_rule() == Rule::address)
+                    .and_then(|p| b.address(p))
+            })
+            .flatten()
+        });
+        let from = match field(&fields, "from") {
+            Some(from) => Some(self.net_refs(from.value)?),
+            None => None,
+        };
+        if key == "snat" && to.is_none() {
+            return None;
+        }
+        Some(ast::SourceNat {
+            interface: interface?,
+            from,
+            to,
             span: node.span,
         })
     }
