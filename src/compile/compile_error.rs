@@ -30,6 +30,15 @@ pub enum CompileError {
         name: String,
     },
 
+    #[error(
+        "a `{statement}` names interface {name:?}, which is not a Linux interface name (1-15 \
+         letters, digits, `_`, `.`, `@`, `:`, `+` or `-`)"
+    )]
+    NatInterface {
+        statement: &'static str,
+        name: String,
+    },
+
     #[error("rule {rule} of the `{chain}` chain logs with prefix {prefix:?}, which cannot be written safely: {reason}")]
     LogPrefix {
         chain: ChainKind,

@@ -12,8 +12,8 @@ use std::collections::HashSet;
 
 use nftables::batch::Batch;
 use nftables::expr::{
-    self, Elem, Expression, Meta, MetaKey, NamedExpression, Payload, PayloadField, Prefix, SetItem,
-    CT,
+    self, Elem, Expression, Fib, FibFlag, FibResult, Meta, MetaKey, NamedExpression, Payload,
+    PayloadField, Prefix, SetItem, CT,
 };
 use nftables::schema::{self, NfListObject, SetFlag, SetType, SetTypeValue};
 use nftables::stmt::{self, JumpTarget, Operator, Statement};
@@ -135,12 +135,17 @@ fn chain_obj<'a>(table: &str, chain: &Chain) -> schema::Chain<'a> {
         });
         obj.hook = Some(match base.hook {
             Hook::Prerouting => NfHook::Prerouting,
+            Hook::Postrouting => NfHook::Postrouting,
             Hook::Input => NfHook::Input,
             Hook::Forward => NfHook::Forward,
             Hook::Output => NfHook::Output,
         });
-        // `priority dstnat` is -100, `priority filter` 0.
-        obj.prio = Some(if base.nat { -100 } else { 0 });
+        // `priority dstnat` is -100, `priority srcnat` 100, `priority filter` 0.
+        obj.prio = Some(match (base.nat, base.hook) {
+            (true, Hook::Postrouting) => 100,
+            (true, _) => -100,
+            (false, _) => 0,
+        });
         obj.policy = Some(if base.accept {
             NfChainPolicy::Accept
         } else {
@@ -270,6 +275,13 @@ fn match_stmt(m: &Match) -> Statement<'static> {
             cmp(ct("state"), Operator::IN, right)
         }
         Match::CtStatusDnat => cmp(ct("status"), Operator::IN, s("dnat")),
+        Match::FibLocal => eq(
+            Expression::Named(NamedExpression::Fib(Fib {
+                result: FibResult::Type,
+                flags: [FibFlag::Daddr].into_iter().collect(),
+            })),
+            s("local"),
+        ),
         Match::Loopback { output } => eq(
             meta(if *output { MetaKey::Oif } else { MetaKey::Iif }),
             s("lo"),
@@ -461,6 +473,23 @@ fn action_stmt(a: &Action) -> Statement<'static> {
             Some(RejectCode::PortUnreach),
         ))),
         Action::CtHelper(name) => Statement::CTHelper((*name).into()),
+        // `None` would serialise as a bare `{}`, which libnftables refuses.
+        Action::Masquerade => Statement::Masquerade(Some(stmt::NAT {
+            addr: None,
+            family: None,
+            port: None,
+            flags: None,
+        })),
+        Action::Snat(addr) => Statement::SNAT(Some(stmt::NAT {
+            addr: Some(s(addr.to_string())),
+            family: Some(if addr.is_ipv4() {
+                stmt::NATFamily::IP
+            } else {
+                stmt::NATFamily::IP6
+            }),
+            port: None,
+            flags: None,
+        })),
         Action::Dnat { addr, port } => Statement::DNAT(Some(stmt::NAT {
             addr: Some(s(addr.to_string())),
             family: Some(if addr.is_ipv4() {

@@ -59,6 +59,23 @@ pub(super) fn compile(
     for chain in &host.chains {
         check_baseline(chain, config)?;
     }
+    let nat_interfaces = host
+        .forwards
+        .iter()
+        .filter_map(|f| f.interface.as_ref())
+        .map(|i| ("forward-port", i))
+        .chain(host.source_nats.iter().map(|n| {
+            let statement = if n.to.is_some() { "snat" } else { "masquerade" };
+            (statement, &n.interface)
+        }));
+    for (statement, list) in nat_interfaces {
+        if let Some(name) = list.names().iter().find(|n| !names::is_interface_name(n)) {
+            return Err(CompileError::NatInterface {
+                statement,
+                name: name.clone(),
+            });
+        }
+    }
     let mut compiler = Compiler {
         policy,
         host,
@@ -79,6 +96,9 @@ pub(super) fn compile(
     }
     if !host.forwards.is_empty() {
         chains.push(compiler.nat_chain());
+    }
+    if !host.source_nats.is_empty() {
+        chains.push(compiler.source_nat_chain());
     }
     chains.append(&mut compiler.sub_chains);
     if compiler.reject_chain {
@@ -246,6 +266,8 @@ impl Compiler<'_> {
         })
     }
 
+    /// Destination NAT for the port forwards: connections to the host's own addresses (or to
+    /// `at`), from `from`, on `on`, to the forwarded ports.
     fn nat_chain(&mut self) -> Chain {
         let mut rules = Vec::new();
         for forward in &self.host.forwards {
@@ -253,6 +275,27 @@ impl Compiler<'_> {
             let Some(mut matches) = family_only(&forward.from, family) else {
                 continue;
             };
+            if let Some(list) = &forward.interface {
+                matches.insert(0, interface_match(false, list));
+            }
+            match &forward.at {
+                Some(at) => {
+                    let (empty, full) = family_extent(at, family);
+                    if empty {
+                        continue;
+                    }
+                    if !full {
+                        matches.push(Match::Addr {
+                            family,
+                            direction: Direction::Destination,
+                            value: AddrValue::Elements(addr_elements(at, family)),
+                            negated: false,
+                        });
+                    }
+                }
+                // Only connections to the host itself: those through it keep their way.
+                None => matches.push(Match::FibLocal),
+            }
             matches.push(Match::Dport(
                 forward.protocol,
                 vec![(forward.ports.lo, forward.ports.hi)],
@@ -277,6 +320,59 @@ impl Compiler<'_> {
         }
     }
 
+    /// Source NAT: `masquerade` and `snat`, on the way out by their interfaces.
+    fn source_nat_chain(&mut self) -> Chain {
+        let mut rules = Vec::new();
+        for nat in &self.host.source_nats {
+            let comment = Some(self.locate_span(
+                nat.span,
+                if nat.to.is_some() {
+                    "snat"
+                } else {
+                    "masquerade"
+                },
+            ));
+            let interface = interface_match(true, &nat.interface);
+            let families: Vec<Family> = match nat.to {
+                Some(to) => vec![Family::of(to)],
+                None => vec![Family::V4, Family::V6],
+            };
+            let (v4_full, v6_full) = (nat.from.v4.is_full(), nat.from.v6.is_full());
+            if nat.to.is_none() && v4_full && v6_full {
+                // Every source of both families: one rule.
+                rules.push(Rule {
+                    matches: vec![interface],
+                    actions: vec![Action::Masquerade],
+                    comment,
+                });
+                continue;
+            }
+            for family in families {
+                let Some(mut matches) = family_only(&nat.from, family) else {
+                    continue;
+                };
+                matches.insert(0, interface.clone());
+                rules.push(Rule {
+                    matches,
+                    actions: vec![match nat.to {
+                        Some(to) => Action::Snat(to),
+                        None => Action::Masquerade,
+                    }],
+                    comment: comment.clone(),
+                });
+            }
+        }
+        Chain {
+            name: "postrouting".to_string(),
+            base: Some(BaseChain {
+                nat: true,
+                hook: Hook::Postrouting,
+                accept: true,
+            }),
+            rules,
+        }
+    }
+
     fn unit(&mut self, kind: ChainKind, unit: Unit) -> Vec<Rule> {
         let (first_index, first) = unit.rules[0];
         let comment = self.locate(kind, &unit.rules);
@@ -289,11 +385,7 @@ impl Compiler<'_> {
         let interface: Vec<Match> = first
             .interface
             .iter()
-            .map(|list| Match::Interface {
-                output: kind == ChainKind::Output,
-                names: list.names().to_vec(),
-                negated: list.is_negated(),
-            })
+            .map(|list| interface_match(kind == ChainKind::Output, list))
             .collect();
         let chain_name = format!("{kind}_r{first_index}");
         let prefix = |family: &FamilyPart| -> Vec<Match> {
@@ -796,6 +888,15 @@ impl Compiler<'_> {
             }
             None => what.to_string(),
         }
+    }
+}
+
+/// `iifname { "eth0", "eth1" }`, or `oifname` for the outgoing interface.
+fn interface_match(output: bool, list: &model::Interfaces) -> Match {
+    Match::Interface {
+        output,
+        names: list.names().to_vec(),
+        negated: list.is_negated(),
     }
 }
 

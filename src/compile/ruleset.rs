@@ -110,6 +110,7 @@ pub(super) struct BaseChain {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Hook {
     Prerouting,
+    Postrouting,
     Input,
     Forward,
     Output,
@@ -119,6 +120,7 @@ impl Hook {
     pub fn as_str(self) -> &'static str {
         match self {
             Hook::Prerouting => "prerouting",
+            Hook::Postrouting => "postrouting",
             Hook::Input => "input",
             Hook::Forward => "forward",
             Hook::Output => "output",
@@ -236,6 +238,8 @@ pub(super) enum AddrValue {
 pub(super) enum Match {
     CtState(CtState),
     CtStatusDnat,
+    /// `fib daddr type local`: addressed to one of the host's own addresses.
+    FibLocal,
     /// `iif "lo"` (input) or `oif "lo"` (output).
     Loopback {
         output: bool,
@@ -343,6 +347,10 @@ pub(super) enum Action {
         addr: IpAddr,
         port: Option<u16>,
     },
+    /// `masquerade`: the outgoing interface's address as the source.
+    Masquerade,
+    /// `snat ip to 203.0.113.7`.
+    Snat(IpAddr),
 }
 
 impl Action {

@@ -636,7 +636,10 @@ fn run(ruleset: &Ruleset, chain: &NftChain, packet: &Packet, under: bool) -> Opt
                     }
                 }
                 Action::Reject(_) => return Some(Verdict::Reject),
-                Action::CtHelper(_) | Action::Dnat { .. } => {
+                Action::CtHelper(_)
+                | Action::Dnat { .. }
+                | Action::Masquerade
+                | Action::Snat(_) => {
                     panic!("unexpected action {action:?}")
                 }
             }
@@ -716,7 +719,11 @@ fn holds(ruleset: &Ruleset, m: &Match, packet: &Packet) -> bool {
         Match::ProtoDport(entries) => entries.iter().any(|&(p, lo, hi)| {
             matches!(packet.transport, Transport::Port(q, port) if p == q && lo <= port && port <= hi)
         }),
-        Match::CtState(_) | Match::CtStatusDnat | Match::Loopback { .. } | Match::HopLimit(_) => {
+        Match::CtState(_)
+        | Match::CtStatusDnat
+        | Match::FibLocal
+        | Match::Loopback { .. }
+        | Match::HopLimit(_) => {
             panic!("baseline match {m:?} with the baseline off")
         }
     }

@@ -90,10 +90,10 @@ fn set_def(out: &mut String, set: &SetDef) {
 fn chain_def(out: &mut String, chain: &Chain) {
     let _ = writeln!(out, "\tchain {} {{", chain.name);
     if let Some(base) = &chain.base {
-        let (kind, priority) = if base.nat {
-            ("nat", "dstnat")
-        } else {
-            ("filter", "filter")
+        let (kind, priority) = match (base.nat, base.hook) {
+            (true, Hook::Postrouting) => ("nat", "srcnat"),
+            (true, _) => ("nat", "dstnat"),
+            (false, _) => ("filter", "filter"),
         };
         let _ = writeln!(
             out,
@@ -101,7 +101,7 @@ fn chain_def(out: &mut String, chain: &Chain) {
             base.hook.as_str(),
             if base.accept { "accept" } else { "drop" }
         );
-        debug_assert!(base.nat == (base.hook == Hook::Prerouting));
+        debug_assert!(base.nat == matches!(base.hook, Hook::Prerouting | Hook::Postrouting));
     }
     for rule in &chain.rules {
         let _ = writeln!(out, "\t\t{}", rule_text(rule));
@@ -180,6 +180,7 @@ fn match_text(m: &Match) -> String {
         Match::CtState(CtState::Invalid) => "ct state invalid".into(),
         Match::CtState(CtState::New) => "ct state new".into(),
         Match::CtStatusDnat => "ct status dnat".into(),
+        Match::FibLocal => "fib daddr type local".into(),
         Match::Loopback { output: false } => "iif \"lo\"".into(),
         Match::Loopback { output: true } => "oif \"lo\"".into(),
         Match::Interface {
@@ -329,6 +330,11 @@ fn action_text(a: &Action) -> String {
             "reject with icmpx type port-unreachable".into()
         }
         Action::CtHelper(name) => format!("ct helper set \"{name}\""),
+        Action::Masquerade => "masquerade".into(),
+        Action::Snat(addr) => {
+            let family = if addr.is_ipv4() { "ip" } else { "ip6" };
+            format!("snat {family} to {addr}")
+        }
         Action::Dnat { addr, port } => {
             let family = if addr.is_ipv4() { "ip" } else { "ip6" };
             match (addr, port) {

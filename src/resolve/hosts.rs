@@ -1,8 +1,8 @@
 //! Hosts, their binds, chains, rules and port forwards.
 
 use crate::diagnostic::Diagnostic;
-use crate::lint::rules::{INVALID_PORT, SYNTAX_ERROR};
-use crate::model::{self, baseline, AddrSet, Host, Protocol, RuleOrigin, Traffic};
+use crate::lint::rules::{INVALID_ADDRESS, INVALID_PORT, SYNTAX_ERROR};
+use crate::model::{self, baseline, AddrSet, Family, Host, Protocol, RuleOrigin, Traffic};
 use crate::source::Span;
 use crate::syntax::ast::{self, HostItem, Item, PolicyFile};
 
@@ -370,6 +370,29 @@ fn resolve_forward(
         None => None,
         Some(refs) => Some(nets.resolve_list(refs, diagnostics)?.addresses),
     };
+    let family = Family::of(forward.target.node);
+    let sides = [
+        ("from", forward.from.as_deref(), Some(&from)),
+        ("at", forward.at.as_deref(), at.as_ref()),
+    ];
+    for (keyword, refs, set) in sides {
+        let (Some(refs), Some(set)) = (refs, set) else {
+            continue;
+        };
+        if !has_family(set, family) {
+            let span = refs.first().map_or(forward.span, |r| {
+                r.span().to(refs.last().map_or(r.span(), |l| l.span()))
+            });
+            diagnostics.push(never_translates(
+                keyword,
+                family,
+                span,
+                forward.target.span,
+                "forward-port",
+            ));
+            return None;
+        }
+    }
     Some(model::Forward {
         protocol: forward.spec.protocol.node,
         ports: forward.spec.ports.as_ref()?.node,
@@ -395,10 +418,54 @@ fn resolve_source_nat(
         None => AddrSet::any(),
         Some(refs) => nets.resolve_list(refs, diagnostics)?.addresses,
     };
+    if let (Some(to), Some(refs)) = (&nat.to, &nat.from) {
+        let family = Family::of(to.node);
+        if !has_family(&from, family) {
+            let span = refs.first().map_or(nat.span, |r| {
+                r.span().to(refs.last().map_or(r.span(), |l| l.span()))
+            });
+            diagnostics.push(never_translates("from", family, span, to.span, "snat"));
+            return None;
+        }
+    }
     Some(model::SourceNat {
         interface: interfaces(&nat.interface),
         from,
         to: nat.to.as_ref().map(|t| t.node),
         span: nat.span,
     })
+}
+
+fn has_family(set: &AddrSet, family: Family) -> bool {
+    match family {
+        Family::V4 => !set.v4.is_empty(),
+        Family::V6 => !set.v6.is_empty(),
+    }
+}
+
+/// A NAT statement whose `keyword` list has no address of the family its address is of.
+fn never_translates(
+    keyword: &str,
+    family: Family,
+    list: Span,
+    address: Span,
+    statement: &str,
+) -> Diagnostic {
+    let (own, other) = match family {
+        Family::V4 => ("IPv4", "IPv6"),
+        Family::V6 => ("IPv6", "IPv4"),
+    };
+    Diagnostic::new(
+        &INVALID_ADDRESS,
+        list,
+        format!(
+            "this `{statement}` translates nothing: its {} is {own}, but `{keyword}` lists {other} addresses only",
+            if statement == "snat" { "address" } else { "target" }
+        ),
+    )
+    .label(format!("no {own} address"))
+    .secondary(address, format!("an {own} address"))
+    .help(format!(
+        "translation does not change a connection's address family: add the {own} addresses to `{keyword}`, or write one `{statement}` per family"
+    ))
 }
