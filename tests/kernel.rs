@@ -34,10 +34,12 @@ mod probe;
 mod rng;
 mod ruleset;
 mod scenario;
+mod special;
 mod topology;
 mod verify;
 
 mod atomic;
+mod baseline;
 mod constructs;
 mod examples;
 mod forwarding;

@@ -59,10 +59,17 @@ impl Expectation {
     }
 
     pub fn describe(&self, probe: &Probe) -> String {
+        let connects = probe.protocol == portcullis::model::Protocol::Tcp;
+        self.describe_as(connects)
+    }
+
+    /// The expectation in words; `connects`: whether an accepted probe connects (TCP) rather
+    /// than is answered.
+    pub fn describe_as(&self, connects: bool) -> String {
         let shown: Vec<String> = self
             .verdicts
             .iter()
-            .map(|v| format!("{} ({})", v.past_tense(), expected_outcome(*v, probe)))
+            .map(|v| format!("{} ({})", v.past_tense(), expected_outcome(*v, connects)))
             .collect();
         format!("{} by {}", shown.join(" or "), self.why)
     }
@@ -77,10 +84,10 @@ pub fn verdict_admits(verdict: Verdict, outcome: Outcome) -> bool {
     }
 }
 
-fn expected_outcome(verdict: Verdict, probe: &Probe) -> &'static str {
-    match (verdict, probe.protocol) {
-        (Verdict::Accept, portcullis::model::Protocol::Tcp) => "must connect",
-        (Verdict::Accept, _) => "must echo",
+fn expected_outcome(verdict: Verdict, connects: bool) -> &'static str {
+    match (verdict, connects) {
+        (Verdict::Accept, true) => "must connect",
+        (Verdict::Accept, false) => "must be answered",
         (Verdict::Drop, _) => "must time out",
         (Verdict::Reject, _) => "must be refused",
     }
@@ -108,7 +115,12 @@ impl<'a> Oracle<'a> {
             interface: Some(interface.to_string()),
             translated: false,
         };
-        let way = self.host.traverse(path.chain(), &packet);
+        self.expect_packet(path, &packet)
+    }
+
+    /// The expectation for any packet crossing `path`.
+    pub fn expect_packet(&self, path: Path, packet: &Packet) -> Expectation {
+        let way = self.host.traverse(path.chain(), packet);
         let dnat = way.forward.map(|_| {
             let port = match way.packet.transport {
                 Transport::Port(_, port) => port,

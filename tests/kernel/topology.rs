@@ -30,7 +30,7 @@ pub const SERVER_IF_B: &str = "pcs1";
 pub const SERVER_IF_TARGET: &str = "pcs2";
 /// The client's routing table for sources of the second pool.
 const TABLE_B: u32 = 100;
-const CLIENT_IF: &str = "pcc0";
+pub const CLIENT_IF: &str = "pcc0";
 const CLIENT_IF_B: &str = "pcc1";
 const TARGET_IF: &str = "pct0";
 
@@ -137,6 +137,8 @@ impl Topology {
             ("net.ipv6.icmp.ratelimit", "0"),
             ("net.ipv4.icmp_msgs_per_sec", "1000000"),
             ("net.ipv4.icmp_msgs_burst", "1000000"),
+            // Echo probes use ping sockets, which the group must be allowed (for both families).
+            ("net.ipv4.ping_group_range", "0 2147483647"),
         ];
         client.sysctl(&common);
         if let Some(target) = &target {
