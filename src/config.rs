@@ -45,18 +45,15 @@ pub struct LintConfig {
     /// The ephemeral port range of the hosts (Linux `net.ipv4.ip_local_port_range`).
     #[serde(default = "default_ephemeral_range")]
     pub ephemeral_range: String,
-    /// Services the operator manages the host through; an input chain that drops by default must
-    /// allow at least one of them from somewhere.
-    #[serde(default = "default_management")]
-    pub management_services: Vec<String>,
+    /// Services the operator manages the hosts through; an input chain must let at least one of
+    /// them in from somewhere. Unset, each host's management service is what its `sshd` binds
+    /// (or `ssh`, for a host that declares no binds).
+    #[serde(default)]
+    pub management_services: Option<Vec<String>>,
 }
 
 fn default_ephemeral_range() -> String {
     "32768-60999".to_string()
-}
-
-fn default_management() -> Vec<String> {
-    vec!["ssh".to_string()]
 }
 
 impl Default for LintConfig {
@@ -64,7 +61,7 @@ impl Default for LintConfig {
         LintConfig {
             levels: BTreeMap::new(),
             ephemeral_range: default_ephemeral_range(),
-            management_services: default_management(),
+            management_services: None,
         }
     }
 }

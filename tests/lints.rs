@@ -1,6 +1,7 @@
 //! Every lint rule against its fixtures: `tests/fixtures/lints/<rule>/trigger.pcl` must produce
-//! the rule's finding (its rendering is snapshotted), `clean.pcl` must not. A rule without both
-//! fixtures fails the test, so no rule goes untested.
+//! the rule's finding (its rendering is snapshotted), `clean.pcl` and every other `clean-*.pcl`
+//! (the policies people write that once triggered it falsely) must not. A rule without both
+//! `trigger.pcl` and `clean.pcl` fails the test, so no rule goes untested.
 
 use std::path::Path;
 
@@ -58,19 +59,30 @@ fn every_rule_has_fixtures_that_trigger_it_or_not() {
         settings.set_prepend_module_to_snapshot(false);
         settings.bind(|| insta::assert_snapshot!(rule.name, render(&only_this_rule)));
 
-        let checked = check_fixture(&clean);
-        let found: Vec<_> = checked
-            .diagnostics
-            .iter()
-            .filter(|d| d.rule == rule.name)
+        let mut cleans: Vec<_> = std::fs::read_dir(&rule_dir)
+            .expect("the rule's fixtures")
+            .map(|e| e.expect("a fixture").path())
+            .filter(|p| {
+                let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+                name.starts_with("clean") && name.ends_with(".pcl")
+            })
             .collect();
-        assert!(
-            found.is_empty(),
-            "{} reports `{}` although it must not:\n{}",
-            clean.display(),
-            rule.name,
-            render(&checked)
-        );
+        cleans.sort();
+        for clean in cleans {
+            let checked = check_fixture(&clean);
+            let found: Vec<_> = checked
+                .diagnostics
+                .iter()
+                .filter(|d| d.rule == rule.name)
+                .collect();
+            assert!(
+                found.is_empty(),
+                "{} reports `{}` although it must not:\n{}",
+                clean.display(),
+                rule.name,
+                render(&checked)
+            );
+        }
     }
     assert!(
         missing.is_empty(),

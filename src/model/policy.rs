@@ -139,16 +139,25 @@ pub struct Bind {
     pub user: Option<String>,
     pub user_span: Option<Span>,
     pub span: Span,
+    /// For a listener on `::`: whether it takes IPv6 only. Written `v6only` or `dual-stack`;
+    /// otherwise IPv6 only when the same process also listens on `0.0.0.0` for one of these
+    /// ports (nginx, sshd, postfix and most daemons set `IPV6_V6ONLY` then), else dual-stack,
+    /// Linux's default.
+    pub v6only: bool,
 }
 
 impl Bind {
     /// The addresses the listener accepts connections on: an unspecified address (`0.0.0.0`, `::`)
-    /// covers its whole family. `::` is treated as dual-stack, as Linux does by default.
+    /// covers its whole family, and `::` both families unless it is IPv6 only.
     pub fn listens_on(&self) -> AddrSet {
         match self.address {
             IpAddr::V4(a) if a.is_unspecified() => AddrSet {
                 v4: super::IntervalSet::full(),
                 v6: super::IntervalSet::empty(),
+            },
+            IpAddr::V6(a) if a.is_unspecified() && self.v6only => AddrSet {
+                v4: super::IntervalSet::empty(),
+                v6: super::IntervalSet::full(),
             },
             IpAddr::V6(a) if a.is_unspecified() => AddrSet::any(),
             addr => AddrSet::prefix(ipnet::IpNet::from(addr)),

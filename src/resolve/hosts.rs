@@ -159,8 +159,40 @@ fn resolve_host(
         }
     }
     host.chains.sort_by_key(|c| c.kind);
+    settle_stacks(&mut host.binds, items);
     host.add_implicit_rules(options.baseline);
     host
+}
+
+/// Whether each listener on `::` is IPv6 only: as written (`v6only`, `dual-stack`), else when the
+/// same process listens on `0.0.0.0` for a port it shares, as daemons that listen on both do.
+fn settle_stacks(binds: &mut [model::Bind], items: &[&HostItem]) {
+    let written: Vec<Option<ast::Stack>> = items
+        .iter()
+        .filter_map(|item| match item {
+            HostItem::Bind(b) => Some(b.stack.as_ref().map(|s| s.node)),
+            _ => None,
+        })
+        .collect();
+    let any_v4 =
+        |b: &model::Bind| matches!(b.address, std::net::IpAddr::V4(a) if a.is_unspecified());
+    for i in 0..binds.len() {
+        let bind = &binds[i];
+        let any_v6 = matches!(bind.address, std::net::IpAddr::V6(a) if a.is_unspecified());
+        if !any_v6 {
+            continue;
+        }
+        let v6only = match written.get(i).copied().flatten() {
+            Some(ast::Stack::V6Only) => true,
+            Some(ast::Stack::DualStack) => false,
+            None => binds.iter().any(|other| {
+                any_v4(other)
+                    && other.process == bind.process
+                    && other.traffic.intersects(&bind.traffic)
+            }),
+        };
+        binds[i].v6only = v6only;
+    }
 }
 
 fn resolve_services(
@@ -222,6 +254,7 @@ fn resolve_bind(
         user: bind.user.as_ref().map(|u| u.node.clone()),
         user_span: bind.user.as_ref().map(|u| u.span),
         span: bind.span,
+        v6only: false,
     }
 }
 

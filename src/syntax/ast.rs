@@ -75,6 +75,8 @@ pub enum HostItem {
 pub struct Bind {
     pub process: Ident,
     pub address: Spanned<IpAddr>,
+    /// `v6only` or `dual-stack` after an address.
+    pub stack: Option<Spanned<Stack>>,
     pub services: Vec<ServiceRef>,
     pub user: Option<Ident>,
     pub span: Span,
@@ -314,4 +316,14 @@ pub struct SourceNat {
     /// The address to translate to; `None` for masquerade (the interface's own).
     pub to: Option<Spanned<IpAddr>>,
     pub span: Span,
+}
+
+/// Whether a listener on `::` also takes IPv4 connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Stack {
+    /// IPv6 only (`IPV6_V6ONLY`), as nginx, sshd and postfix set it when they also listen on
+    /// `0.0.0.0`.
+    V6Only,
+    /// IPv6 and IPv4 (as v4-mapped addresses), Linux's default for `::`.
+    DualStack,
 }

@@ -80,6 +80,7 @@ fn expected(rule: Rule) -> Option<Expected> {
         Rule::forward_stmt | Rule::kw_forward_port => (6, "`forward-port`", &["forward-port"]),
         Rule::on_opt | Rule::kw_on => (6, "`on`", &["on"]),
         Rule::bind_user | Rule::kw_as => (6, "`as`", &["as"]),
+        Rule::bind_stack => (8, "`v6only` or `dual-stack`", &["v6only", "dual-stack"]),
         Rule::from_opt | Rule::kw_from => (6, "`from`", &["from"]),
         Rule::to_opt | Rule::kw_to => (6, "`to`", &["to"]),
         Rule::limit_opt | Rule::kw_limit => (6, "`limit`", &["limit"]),

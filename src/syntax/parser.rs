@@ -224,6 +224,7 @@ impl<'a> Builder<'a> {
         let span = self.span(&pair);
         let mut process = None;
         let mut address = None;
+        let mut stack = None;
         let mut services = Vec::new();
         let mut user = None;
         let mut address_ok = true;
@@ -234,6 +235,7 @@ impl<'a> Builder<'a> {
                     address = self.address(inner);
                     address_ok = address.is_some();
                 }
+                Rule::bind_stack => stack = Some(self.stack(inner)),
                 Rule::service_list => services = self.service_list(inner),
                 Rule::bind_user => {
                     user = inner
@@ -247,13 +249,28 @@ impl<'a> Builder<'a> {
         if !address_ok {
             return None;
         }
+        let address = address?;
+        if let Some(d) = stack.as_ref().and_then(|s| stack_mismatch(&address, s)) {
+            self.diagnostics.push(d);
+        }
         Some(Bind {
             process: process?,
-            address: address?,
+            address,
+            stack,
             services,
             user,
             span,
         })
+    }
+
+    /// `v6only` or `dual-stack`.
+    pub(crate) fn stack(&mut self, pair: Pair<'_, Rule>) -> Spanned<ast::Stack> {
+        let span = self.span(&pair);
+        let value = match pair.as_str() {
+            "v6only" => ast::Stack::V6Only,
+            _ => ast::Stack::DualStack,
+        };
+        Spanned::new(value, span)
     }
 
     pub(crate) fn address(&mut self, pair: Pair<'_, Rule>) -> Option<Spanned<std::net::IpAddr>> {
@@ -1058,6 +1075,31 @@ impl<'a> Builder<'a> {
         }
         self.diagnostics.push(diagnostic);
     }
+}
+
+/// `v6only` and `dual-stack` only mean something for `::`: the finding when they are given for
+/// another address.
+pub(crate) fn stack_mismatch(
+    address: &Spanned<std::net::IpAddr>,
+    stack: &Spanned<ast::Stack>,
+) -> Option<Diagnostic> {
+    if matches!(address.node, std::net::IpAddr::V6(a) if a.is_unspecified()) {
+        return None;
+    }
+    let word = match stack.node {
+        ast::Stack::V6Only => "v6only",
+        ast::Stack::DualStack => "dual-stack",
+    };
+    Some(
+        Diagnostic::new(
+            &SYNTAX_ERROR,
+            stack.span,
+            format!("`{word}` applies only to a listener on `::`"),
+        )
+        .label(format!("`{}` is not `::`", address.node))
+        .secondary(address.span, "the listener's address")
+        .help("leave it out, or bind on `::` if the process listens on every IPv6 address"),
+    )
 }
 
 /// The finding for a list (of `what`s) whose members are partly negated with `!`, if it is one:

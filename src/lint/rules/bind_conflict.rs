@@ -14,9 +14,15 @@ crate::declare_lint! {
     /// ## What it does
     /// Compares the binds of each host and reports a bind whose protocol and ports intersect an
     /// earlier bind's on an overlapping address. `0.0.0.0` overlaps every IPv4 address; `::`
-    /// overlaps every IPv4 and IPv6 address, because Linux opens it dual-stack by default. Two
+    /// overlaps every IPv6 address, and every IPv4 address too when it is dual-stack. Two
     /// different specific addresses (`127.0.0.1` and `10.0.0.1`) do not overlap, and neither do
     /// TCP and UDP on the same port number.
+    ///
+    /// A listener on `::` is IPv6 only when written `bind nginx on :: v6only ...`, and also when
+    /// the same process listens on `0.0.0.0` for the same ports: nginx, sshd, postfix and most
+    /// daemons that listen on both set `IPV6_V6ONLY` on the `::` socket, so the normal
+    /// dual-stack daemon is no conflict. Otherwise `::` is dual-stack, Linux's default; write
+    /// `dual-stack` to say so explicitly (then the same process on `0.0.0.0` does conflict).
     ///
     /// ## Why it matters
     /// Only one socket can hold a port on an address. Whichever process starts second fails
@@ -34,8 +40,8 @@ crate::declare_lint! {
     /// ## Fix
     /// Move one of the services to another port, or bind each listener to its own specific
     /// address instead of `0.0.0.0` or `::`. If the listener on `::` is IPv6-only
-    /// (`IPV6_V6ONLY`, as nginx sets for `[::]` by default), a bind on `0.0.0.0` beside it is
-    /// fine: suppress the finding on that line.
+    /// (`IPV6_V6ONLY`, as nginx sets for `[::]` when it also listens on `0.0.0.0`), write it:
+    /// `bind app on :: v6only tcp/8080`.
     pub static BIND_CONFLICT = {
         name: "bind-conflict",
         code: "PC103",
@@ -146,8 +152,7 @@ fn conflict(binds: &[Bind], later: usize, earlier: &[usize]) -> Diagnostic {
         .any(|a| matches!(a, IpAddr::V6(v6) if v6.is_unspecified()));
     if v4_any && v6_any {
         help.push_str(
-            ". If the listener on `::` is IPv6-only (IPV6_V6ONLY; nginx sets it for `[::]` by default), \
-             both binds work: suppress this finding with `# portcullis: ignore[bind-conflict]`",
+            ". If the listener on `::` is IPv6-only (IPV6_V6ONLY), both binds work: write it after the address, `on :: v6only`",
         );
     }
     d.help(help)
@@ -169,7 +174,8 @@ fn coverage_note(addresses: &[IpAddr]) -> Option<String> {
         .iter()
         .any(|a| matches!(a, IpAddr::V6(v6) if v6.is_unspecified()))
     {
-        notes.push("`::` covers every IPv4 and IPv6 address, as Linux opens it dual-stack");
+        notes
+            .push("`::` covers every IPv4 and IPv6 address when it is dual-stack, Linux's default");
     }
     (!notes.is_empty()).then(|| notes.join(", and "))
 }
@@ -279,5 +285,33 @@ mod tests {
             "host a {\n  bind x on 0.0.0.0 tcp/80\n}\nhost b {\n  bind y on 0.0.0.0 tcp/80\n}\n"
         )
         .is_empty());
+    }
+
+    #[test]
+    fn the_same_daemon_on_both_wildcards_is_no_conflict() {
+        // nginx, sshd and postfix listen on `0.0.0.0` and on `::` with IPV6_V6ONLY.
+        let text = "bind nginx on 0.0.0.0 http, https as root\nbind nginx on :: http, https as root\nbind sshd on 0.0.0.0 ssh as root\nbind sshd on :: ssh as root\n";
+        assert!(findings(text).is_empty(), "{:?}", findings(text));
+    }
+
+    #[test]
+    fn stacks_can_be_written() {
+        // Two programs: one on `::` IPv6 only, the other on `0.0.0.0`.
+        let text = "bind a on :: v6only tcp/8080\nbind b on 0.0.0.0 tcp/8080\n";
+        assert!(findings(text).is_empty());
+        // The same program, but its `::` socket says it is dual-stack: both cannot bind.
+        let text = "bind a on 0.0.0.0 tcp/8080\nbind a on :: dual-stack tcp/8080\n";
+        assert_eq!(findings(text).len(), 1);
+        // Two programs, `::` unspecified: dual-stack by default, a conflict, with the fix named.
+        let found = findings("bind a on :: tcp/8080\nbind b on 0.0.0.0 tcp/8080\n");
+        assert_eq!(found.len(), 1);
+        assert!(found[0].help.as_deref().unwrap().contains("on :: v6only"));
+    }
+
+    #[test]
+    fn a_stack_belongs_to_the_ipv6_wildcard_only() {
+        let found = crate::lint::findings_in("bind a on 0.0.0.0 v6only tcp/80\n", "syntax-error");
+        assert_eq!(found.len(), 1);
+        assert!(found[0].message.contains("only to a listener on `::`"));
     }
 }

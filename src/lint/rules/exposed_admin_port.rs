@@ -120,9 +120,10 @@ impl AdminPort {
         Traffic::ports(self.protocol, self.ports)
     }
 
-    /// `PostgreSQL (tcp/5432)`
-    fn describe(&self) -> String {
-        format!("{} ({}/{})", self.name, self.protocol, self.ports)
+    /// `PostgreSQL (tcp/5432)`, with the ports `allowed` lets in: `Docker (tcp/2375)` for a rule
+    /// that allows only one of Docker's two.
+    fn describe(&self, allowed: &Traffic) -> String {
+        format!("{} ({})", self.name, self.traffic().intersection(allowed))
     }
 }
 
@@ -144,6 +145,7 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                 service.span,
                 &format!("`{}`", rule_text(ctx.sources, rule)),
                 &rule.src,
+                &service.traffic,
                 &ports,
                 &format!("allow {} from <app-servers>", service.text),
             );
@@ -194,6 +196,7 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                 forward.span,
                 &format!("`{}`", text.join(" ")),
                 &forward.from,
+                &traffic,
                 &hits,
                 &format!("forward-port {spec} from <app-servers> to {target}"),
             ));
@@ -201,10 +204,20 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
     }
 }
 
-/// The finding at `span` for `what`, which lets `ports` in from `src`; `fixed` is the statement
-/// as it should read.
-fn report(span: Span, what: &str, src: &AddrSet, ports: &[usize], fixed: &str) -> Diagnostic {
-    let list: Vec<String> = ports.iter().map(|&k| ADMIN_PORTS[k].describe()).collect();
+/// The finding at `span` for `what`, which lets `ports` (of `allowed`) in from `src`; `fixed` is
+/// the statement as it should read.
+fn report(
+    span: Span,
+    what: &str,
+    src: &AddrSet,
+    allowed: &Traffic,
+    ports: &[usize],
+    fixed: &str,
+) -> Diagnostic {
+    let list: Vec<String> = ports
+        .iter()
+        .map(|&k| ADMIN_PORTS[k].describe(allowed))
+        .collect();
     let (services, label) = match ports {
         [k] => (
             list[0].clone(),
@@ -306,5 +319,22 @@ mod tests {
     fn forwards_from_anywhere_count() {
         assert_eq!(findings("forward-port tcp/3306 to 10.0.0.5\n").len(), 1);
         assert!(findings("forward-port tcp/3306 from 10.0.0.0/8 to 10.0.0.5\n").is_empty());
+    }
+
+    #[test]
+    fn a_rule_is_reported_with_the_ports_it_allows() {
+        let found = findings("input drop {\n  allow tcp/2375\n}\n");
+        assert_eq!(found.len(), 1);
+        assert!(
+            found[0].message.contains("Docker (tcp/2375)") && !found[0].message.contains("2376"),
+            "{}",
+            found[0].message
+        );
+        let found = findings("input drop {\n  allow tcp/27000-27017\n}\n");
+        assert!(
+            found[0].message.contains("MongoDB (tcp/27017)"),
+            "{}",
+            found[0].message
+        );
     }
 }

@@ -3,22 +3,27 @@
 use crate::diagnostic::Diagnostic;
 use crate::lint::describe::chain_name;
 use crate::lint::LintContext;
-use crate::model::{PortRange, Protocol, Traffic};
+use crate::model::{AddrSet, Host, PortRange, Protocol, Traffic};
 use crate::registry;
 use crate::syntax::ast::{ChainKind, Verdict};
 
 use crate::lint::exposure::{admitted, loopback_only, Probe};
 
 crate::declare_lint! {
-    /// The input chain accepts no ssh connection from anywhere: applying it locks you out.
+    /// The input chain lets no management connection in: applying it locks you out.
     ///
     /// ## What it does
-    /// Evaluates each host's `input` chain for the management services listed in
-    /// `lint.management-services` of `portcullis.yaml` (default `[ssh]`), and reports the chain
-    /// when no packet to any of them, from any source, on any interface but the loopback, is
-    /// accepted. The services
-    /// are names, resolved like names in rules (the policy's own `service` definitions first,
-    /// then the registry), or port specs such as `tcp/2222`.
+    /// Evaluates each host's `input` chain for the host's management service and reports the
+    /// chain when no connection to it, from any source, on any interface but the loopback, is
+    /// accepted. The management service of a host is:
+    ///
+    /// - what `lint.management-services` of `portcullis.yaml` lists, when it is set: names,
+    ///   resolved like names in rules (the policy's own `service` definitions first, then the
+    ///   registry), or port specs such as `tcp/2222`; `[]` turns the rule off;
+    /// - otherwise, what the host's `sshd` (or `dropbear`) binds, on the address it binds:
+    ///   `bind sshd on 0.0.0.0 tcp/2222` makes it tcp/2222. A host that declares its binds and
+    ///   runs no ssh server is not judged;
+    /// - and for a host that declares no binds, `ssh` (tcp/22).
     ///
     /// The answer comes from first-match evaluation, not from the text of the rules: an
     /// `allow ssh` that an earlier `deny` hides does not count, an `allow ssh from admins on eth0`
@@ -33,15 +38,19 @@ crate::declare_lint! {
     ///
     /// ## Example
     /// ```text
-    /// input drop {
-    ///   allow http, https
+    /// host web-1 {
+    ///   bind sshd on 0.0.0.0 tcp/2222 as root
+    ///   input drop {
+    ///     allow ssh from admins
+    ///     allow http, https
+    ///   }
     /// }
     /// ```
     ///
     /// ## Fix
-    /// Allow the management service from the administrators' network, above any rule that
-    /// refuses it: `allow ssh from admins`. If the host is managed another way, list that
-    /// service in `lint.management-services` (or set it to `[]`).
+    /// Allow the port the ssh server listens on from the administrators' network, above any rule
+    /// that refuses it: `allow tcp/2222 from admins`. If the host is managed another way, list
+    /// that service in `lint.management-services` (or set it to `[]`).
     pub static SSH_LOCKOUT = {
         name: "ssh-lockout",
         code: "PC304",
@@ -53,25 +62,54 @@ crate::declare_lint! {
 /// How many allow rules that fail to let the service in are pointed at.
 const MAX_LABELS: usize = 3;
 
-/// A management service as configured: its text and the traffic it stands for.
+/// A management service: how to name it in messages, the traffic and the addresses to reach it.
 struct Management {
     text: String,
+    /// How a rule names it: `ssh`, `tcp/2222`.
+    example: String,
     traffic: Traffic,
+    dst: AddrSet,
 }
 
-/// Resolves `lint.management-services`: `ssh`, `ssh/tcp`, `tcp/22`, `tcp/2200-2299`. Entries
-/// that resolve to nothing are skipped (overlays are not consulted: the lint context does not
-/// carry them).
-fn management_services(ctx: &LintContext) -> Vec<Management> {
-    ctx.config
-        .management_services
-        .iter()
-        .filter_map(|text| {
-            let traffic = resolve(ctx, text.trim())?;
-            (!traffic.is_empty()).then(|| Management {
-                text: text.trim().to_string(),
-                traffic,
+/// Processes that are ssh servers.
+const SSH_SERVERS: &[&str] = &["sshd", "dropbear"];
+
+/// The management services of a host; empty when the host is not to be judged.
+fn management_services(ctx: &LintContext, host: &Host) -> Vec<Management> {
+    let configured = |texts: &[String]| -> Vec<Management> {
+        texts
+            .iter()
+            .filter_map(|text| {
+                let traffic = resolve(ctx, text.trim())?;
+                (!traffic.is_empty()).then(|| Management {
+                    text: format!("`{}`", text.trim()),
+                    example: text.trim().to_string(),
+                    traffic,
+                    dst: AddrSet::any(),
+                })
             })
+            .collect()
+    };
+    if let Some(texts) = &ctx.config.management_services {
+        return configured(texts);
+    }
+    if host.binds.is_empty() {
+        return configured(&["ssh".to_string()]);
+    }
+    host.binds
+        .iter()
+        .filter(|b| SSH_SERVERS.contains(&b.process.as_str()) && !b.is_loopback())
+        .filter(|b| !b.traffic.is_empty())
+        .map(|b| Management {
+            text: format!("`{}` ({})", b.process, b.traffic),
+            example: b
+                .services
+                .iter()
+                .map(|s| s.text.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            traffic: b.traffic.clone(),
+            dst: b.listens_on(),
         })
         .collect()
 }
@@ -125,17 +163,6 @@ fn resolve(ctx: &LintContext, text: &str) -> Option<Traffic> {
 }
 
 pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
-    let services = management_services(ctx);
-    if services.is_empty() {
-        return;
-    }
-    let probes: Vec<Probe> = services
-        .iter()
-        .map(|s| Probe::traffic(s.traffic.clone()))
-        .collect();
-    let all = services
-        .iter()
-        .fold(Traffic::empty(), |t, s| t.union(&s.traffic));
     for host in &ctx.policy.hosts {
         let Some(chain) = host.chain(ChainKind::Input) else {
             continue;
@@ -143,23 +170,37 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
         if chain.rules.iter().any(|r| !r.resolved) {
             continue; // already reported; a rule we cannot evaluate might be the allow
         }
+        let services = management_services(ctx, host);
+        if services.is_empty() {
+            continue;
+        }
+        let probes: Vec<Probe> = services
+            .iter()
+            .map(|s| Probe {
+                dst: s.dst.clone(),
+                ..Probe::traffic(s.traffic.clone())
+            })
+            .collect();
+        let all = services
+            .iter()
+            .fold(Traffic::empty(), |t, s| t.union(&s.traffic));
         let reachable = admitted(chain, &probes, |r| !loopback_only(r))
             .iter()
             .any(|a| a.rule.is_none_or(|i| !loopback_only(&chain.rules[i])));
         if reachable {
             continue;
         }
-        let names: Vec<String> = services.iter().map(|s| format!("`{}`", s.text)).collect();
+        let names: Vec<String> = services.iter().map(|s| s.text.clone()).collect();
+        let names = names.join(" or ");
         let mut d = Diagnostic::new(
             &SSH_LOCKOUT,
             chain.span,
             format!(
-                "the {} accepts no {} connection from anywhere: applying it locks you out",
+                "the {} accepts no {names} connection from anywhere: applying it locks you out",
                 chain_name(host, chain),
-                names.join(" or ")
             ),
         )
-        .label(format!("no {} connection gets in", names.join(" or ")));
+        .label(format!("no {names} connection gets in"));
         let mut labelled = 0;
         for rule in &chain.rules {
             if labelled == MAX_LABELS {
@@ -174,10 +215,7 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
             let why = if loopback_only(rule) {
                 "only on the loopback interface".to_string()
             } else {
-                format!(
-                    "never lets {} in: earlier rules decide it first",
-                    names.join(" or ")
-                )
+                format!("never lets {names} in: earlier rules decide it first")
             };
             d = d.secondary(rule.span, why);
             labelled += 1;
@@ -188,9 +226,9 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                 format!("everything no rule allows is {}", chain.policy.past_tense()),
             );
         }
+        let example = &services[0].example;
         out.push(d.help(format!(
-            "allow it from the administrators' network, above any rule that refuses it: `allow {} from <admin-net>`",
-            services[0].text
+            "allow it from the administrators' network, above any rule that refuses it: `allow {example} from <admin-net>`"
         )));
     }
 }
@@ -209,7 +247,7 @@ mod tests {
     fn findings_with(management: &[&str], text: &str) -> Vec<Diagnostic> {
         let mut settings = Settings::default();
         settings.config.lint.management_services =
-            management.iter().map(|s| s.to_string()).collect();
+            Some(management.iter().map(|s| s.to_string()).collect());
         let levels = Levels::from_config(&settings.config.lint);
         pipeline::check(crate::load::load_text("t.pcl", text), &settings, &levels)
             .diagnostics
@@ -271,5 +309,35 @@ mod tests {
     #[test]
     fn an_unresolved_rule_is_not_judged() {
         assert!(findings("input drop {\n  allow ssh from adminz\n}\n").is_empty());
+    }
+
+    #[test]
+    fn sshd_on_another_port_is_what_counts() {
+        // The regression: the literal `ssh` service is not the management port here.
+        let on_2222 = "net admins = 192.0.2.0/24\nhost web {\n  bind sshd on 0.0.0.0 tcp/2222 as root\n  input drop {\n    allow tcp/2222 from admins\n  }\n}\n";
+        assert!(findings(on_2222).is_empty(), "{:?}", findings(on_2222));
+        let open_22_only = "host web {\n  bind sshd on 0.0.0.0 tcp/2222 as root\n  input drop {\n    allow ssh\n  }\n}\n";
+        let found = findings(open_22_only);
+        assert_eq!(found.len(), 1);
+        assert!(
+            found[0].message.contains("`sshd` (tcp/2222)"),
+            "{}",
+            found[0].message
+        );
+        assert!(found[0].help.as_deref().unwrap().contains("allow tcp/2222"));
+    }
+
+    #[test]
+    fn a_host_that_declares_its_binds_and_runs_no_sshd_is_not_judged() {
+        let text = "host appliance {\n  bind nginx on 0.0.0.0 https as root\n  input drop {\n    allow https\n  }\n}\n";
+        assert!(findings(text).is_empty());
+    }
+
+    #[test]
+    fn sshd_on_one_address_must_be_reachable_there() {
+        let text = "host gw {\n  bind sshd on 192.168.1.1 ssh as root\n  input drop {\n    allow ssh to 10.0.0.1\n  }\n}\n";
+        assert_eq!(findings(text).len(), 1);
+        let text = "host gw {\n  bind sshd on 192.168.1.1 ssh as root\n  input drop {\n    allow ssh to 192.168.1.0/24\n  }\n}\n";
+        assert!(findings(text).is_empty());
     }
 }

@@ -19,7 +19,7 @@ use crate::syntax::ast::{
 use crate::syntax::grammar::{PolicyParser, Rule};
 use crate::syntax::lexical;
 use crate::syntax::parse_error::{self, Context};
-use crate::syntax::parser::{mixed_signs, Builder};
+use crate::syntax::parser::{mixed_signs, stack_mismatch, Builder};
 
 const POLICY_KEYS: &[&str] = &[
     "include",
@@ -47,7 +47,7 @@ const CHAIN_KEYS: &[&str] = &["policy", "rules"];
 const RULE_KEYS: &[&str] = &[
     "allow", "deny", "reject", "from", "to", "on", "limit", "log", "counter",
 ];
-const BIND_KEYS: &[&str] = &["process", "on", "services", "as"];
+const BIND_KEYS: &[&str] = &["process", "on", "stack", "services", "as"];
 const FORWARD_KEYS: &[&str] = &["port", "from", "on", "at", "to"];
 const MASQUERADE_KEYS: &[&str] = &["on", "from"];
 const SNAT_KEYS: &[&str] = &["on", "from", "to"];
@@ -202,9 +202,30 @@ impl Lowering {
             Some(f) => Some(self.name(f.value)?),
             None => None,
         };
+        let stack = match field(&fields, "stack") {
+            Some(f) => Some(
+                self.scalar(
+                    f.value,
+                    Rule::stack_only,
+                    "`v6only` or `dual-stack`",
+                    |b, mut pairs| {
+                        pairs
+                            .find(|p| p.as_rule() == Rule::bind_stack)
+                            .map(|p| b.stack(p))
+                    },
+                )
+                .flatten()?,
+            ),
+            None => None,
+        };
+        let address = address?;
+        if let Some(d) = stack.as_ref().and_then(|s| stack_mismatch(&address, s)) {
+            self.diagnostics.push(d);
+        }
         Some(Bind {
             process: process?,
-            address: address?,
+            address,
+            stack,
             services: services?,
             user,
             span: node.span,
