@@ -176,6 +176,67 @@ pub enum ConfigError {
     Overlay { path: String, message: String },
 }
 
+/// serde-saphyr's message for a configuration error in our words: without its own position (the
+/// error has one) and with key names quoted.
+fn config_message(error: &serde_saphyr::Error) -> String {
+    let full = error.without_snippet().to_string();
+    let mut message = full.lines().next().unwrap_or("").trim();
+    if let Some(rest) = message.strip_prefix("error: ") {
+        message = rest;
+    }
+    if message.starts_with("line ") {
+        if let Some(i) = message.find(": ") {
+            message = &message[i + 2..];
+        }
+    }
+    if let Some(i) = message.rfind(" at line ") {
+        message = &message[..i];
+    }
+    if let Some(rest) = message.strip_prefix("unknown field ") {
+        // "unknown field `levles`, expected one of levels, ephemeral-range"
+        let (key, expected) = rest.split_once(", expected ").unwrap_or((rest, ""));
+        let choices: Vec<String> = expected
+            .trim_start_matches("one of ")
+            .trim_start_matches("`")
+            .split(", ")
+            .map(|k| k.trim_matches('`'))
+            .filter(|k| !k.is_empty())
+            .map(|k| format!("`{k}`"))
+            .collect();
+        let key_name = key.trim_matches('`');
+        let closest = choices
+            .iter()
+            .map(|c| (strsim::levenshtein(c.trim_matches('`'), key_name), c))
+            .min()
+            .filter(|(d, _)| *d <= 2);
+        return match (closest, choices.is_empty()) {
+            (Some((_, best)), _) => format!("unknown key {key}; did you mean {best}?"),
+            (None, false) => format!(
+                "unknown key {key}; the keys here are {}",
+                choices.join(", ")
+            ),
+            (None, true) => format!("unknown key {key}"),
+        };
+    }
+    if let Some(rest) = message.strip_prefix("unknown variant ") {
+        let (value, expected) = rest.split_once(", expected ").unwrap_or((rest, ""));
+        let choices: Vec<String> = expected
+            .trim_start_matches("one of ")
+            .split(", ")
+            .map(|k| format!("`{}`", k.trim_matches('`')))
+            .collect();
+        return format!(
+            "unknown value {value}; expected one of {}",
+            choices.join(", ")
+        );
+    }
+    match message {
+        "" => "the file cannot be read as YAML".to_string(),
+        "invalid boolean" => "expected `true` or `false`".to_string(),
+        other => other.to_string(),
+    }
+}
+
 impl Settings {
     /// Loads `explicit`, else `portcullis.yaml` next to `policy`, else the defaults.
     pub fn discover(
@@ -249,12 +310,7 @@ impl Settings {
                 path: path.to_string(),
                 line,
                 column,
-                message: e
-                    .to_string()
-                    .lines()
-                    .next()
-                    .unwrap_or("invalid")
-                    .to_string(),
+                message: config_message(&e),
             }
         })?;
         config

@@ -84,6 +84,46 @@ pub fn load(path: &Path) -> Result<Loaded, LoadError> {
     Ok(loaded)
 }
 
+/// Loads a policy from standard input, as the file `name` (which names it in messages, decides
+/// between the text and YAML forms by its extension, and anchors its includes).
+pub fn load_stdin(name: &str) -> Result<Loaded, LoadError> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    let read = std::io::stdin()
+        .lock()
+        .take(MAX_FILE_SIZE + 1)
+        .read_to_end(&mut bytes);
+    let error = |reason: String| LoadError::Read {
+        path: "standard input".to_string(),
+        reason,
+    };
+    read.map_err(|e| error(io_reason(&e)))?;
+    if bytes.len() as u64 > MAX_FILE_SIZE {
+        return Err(error(format!(
+            "it is larger than the {} MiB a policy file may be",
+            MAX_FILE_SIZE / (1024 * 1024)
+        )));
+    }
+    let mut loaded = Loaded::default();
+    add_file(
+        &mut loaded,
+        name.to_string(),
+        PathBuf::from(name),
+        bytes,
+        &mut Vec::new(),
+    );
+    Ok(loaded)
+}
+
+/// Loads `path`, or standard input for `-` (named `stdin_name` in messages).
+pub fn load_argument(path: &Path, stdin_name: &str) -> Result<Loaded, LoadError> {
+    if path == Path::new("-") {
+        load_stdin(stdin_name)
+    } else {
+        load(path)
+    }
+}
+
 /// Loads policy text that did not come from disk (tests, standard input).
 pub fn load_text(name: &str, text: &str) -> Loaded {
     let mut loaded = Loaded::default();

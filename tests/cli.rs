@@ -512,3 +512,197 @@ fn a_broken_overlay_names_its_line() {
     run.code(2);
     assert!(run.stderr.contains("site-services:2:"), "{}", run.stderr);
 }
+
+#[test]
+fn compile_and_explain_take_the_level_flags_of_check() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "p.pcl",
+        "input drop {\n  allow ssh\n  deny telnet\n}\n",
+    );
+    // A warning does not stop compile; as an error it does, and ignored it is not even noted.
+    let run = portcullis(Some(dir.path()), &["compile", "p.pcl"]);
+    run.code(0);
+    assert!(run.stderr.contains("1 warning"), "{}", run.stderr);
+    let run = portcullis(
+        Some(dir.path()),
+        &["compile", "p.pcl", "--error", "redundant-rule"],
+    );
+    run.code(1);
+    assert!(
+        run.stderr.contains("`deny telnet` is redundant"),
+        "{}",
+        run.stderr
+    );
+    let run = portcullis(
+        Some(dir.path()),
+        &[
+            "compile",
+            "p.pcl",
+            "--error",
+            "redundant-rule",
+            "--ignore",
+            "PC202",
+        ],
+    );
+    run.code(0);
+    assert!(!run.stderr.contains("warning"), "{}", run.stderr);
+    let run = portcullis(
+        Some(dir.path()),
+        &[
+            "explain",
+            "p.pcl",
+            "--error",
+            "redundant-rule",
+            "tcp/22",
+            "from",
+            "192.0.2.1",
+        ],
+    );
+    run.code(2);
+    let run = portcullis(
+        Some(dir.path()),
+        &[
+            "explain",
+            "p.pcl",
+            "--ignore",
+            "nosuchrule",
+            "tcp/22",
+            "from",
+            "192.0.2.1",
+        ],
+    );
+    run.code(2);
+    assert!(
+        run.stderr.contains("no lint rule is called"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_policy_on_standard_input_is_checked_and_compiled_under_its_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = "input drop {\n  allow ssh\n  allow htps\n}\n";
+    let run = crate::support::portcullis_with_input(
+        Some(dir.path()),
+        &["check", "--stdin-name", "piped.pcl", "-"],
+        Some(policy),
+    );
+    run.code(1);
+    assert!(run.stdout.contains("[piped.pcl:3:9]"), "{}", run.stdout);
+    let run = crate::support::portcullis_with_input(
+        Some(dir.path()),
+        &["compile", "-"],
+        Some("input drop {\n  allow ssh\n}\n"),
+    );
+    run.code(0);
+    assert!(run.stdout.contains("tcp dport 22 accept"), "{}", run.stdout);
+    // The YAML form, told by the name's extension.
+    let run = crate::support::portcullis_with_input(
+        Some(dir.path()),
+        &["check", "--stdin-name", "p.yaml", "-"],
+        Some("input:\n  policy: drop\n  rules:\n    - {allow: ssh}\n"),
+    );
+    run.code(0);
+    let run = portcullis(Some(dir.path()), &["check", "-", "-"]);
+    run.code(2);
+}
+
+#[test]
+fn unreadable_files_are_not_counted_as_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [&["check", "missing.pcl"][..], &["check", "."][..]] {
+        let run = portcullis(Some(dir.path()), args);
+        run.code(2);
+        assert!(!run.stderr.contains("checked 0"), "{}", run.stderr);
+        assert!(!run.stderr.contains("no problems found"), "{}", run.stderr);
+    }
+    write(dir.path(), "ok.pcl", "input drop {\n  allow ssh\n}\n");
+    let run = portcullis(Some(dir.path()), &["check", "ok.pcl", "missing.pcl"]);
+    run.code(2);
+    assert!(
+        run.stderr
+            .contains("checked 1 file (1 more could not be read)"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn commands_offer_only_the_formats_they_have() {
+    for args in [
+        &["lookup", "ssh", "--format", "sarif"][..],
+        &["rules", "--format", "github"][..],
+        &[
+            "explain",
+            "examples/minimal.pcl",
+            "--format",
+            "sarif",
+            "tcp/22",
+            "from",
+            "192.0.2.1",
+        ][..],
+    ] {
+        let run = portcullis(None, args);
+        run.code(2);
+        assert!(
+            run.stderr.contains("possible values: human, json"),
+            "{}",
+            run.stderr
+        );
+    }
+}
+
+#[test]
+fn messages_say_what_the_user_means() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "upper.pcl", "input drop {\n  allow TCP/80\n}\n");
+    let run = portcullis(Some(dir.path()), &["check", "upper.pcl"]);
+    assert!(
+        run.stdout
+            .contains("keywords and protocols are lowercase: write `tcp/80`"),
+        "{}",
+        run.stdout
+    );
+    // The packet's parts in any order.
+    let run = portcullis(
+        None,
+        &[
+            "explain",
+            "examples/minimal.pcl",
+            "from",
+            "192.0.2.4",
+            "tcp/22",
+        ],
+    );
+    run.code(0);
+    assert!(!run.stderr.contains("tcp/from"), "{}", run.stderr);
+    // A configuration mistake is named once, in our words, with the key that was meant.
+    let sub = dir.path().join("cfg");
+    std::fs::create_dir(&sub).unwrap();
+    write(&sub, "portcullis.yaml", "lint:\n  levles: {}\n");
+    write(&sub, "p.pcl", "input drop {\n  allow ssh\n}\n");
+    let run = portcullis(Some(&sub), &["check", "p.pcl"]);
+    run.code(2);
+    assert!(
+        run.stderr
+            .contains("portcullis.yaml:2:3: unknown key `levles`; did you mean `levels`?"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.stderr.matches("error").count(), 1, "{}", run.stderr);
+    // An IPv6 address YAML reads as mapping syntax: the hint to quote it.
+    write(
+        dir.path(),
+        "v6.yaml",
+        "binds:\n  - {process: x, on: ::, services: ssh}\n",
+    );
+    let run = portcullis(Some(dir.path()), &["check", "v6.yaml"]);
+    assert!(
+        run.stdout.contains("quote the address, `on: \"::\"`"),
+        "{}",
+        run.stdout
+    );
+}

@@ -33,14 +33,33 @@ impl Run {
 
 /// Runs `portcullis ARGS` in `dir` (the repository root when `None`) with colours off.
 pub fn portcullis(dir: Option<&Path>, args: &[&str]) -> Run {
-    let output: Output = Command::new(env!("CARGO_BIN_EXE_portcullis"))
+    portcullis_with_input(dir, args, None)
+}
+
+/// Like [`portcullis`], with `input` on standard input.
+pub fn portcullis_with_input(dir: Option<&Path>, args: &[&str], input: Option<&str>) -> Run {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_portcullis"))
         .args(args)
         .current_dir(dir.map_or_else(root, Path::to_path_buf))
         .env("NO_COLOR", "1")
         .env("COLUMNS", "100")
-        .stdin(Stdio::null())
-        .output()
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .expect("the binary runs");
+    if let Some(input) = input {
+        let mut stdin = child.stdin.take().expect("stdin is piped");
+        stdin
+            .write_all(input.as_bytes())
+            .expect("the input is written");
+    }
+    let output: Output = child.wait_with_output().expect("the binary finishes");
     Run {
         code: output.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),

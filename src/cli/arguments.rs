@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use super::output::Format;
+use super::output::{DataFormat, Format};
 
 /// Turn a readable port policy into a correct nftables firewall, and catch the mistakes on the way.
 #[derive(Debug, Parser)]
@@ -66,8 +66,14 @@ pub enum RulesetFormat {
 
 #[derive(Debug, Args)]
 pub struct CompileArgs {
-    /// The policy file.
+    /// The policy file; `-` reads standard input.
     pub file: PathBuf,
+
+    #[command(flatten)]
+    pub levels: LevelArgs,
+
+    #[command(flatten)]
+    pub stdin: StdinArgs,
 
     /// The host to compile; required when the policy has several hosts and `--out-dir` is not
     /// given.
@@ -89,8 +95,14 @@ pub struct CompileArgs {
 
 #[derive(Debug, Args)]
 pub struct ExplainArgs {
-    /// The policy file.
+    /// The policy file; `-` reads standard input.
     pub file: PathBuf,
+
+    #[command(flatten)]
+    pub levels: LevelArgs,
+
+    #[command(flatten)]
+    pub stdin: StdinArgs,
 
     /// The host whose chains to evaluate; required when the policy has several hosts.
     #[arg(long, value_name = "NAME")]
@@ -100,12 +112,13 @@ pub struct ExplainArgs {
     #[arg(long, value_enum, default_value_t = ChainChoice::Input)]
     pub chain: ChainChoice,
 
-    /// Output format (`human` or `json`).
-    #[arg(long, value_enum, default_value_t = Format::Human)]
-    pub format: Format,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = DataFormat::Human)]
+    pub format: DataFormat,
 
-    /// The packet: `tcp/8080 from 10.10.0.5 [to ADDR] [on IFACE]`. `icmp` (or any protocol
-    /// without ports) is written as `other`.
+    /// The packet: its protocol (`tcp/8080`, `udp/53`, `icmp/echo-request`, `icmpv6/135`,
+    /// `gre`, `proto/47`) and `from ADDR`, with `to ADDR` and `on IFACE` if they matter, in any
+    /// order.
     #[arg(required = true, num_args = 1.., value_name = "PACKET")]
     pub packet: Vec<String>,
 }
@@ -130,7 +143,7 @@ impl ChainChoice {
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// Policy files (`.pcl`, or `.yaml`/`.yml` for the YAML form).
+    /// Policy files (`.pcl`, or `.yaml`/`.yml` for the YAML form); `-` reads standard input.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
 
@@ -138,6 +151,29 @@ pub struct CheckArgs {
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
 
+    #[command(flatten)]
+    pub levels: LevelArgs,
+
+    /// Fail (exit 1) on warnings too.
+    #[arg(long)]
+    pub deny_warnings: bool,
+
+    #[command(flatten)]
+    pub stdin: StdinArgs,
+}
+
+/// How a policy read from standard input (`-`) is named.
+#[derive(Debug, Args)]
+pub struct StdinArgs {
+    /// The name of the policy read from `-`: in messages, for the form (`.yaml` reads YAML) and
+    /// as the place its includes and `portcullis.yaml` are found from.
+    #[arg(long, value_name = "NAME", default_value = "<stdin>")]
+    pub stdin_name: String,
+}
+
+/// `--error`, `--warn` and `--ignore`: the levels of lint rules for this run.
+#[derive(Debug, Args)]
+pub struct LevelArgs {
     /// Report RULE (name or code) as an error. Repeatable; later flags win.
     #[arg(long = "error", value_name = "RULE")]
     pub error: Vec<String>,
@@ -150,18 +186,14 @@ pub struct CheckArgs {
     #[arg(long = "ignore", value_name = "RULE")]
     pub ignore: Vec<String>,
 
-    /// Fail (exit 1) on warnings too.
-    #[arg(long)]
-    pub deny_warnings: bool,
-
     /// `--error`, `--warn` and `--ignore` in the order given on the command line.
     #[arg(skip)]
-    pub level_flags: Vec<(String, crate::lint::Level)>,
+    pub ordered: Vec<(String, crate::lint::Level)>,
 }
 
-impl CheckArgs {
+impl LevelArgs {
     /// Recovers the command-line order of the level flags, which clap keeps only as indices.
-    pub fn order_level_flags(&mut self, matches: &clap::ArgMatches) {
+    pub fn order(&mut self, matches: &clap::ArgMatches) {
         use crate::lint::Level;
         let mut flags = Vec::new();
         for (id, level) in [
@@ -178,7 +210,7 @@ impl CheckArgs {
             }
         }
         flags.sort_by_key(|(index, _, _)| *index);
-        self.level_flags = flags.into_iter().map(|(_, v, l)| (v, l)).collect();
+        self.ordered = flags.into_iter().map(|(_, v, l)| (v, l)).collect();
     }
 }
 
@@ -187,16 +219,16 @@ pub struct LookupArgs {
     /// `ssh`, `22`, `22/tcp`, `6000-6063/tcp`.
     pub query: String,
 
-    /// Output format (`human` or `json`).
-    #[arg(long, value_enum, default_value_t = Format::Human)]
-    pub format: Format,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = DataFormat::Human)]
+    pub format: DataFormat,
 }
 
 #[derive(Debug, Args)]
 pub struct RulesArgs {
-    /// Output format (`human` or `json`).
-    #[arg(long, value_enum, default_value_t = Format::Human)]
-    pub format: Format,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = DataFormat::Human)]
+    pub format: DataFormat,
 }
 
 #[derive(Debug, Args)]

@@ -3,39 +3,39 @@
 use std::path::Path;
 
 use super::arguments::{Arguments, CheckArgs};
-use super::output::{Format, Outcome, Output};
+use super::output::{Format, Outcome, Output, Stream};
+use super::project;
 use crate::config::Settings;
 use crate::diagnostic::{self, HumanOptions, Severity};
-use crate::lint::{self, Levels};
 use crate::pipeline::{self, Checked};
 
 pub fn run(cmd: &CheckArgs, args: &Arguments, out: &mut Output) -> Result<Outcome, String> {
-    let mut levels_flags = Vec::new();
-    for (name, level) in &cmd.level_flags {
-        let rule = lint::find(name).ok_or_else(|| unknown_rule(name))?;
-        levels_flags.push((rule, *level));
+    let flags = project::level_flags(&cmd.levels)?;
+    if cmd.files.iter().filter(|f| *f == Path::new("-")).count() > 1 {
+        return Err("standard input (`-`) can be read only once".to_string());
     }
     let mut outcome = Outcome::Clean;
     let mut all: Vec<Checked> = Vec::new();
+    let mut unread = 0;
     let mut settings_cache: Vec<(Option<std::path::PathBuf>, Settings)> = Vec::new();
     for file in &cmd.files {
-        let settings = match settings_for(args.config.as_deref(), file, &mut settings_cache) {
+        let anchor = project::anchor(file, &cmd.stdin);
+        let settings = match settings_for(args.config.as_deref(), anchor, &mut settings_cache) {
             Ok(s) => s,
             Err(e) => {
                 out.fatal(&e);
                 outcome = Outcome::Fatal;
+                unread += 1;
                 continue;
             }
         };
-        let mut levels = Levels::from_config(&settings.config.lint);
-        for &(rule, level) in &levels_flags {
-            levels.set(rule, level);
-        }
-        let loaded = match crate::load::load(file) {
+        let levels = project::levels(&settings, &flags);
+        let loaded = match crate::load::load_argument(file, &cmd.stdin.stdin_name) {
             Ok(loaded) => loaded,
             Err(e) => {
                 out.fatal(&e.to_string());
                 outcome = Outcome::Fatal;
+                unread += 1;
                 continue;
             }
         };
@@ -48,29 +48,27 @@ pub fn run(cmd: &CheckArgs, args: &Arguments, out: &mut Output) -> Result<Outcom
         outcome = Outcome::Findings;
     }
     render(cmd.format, &all, out);
-    if cmd.format == Format::Human {
+    if cmd.format == Format::Human && !all.is_empty() {
         let files = all.len();
         let noun = if files == 1 { "file" } else { "files" };
         let summary = diagnostic::summary(all.iter().flat_map(|c| &c.diagnostics));
+        let unread = match unread {
+            0 => String::new(),
+            1 => " (1 more could not be read)".to_string(),
+            n => format!(" ({n} more could not be read)"),
+        };
         if summary.is_empty() {
-            out.note(&format!("checked {files} {noun}: no problems found"));
+            out.note(&format!(
+                "checked {files} {noun}{unread}: no problems found"
+            ));
         } else {
-            out.note(&format!("checked {files} {noun}: {summary}"));
+            out.note(&format!("checked {files} {noun}{unread}: {summary}"));
         }
     }
     // The process ends right after: returning the memory of every file's rules and findings to
     // the allocator one by one would take longer than printing them.
     std::mem::forget(all);
     Ok(outcome)
-}
-
-/// The error for a rule name or code that does not exist, with the closest name.
-pub(super) fn unknown_rule(name: &str) -> String {
-    let names = lint::rules::ALL.iter().map(|r| r.name);
-    match crate::registry::suggest(name, names) {
-        Some(s) => format!("no lint rule is called `{name}`; did you mean `{s}`?"),
-        None => format!("no lint rule is called `{name}`; `portcullis rules` lists them"),
-    }
 }
 
 /// The settings for a policy file: `--config`, or `portcullis.yaml` in its directory.
@@ -97,7 +95,7 @@ fn render(format: Format, all: &[Checked], out: &mut Output) {
         Format::Human => {
             let options = HumanOptions {
                 color: out.color,
-                width: terminal_width(),
+                width: super::output::terminal_width(Stream::Stdout),
             };
             for c in all {
                 out.print(&diagnostic::render_human(
@@ -125,12 +123,4 @@ fn runs(all: &[Checked]) -> Vec<(&crate::source::Sources, &[crate::diagnostic::D
     all.iter()
         .map(|c| (&c.loaded.sources, c.diagnostics.as_slice()))
         .collect()
-}
-
-fn terminal_width() -> usize {
-    std::env::var("COLUMNS")
-        .ok()
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(100)
-        .clamp(40, 200)
 }

@@ -8,14 +8,14 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use super::arguments::{Arguments, CompileArgs, RulesetFormat};
-use super::output::{Outcome, Output};
+use super::output::{Outcome, Output, Stream};
 use super::project;
 use crate::compile::{self, Ruleset};
 use crate::diagnostic::{self, HumanOptions, Severity};
 use crate::model::Host;
 
 pub fn run(cmd: &CompileArgs, args: &Arguments, out: &mut Output) -> Result<Outcome, String> {
-    let (checked, settings) = project::load(&cmd.file, args)?;
+    let (checked, settings) = project::load(&cmd.file, &cmd.stdin, &cmd.levels, args)?;
     if checked.has_errors() {
         let errors: Vec<_> = checked
             .diagnostics
@@ -25,7 +25,7 @@ pub fn run(cmd: &CompileArgs, args: &Arguments, out: &mut Output) -> Result<Outc
             .collect();
         let options = HumanOptions {
             color: out.color && std::io::stderr().is_terminal(),
-            width: terminal_width(),
+            width: super::output::terminal_width(Stream::Stderr),
         };
         out.note(&diagnostic::render_human(
             &checked.loaded.sources,
@@ -34,7 +34,7 @@ pub fn run(cmd: &CompileArgs, args: &Arguments, out: &mut Output) -> Result<Outc
         ));
         out.note(&format!(
             "not compiled: {} has {} error{}; nothing was written",
-            cmd.file.display(),
+            project::anchor(&cmd.file, &cmd.stdin).display(),
             errors.len(),
             if errors.len() == 1 { "" } else { "s" }
         ));
@@ -72,7 +72,7 @@ pub fn run(cmd: &CompileArgs, args: &Arguments, out: &mut Output) -> Result<Outc
         out.note(&format!(
             "note: the policy has {warnings} warning{}; `portcullis check {}` shows them",
             if warnings == 1 { "" } else { "s" },
-            cmd.file.display()
+            project::anchor(&cmd.file, &cmd.stdin).display()
         ));
     }
 
@@ -161,14 +161,6 @@ fn write_atomically(path: &Path, text: &str) -> Result<(), String> {
     file.as_file().sync_all().map_err(|e| fail(&e))?;
     file.persist(path).map_err(|e| fail(&e.error))?;
     Ok(())
-}
-
-fn terminal_width() -> usize {
-    std::env::var("COLUMNS")
-        .ok()
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(100)
-        .clamp(40, 200)
 }
 
 #[cfg(test)]

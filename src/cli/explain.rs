@@ -5,7 +5,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use serde::Serialize;
 
 use super::arguments::{Arguments, ExplainArgs};
-use super::output::{Format, Outcome, Output};
+use super::output::{DataFormat, Outcome, Output};
 use super::project;
 #[cfg(test)]
 use crate::model::Protocol;
@@ -217,12 +217,12 @@ fn rule_line(rule: &RuleRef) -> String {
 
 pub fn run(cmd: &ExplainArgs, args: &Arguments, out: &mut Output) -> Result<Outcome, String> {
     let packet = parse_packet(&cmd.packet)?;
-    let (checked, _) = project::load(&cmd.file, args)?;
+    let (checked, _) = project::load(&cmd.file, &cmd.stdin, &cmd.levels, args)?;
     if checked.has_errors() {
         return Err(format!(
             "`{}` has errors; run `portcullis check {}` first",
-            cmd.file.display(),
-            cmd.file.display()
+            project::anchor(&cmd.file, &cmd.stdin).display(),
+            project::anchor(&cmd.file, &cmd.stdin).display()
         ));
     }
     let host = project::pick_host(&checked, cmd.host.as_deref())?;
@@ -268,7 +268,7 @@ pub fn run(cmd: &ExplainArgs, args: &Arguments, out: &mut Output) -> Result<Outc
             .collect(),
     };
     match cmd.format {
-        Format::Json => {
+        DataFormat::Json => {
             let text = serde_json::to_string_pretty(&explanation).map_err(|e| e.to_string())?;
             out.print(&text);
             out.print("\n");

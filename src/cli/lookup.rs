@@ -1,13 +1,13 @@
 //! `portcullis lookup QUERY`
 
 use super::arguments::LookupArgs;
-use super::output::{Format, Outcome, Output};
+use super::output::{DataFormat, Outcome, Output};
 use crate::registry;
 
 pub fn run(cmd: &LookupArgs, out: &mut Output) -> Result<Outcome, String> {
     let result = registry::lookup(&cmd.query)?;
     match cmd.format {
-        Format::Json => {
+        DataFormat::Json => {
             let text = serde_json::to_string_pretty(&result).map_err(|e| e.to_string())?;
             out.print(&text);
             out.print("\n");

@@ -18,7 +18,7 @@ use std::process::ExitCode;
 use clap::{CommandFactory, FromArgMatches};
 
 pub use arguments::{Arguments, Command};
-pub use output::{Format, Outcome};
+pub use output::{DataFormat, Format, Outcome};
 
 /// Parses the process arguments and runs the command.
 pub fn main() -> ExitCode {
@@ -27,9 +27,13 @@ pub fn main() -> ExitCode {
         Ok(args) => args,
         Err(e) => e.exit(),
     };
-    if let (Command::Check(check), Some(("check", sub))) = (&mut args.command, matches.subcommand())
-    {
-        check.order_level_flags(sub);
+    if let Some((_, sub)) = matches.subcommand() {
+        match &mut args.command {
+            Command::Check(cmd) => cmd.levels.order(sub),
+            Command::Compile(cmd) => cmd.levels.order(sub),
+            Command::Explain(cmd) => cmd.levels.order(sub),
+            _ => {}
+        }
     }
     let outcome = run(&args);
     outcome.exit_code()

@@ -26,7 +26,42 @@ impl Outcome {
     }
 }
 
-/// Output formats of `check`, `lookup` and `explain`.
+/// The stream a report goes to, whose terminal decides how wide it is.
+#[derive(Debug, Clone, Copy)]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+/// How wide to render human output: `$COLUMNS` when set (to override), else the width of the
+/// terminal the stream is, else 100; never narrower than 40 or wider than 200 columns.
+pub fn terminal_width(stream: Stream) -> usize {
+    let from_env = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok());
+    let from_terminal = || {
+        let size = match stream {
+            Stream::Stdout => terminal_size::terminal_size_of(io::stdout()),
+            Stream::Stderr => terminal_size::terminal_size_of(io::stderr()),
+        };
+        size.map(|(terminal_size::Width(w), _)| usize::from(w))
+    };
+    from_env
+        .or_else(from_terminal)
+        .unwrap_or(100)
+        .clamp(40, 200)
+}
+
+/// Output formats of `lookup`, `rules` and `explain`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DataFormat {
+    /// Readable text.
+    Human,
+    /// JSON with a stable, documented schema.
+    Json,
+}
+
+/// Output formats of `check`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     /// Readable reports with the source under each finding.

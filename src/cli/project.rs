@@ -1,18 +1,61 @@
 //! Loading one policy file with its settings, for the commands that act on a single policy.
 
-use super::arguments::Arguments;
+use super::arguments::{Arguments, LevelArgs, StdinArgs};
 use crate::config::Settings;
-use crate::lint::Levels;
+use crate::lint::{self, Level, Levels, LintRule};
 use crate::model::Host;
 use crate::pipeline::{self, Checked};
 use std::path::Path;
 
-/// Loads, resolves and lints `file` with `--config` or the configuration next to it.
-pub fn load(file: &Path, args: &Arguments) -> Result<(Checked, Settings), String> {
-    let settings =
-        Settings::discover(args.config.as_deref(), Some(file)).map_err(|e| e.to_string())?;
-    let levels = Levels::from_config(&settings.config.lint);
-    let loaded = crate::load::load(file).map_err(|e| e.to_string())?;
+/// The rules `--error`, `--warn` and `--ignore` name, in order, with their levels.
+pub fn level_flags(flags: &LevelArgs) -> Result<Vec<(&'static LintRule, Level)>, String> {
+    flags
+        .ordered
+        .iter()
+        .map(|(name, level)| Ok((lint::find(name).ok_or_else(|| unknown_rule(name))?, *level)))
+        .collect()
+}
+
+/// The error for a rule name or code that does not exist, with the closest name.
+pub fn unknown_rule(name: &str) -> String {
+    let names = lint::rules::ALL.iter().map(|r| r.name);
+    match crate::registry::suggest(name, names) {
+        Some(s) => format!("no lint rule is called `{name}`; did you mean `{s}`?"),
+        None => format!("no lint rule is called `{name}`; `portcullis rules` lists them"),
+    }
+}
+
+/// The levels of a run: the configuration's, then the command line's in order.
+pub fn levels(settings: &Settings, flags: &[(&'static LintRule, Level)]) -> Levels {
+    let mut levels = Levels::from_config(&settings.config.lint);
+    for &(rule, level) in flags {
+        levels.set(rule, level);
+    }
+    levels
+}
+
+/// Where the configuration of a policy argument is found from: the file, or for `-` its name.
+pub fn anchor<'a>(file: &'a Path, stdin: &'a StdinArgs) -> &'a Path {
+    if file == Path::new("-") {
+        Path::new(&stdin.stdin_name)
+    } else {
+        file
+    }
+}
+
+/// Loads, resolves and lints `file` (or standard input for `-`) with `--config` or the
+/// configuration next to it, and the command line's levels.
+pub fn load(
+    file: &Path,
+    stdin: &StdinArgs,
+    flags: &LevelArgs,
+    args: &Arguments,
+) -> Result<(Checked, Settings), String> {
+    let flags = level_flags(flags)?;
+    let settings = Settings::discover(args.config.as_deref(), Some(anchor(file, stdin)))
+        .map_err(|e| e.to_string())?;
+    let levels = levels(&settings, &flags);
+    let loaded = crate::load::load_argument(file, &stdin.stdin_name).map_err(|e| e.to_string())?;
     Ok((pipeline::check(loaded, &settings, &levels), settings))
 }
 

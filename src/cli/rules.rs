@@ -1,12 +1,12 @@
 //! `portcullis rules` and `portcullis rule NAME`.
 
 use super::arguments::{RuleArgs, RulesArgs};
-use super::output::{Format, Outcome, Output};
+use super::output::{DataFormat, Outcome, Output};
 use crate::lint;
 
 pub fn list(cmd: &RulesArgs, out: &mut Output) -> Result<Outcome, String> {
     match cmd.format {
-        Format::Json => {
+        DataFormat::Json => {
             let rules: Vec<_> = lint::rules::ALL
                 .iter()
                 .map(|r| {
@@ -44,7 +44,7 @@ pub fn list(cmd: &RulesArgs, out: &mut Output) -> Result<Outcome, String> {
 }
 
 pub fn show(cmd: &RuleArgs, out: &mut Output) -> Result<Outcome, String> {
-    let rule = lint::find(&cmd.name).ok_or_else(|| super::check::unknown_rule(&cmd.name))?;
+    let rule = lint::find(&cmd.name).ok_or_else(|| super::project::unknown_rule(&cmd.name))?;
     out.print(&lint::docs_markdown(rule));
     Ok(Outcome::Clean)
 }

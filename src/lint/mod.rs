@@ -65,6 +65,30 @@ mod tests {
         }
     }
 
+    /// The summary is the doc comment's first line, shown alone by `portcullis rules`, in SARIF
+    /// and in docs/rules: it must be a whole sentence, not the start of one.
+    #[test]
+    fn every_summary_is_a_whole_sentence() {
+        for rule in super::rules::ALL {
+            let mut lines = rule.docs.lines().map(str::trim);
+            let first = lines.next().unwrap_or_default();
+            assert_eq!(first, rule.summary, "{}", rule.name);
+            assert!(
+                rule.summary.ends_with('.')
+                    && rule.summary.chars().next().is_some_and(char::is_uppercase),
+                "{}: the summary is not a sentence: {:?}",
+                rule.name,
+                rule.summary
+            );
+            assert_eq!(
+                lines.next(),
+                Some(""),
+                "{}: the summary goes on past its first line",
+                rule.name
+            );
+        }
+    }
+
     #[test]
     fn every_rule_has_its_sections() {
         for rule in super::rules::ALL {

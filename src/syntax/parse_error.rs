@@ -31,8 +31,18 @@ const STATEMENT_KEYWORDS: &[&str] = &[
     "output",
     "forward",
     "forward-port",
+    "masquerade",
+    "snat",
 ];
-const HOST_KEYWORDS: &[&str] = &["bind", "input", "output", "forward", "forward-port"];
+const HOST_KEYWORDS: &[&str] = &[
+    "bind",
+    "input",
+    "output",
+    "forward",
+    "forward-port",
+    "masquerade",
+    "snat",
+];
 const RULE_KEYWORDS: &[&str] = &["allow", "deny", "reject"];
 const OPTION_KEYWORDS: &[&str] = &["from", "to", "on", "limit", "log", "counter"];
 const PROTOCOLS: &[&str] = &["tcp", "udp", "sctp", "dccp"];
@@ -41,7 +51,18 @@ const POLICIES: &[&str] = &["accept", "drop", "reject"];
 const RATE_UNITS: &[&str] = &["second", "minute", "hour"];
 /// Words the grammar keeps out of service and net names.
 const RESERVED: &[&str] = &[
-    "from", "to", "on", "limit", "log", "counter", "as", "any", "tcp", "udp", "sctp", "dccp",
+    "from", "to", "on", "limit", "log", "counter", "as", "any", "at", "tcp", "udp", "sctp", "dccp",
+    "icmp", "icmpv6", "proto", "igmp", "ipip", "gre", "esp", "ah", "ospf", "pim", "vrrp",
+];
+/// Every word the language spells in lowercase only, for "keywords are lowercase".
+const LOWERCASE_WORDS: &[&[&str]] = &[
+    STATEMENT_KEYWORDS,
+    RULE_KEYWORDS,
+    OPTION_KEYWORDS,
+    POLICIES,
+    RATE_UNITS,
+    RESERVED,
+    &["burst", "per", "source", "v6only", "dual-stack"],
 ];
 
 fn expected(rule: Rule) -> Option<Expected> {
@@ -222,7 +243,7 @@ pub(crate) fn diagnostic(
         "unexpected here".to_string()
     };
     let mut diagnostic = Diagnostic::new(&SYNTAX_ERROR, span, message).label(label);
-    if let Some(help) = help(&wanted, token) {
+    if let Some(help) = uppercase_help(text, pos).or_else(|| help(&wanted, token)) {
         diagnostic = diagnostic.help(help);
     }
     if pos >= text.len() && phrases.contains(&"`}`") {
@@ -234,6 +255,36 @@ pub(crate) fn diagnostic(
         }
     }
     diagnostic
+}
+
+/// `TCP/80`, `ALLOW`: the word the error is in (or right after), written with capitals where the
+/// language has a lowercase keyword or protocol.
+fn uppercase_help(text: &str, pos: usize) -> Option<String> {
+    let start = text[..pos]
+        .rfind(|c: char| c.is_whitespace() || c == ',' || c == '{')
+        .map_or(0, |i| i + 1);
+    let end = text[pos..]
+        .find(|c: char| c.is_whitespace() || c == ',' || c == '}')
+        .map_or(text.len(), |i| pos + i);
+    let word = text.get(start..end)?;
+    let head_len = word
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+        .unwrap_or(word.len());
+    let head = &word[..head_len];
+    if !head.bytes().any(|b| b.is_ascii_uppercase()) {
+        return None;
+    }
+    let lower = head.to_ascii_lowercase();
+    LOWERCASE_WORDS
+        .iter()
+        .any(|words| words.contains(&lower.as_str()))
+        .then(|| {
+            format!(
+                "keywords and protocols are lowercase: write `{}{}`",
+                lower,
+                &word[head_len..]
+            )
+        })
 }
 
 fn help(wanted: &[Expected], token: &str) -> Option<String> {

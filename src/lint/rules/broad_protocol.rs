@@ -7,8 +7,7 @@ use crate::model::{Origin, Protocol, ServiceUse};
 use crate::registry;
 
 crate::declare_lint! {
-    /// A service name without a protocol resolved to several protocols, although the service
-    /// commonly runs on one.
+    /// A service name without a protocol opens several protocols, though the service uses one.
     ///
     /// ## What it does
     /// Reports a registry name written without a protocol (`rfb`, not `rfb/tcp`) in a rule, a

@@ -7,8 +7,7 @@ use crate::model::{Origin, Protocol, ServiceDefinition, Traffic, Transport};
 use crate::registry::{self, PortClass, PortStatus};
 
 crate::declare_lint! {
-    /// A user-defined service takes a registry name for other ports, or a System port the
-    /// registry assigns to another service.
+    /// A service of the policy gives a registry name other ports, or takes another's System port.
     ///
     /// ## What it does
     /// Reports a `service NAME = ...` definition when

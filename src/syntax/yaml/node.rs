@@ -73,11 +73,35 @@ pub(crate) fn read(file: FileId, text: &str) -> Result<Node, Box<Diagnostic>> {
                 .location()
                 .map(|loc| positions.span(file, &loc))
                 .unwrap_or_else(|| Span::new(file, 0, 0));
-            Err(Box::new(
-                Diagnostic::new(&SYNTAX_ERROR, span, yaml_message(&error)).label("invalid YAML"),
-            ))
+            let mut diagnostic =
+                Diagnostic::new(&SYNTAX_ERROR, span, yaml_message(&error)).label("invalid YAML");
+            if unquoted_ipv6(text, span.start) {
+                diagnostic = diagnostic.help(
+                    "to YAML, a `:` in an IPv6 address can end a key: quote the address, `on: \"::\"`",
+                );
+            }
+            Err(Box::new(diagnostic))
         }
     }
+}
+
+/// Whether the line of `offset` holds an IPv6-looking value (`::`, `2001:db8::1`) outside quotes,
+/// which YAML reads as mapping syntax.
+fn unquoted_ipv6(text: &str, offset: usize) -> bool {
+    let offset = offset.min(text.len());
+    let start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let end = text[offset..].find('\n').map_or(text.len(), |i| offset + i);
+    let line = &text[start..end];
+    let mut quoted = None;
+    for (i, c) in line.char_indices() {
+        match (quoted, c) {
+            (None, '"' | '\'') => quoted = Some(c),
+            (Some(q), c) if c == q => quoted = None,
+            (None, ':') if line[i..].starts_with("::") => return true,
+            _ => {}
+        }
+    }
+    false
 }
 
 /// serde-saphyr's message without its trailing position (the diagnostic has the span), as one
