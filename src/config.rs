@@ -117,9 +117,13 @@ pub struct Baseline {
     /// Accept everything on the loopback interface.
     #[serde(default = "yes")]
     pub loopback: bool,
-    /// The ICMP and ICMPv6 types IPv4 and IPv6 need (RFC 4890 for ICMPv6).
+    /// The ICMP and ICMPv6 types IPv4 and IPv6 need (RFC 4890 for ICMPv6): errors, neighbour
+    /// and multicast listener discovery.
     #[serde(default = "yes")]
     pub icmp: bool,
+    /// Echo requests (ping) from anywhere, and ICMPv6 echo replies.
+    #[serde(default = "yes")]
+    pub ping: bool,
 }
 
 impl Baseline {
@@ -128,6 +132,7 @@ impl Baseline {
         crate::model::baseline::Parts {
             loopback: self.loopback,
             icmp: self.icmp,
+            ping: self.ping,
         }
     }
 }
@@ -143,6 +148,7 @@ impl Default for Baseline {
             invalid: true,
             loopback: true,
             icmp: true,
+            ping: true,
         }
     }
 }

@@ -53,6 +53,7 @@ fn universe() -> Vec<Packet> {
         // A type the baseline accepts and no generated rule names, of each family.
         Transport::Icmp(3),
         Transport::Icmpv6(1),
+        Transport::Icmpv6(129),
         Transport::Other(47),
         Transport::Other(50),
     ]);

@@ -8,7 +8,9 @@
 use super::ruleset::{Action, AddrElem, AddrValue, Direction, Verdict};
 use super::ruleset::{CtState, Match, Rule};
 use crate::config::Baseline;
-use crate::model::baseline::{ranges, ICMPV6_ERRORS_ECHO, ICMPV6_MLD, ICMPV6_ND, ICMP_HOST};
+use crate::model::baseline::{
+    ranges, ICMPV6_ECHO, ICMPV6_ERRORS, ICMPV6_MLD, ICMPV6_ND, ICMP_ECHO, ICMP_ERRORS,
+};
 use crate::model::{BaselinePart, Family};
 use crate::syntax::ast::ChainKind;
 
@@ -49,14 +51,24 @@ pub(super) fn part(kind: ChainKind, part: BaselinePart) -> Vec<Rule> {
             }],
             "baseline: loopback",
         )),
-        BaselinePart::Icmp => {
+        BaselinePart::Ping => {
             rules.push(accept(
-                vec![Match::IcmpType(Family::V4, ranges(ICMP_HOST))],
-                "baseline: ICMP",
+                vec![Match::IcmpType(Family::V4, ranges(ICMP_ECHO))],
+                "baseline: ping",
             ));
             rules.push(accept(
-                vec![Match::IcmpType(Family::V6, ranges(ICMPV6_ERRORS_ECHO))],
-                "baseline: ICMPv6 errors and echo (RFC 4890)",
+                vec![Match::IcmpType(Family::V6, ranges(ICMPV6_ECHO))],
+                "baseline: ping (RFC 4890)",
+            ));
+        }
+        BaselinePart::Icmp => {
+            rules.push(accept(
+                vec![Match::IcmpType(Family::V4, ranges(ICMP_ERRORS))],
+                "baseline: ICMP errors",
+            ));
+            rules.push(accept(
+                vec![Match::IcmpType(Family::V6, ranges(ICMPV6_ERRORS))],
+                "baseline: ICMPv6 errors (RFC 4890)",
             ));
             if kind != ChainKind::Forward {
                 rules.push(accept(

@@ -941,7 +941,11 @@ fn dispatch_elements(dispatch: &[Part<Vec<Action>>]) -> usize {
 /// is what `explain` and the lints answer from, and the ruleset must do what they say.
 fn check_baseline(chain: &model::Chain, config: &CompileConfig) -> Result<(), CompileError> {
     let expected = model::baseline::rules(chain.kind, config.baseline.parts(), chain.span);
-    for part in [BaselinePart::Loopback, BaselinePart::Icmp] {
+    for part in [
+        BaselinePart::Loopback,
+        BaselinePart::Ping,
+        BaselinePart::Icmp,
+    ] {
         let has =
             |rules: &[model::Rule]| rules.iter().any(|r| r.origin == RuleOrigin::Baseline(part));
         let resolved_with = has(&chain.rules);

@@ -113,6 +113,7 @@ fn no_baseline() -> CompileConfig {
             invalid: false,
             loopback: false,
             icmp: false,
+            ping: false,
         },
     }
 }
@@ -183,8 +184,13 @@ fn baseline_parts_switch_off() {
     config.baseline.invalid = false;
     let nft = compile_text(text, &config).to_nft();
     assert!(nft.contains("ct state established,related accept"));
-    assert!(!nft.contains("icmp"), "{nft}");
     assert!(!nft.contains("invalid"), "{nft}");
+    // Ping is a part of its own: only echo is left.
+    assert!(nft.contains("icmp type echo-request accept"), "{nft}");
+    assert!(!nft.contains("destination-unreachable"), "{nft}");
+    config.baseline.ping = false;
+    let nft = compile_text(text, &config).to_nft();
+    assert!(!nft.contains("icmp"), "{nft}");
     insta::assert_snapshot!("no_baseline", compile_text(text, &no_baseline()).to_nft());
 }
 

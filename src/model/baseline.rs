@@ -10,12 +10,15 @@ use super::{AddrSet, BaselinePart, Family, Interfaces, IntervalSet, Rule, RuleOr
 use crate::source::Span;
 use crate::syntax::ast::{ChainKind, Verdict};
 
-/// ICMP types every chain accepts: echo-request, destination-unreachable, time-exceeded,
-/// parameter-problem.
-pub const ICMP_HOST: &[u8] = &[8, 3, 11, 12];
-/// RFC 4890 4.3.1 / 4.4.1: errors and echo, for hosts and routers alike: destination-unreachable,
-/// packet-too-big, time-exceeded, parameter-problem, echo-request, echo-reply.
-pub const ICMPV6_ERRORS_ECHO: &[u8] = &[1, 2, 3, 4, 128, 129];
+/// ICMP errors every chain accepts: destination-unreachable, time-exceeded, parameter-problem.
+pub const ICMP_ERRORS: &[u8] = &[3, 11, 12];
+/// RFC 4890 4.3.1 / 4.4.1: errors, for hosts and routers alike: destination-unreachable,
+/// packet-too-big, time-exceeded, parameter-problem.
+pub const ICMPV6_ERRORS: &[u8] = &[1, 2, 3, 4];
+/// Ping: ICMP echo-request.
+pub const ICMP_ECHO: &[u8] = &[8];
+/// Ping: ICMPv6 echo-request and echo-reply (RFC 4890 4.3.1).
+pub const ICMPV6_ECHO: &[u8] = &[128, 129];
 /// Neighbour discovery, only valid on the link (hop limit 255): router solicitation and
 /// advertisement, neighbour solicitation and advertisement.
 pub const ICMPV6_ND: &[u8] = &[133, 134, 135, 136];
@@ -33,6 +36,7 @@ pub fn ranges(types: &[u8]) -> Vec<(u8, u8)> {
 pub struct Parts {
     pub loopback: bool,
     pub icmp: bool,
+    pub ping: bool,
 }
 
 impl Default for Parts {
@@ -40,6 +44,7 @@ impl Default for Parts {
         Parts {
             loopback: true,
             icmp: true,
+            ping: true,
         }
     }
 }
@@ -69,14 +74,15 @@ pub fn rules(kind: ChainKind, parts: Parts, span: Span) -> Vec<Rule> {
             ..rule(BaselinePart::Loopback, Traffic::all(), AddrSet::any())
         });
     }
+    if parts.ping {
+        let part = BaselinePart::Ping;
+        out.push(rule(part, icmp(Family::V4, ICMP_ECHO), AddrSet::any()));
+        out.push(rule(part, icmp(Family::V6, ICMPV6_ECHO), AddrSet::any()));
+    }
     if parts.icmp {
         let part = BaselinePart::Icmp;
-        out.push(rule(part, icmp(Family::V4, ICMP_HOST), AddrSet::any()));
-        out.push(rule(
-            part,
-            icmp(Family::V6, ICMPV6_ERRORS_ECHO),
-            AddrSet::any(),
-        ));
+        out.push(rule(part, icmp(Family::V4, ICMP_ERRORS), AddrSet::any()));
+        out.push(rule(part, icmp(Family::V6, ICMPV6_ERRORS), AddrSet::any()));
         if kind != ChainKind::Forward {
             out.push(rule(part, icmp(Family::V6, ICMPV6_ND), AddrSet::any()));
             let link_local = AddrSet::prefix("fe80::/10".parse().expect("a valid prefix"));

@@ -702,7 +702,11 @@ fn classes<T: Point + std::hash::Hash>(sets: &[&IntervalSet<T>]) -> Classes<T> {
         }
         let next = representative.len() as u32;
         class_of_signature.entry(signature).or_insert_with(|| {
-            representative.push(bound);
+            // An address inside the atom rather than its first, which is a network's own address
+            // (`10.10.1.1`, not `10.10.1.0`): examples in messages read as hosts.
+            let hi = bounds.get(atom + 1).map_or(T::MAX, |b| b.pred());
+            let inside = bound < hi && bound.succ() < hi;
+            representative.push(if inside { bound.succ() } else { bound });
             first_atom.push(atom);
             next
         });
@@ -1205,8 +1209,8 @@ mod tests {
             IntervalSet::<u32>::full(),
         ];
         let c = classes(&sets.iter().collect::<Vec<_>>());
-        // [0,49], [50,99], [100,149], [150,MAX]
-        assert_eq!(c.representative, vec![0, 50, 100, 150]);
+        // [0,49], [50,99], [100,149], [150,MAX], each by a point inside it.
+        assert_eq!(c.representative, vec![1, 51, 101, 151]);
         assert_eq!(c.members.get(0), [0, 1]);
         assert_eq!(c.members.get(1), [1, 2]);
         assert_eq!(c.members.get(2), [0, 1, 2, 3]);

@@ -238,8 +238,10 @@ pub enum RuleOrigin {
 pub enum BaselinePart {
     /// Everything on the loopback interface.
     Loopback,
-    /// Essential ICMP and ICMPv6.
+    /// Essential ICMP and ICMPv6: errors, neighbour and multicast listener discovery.
     Icmp,
+    /// Echo requests, and ICMPv6 echo replies.
+    Ping,
 }
 
 impl BaselinePart {
@@ -248,6 +250,7 @@ impl BaselinePart {
         match self {
             BaselinePart::Loopback => "compile.baseline.loopback",
             BaselinePart::Icmp => "compile.baseline.icmp",
+            BaselinePart::Ping => "compile.baseline.ping",
         }
     }
 
@@ -256,6 +259,7 @@ impl BaselinePart {
         match self {
             BaselinePart::Loopback => "the baseline's loopback part",
             BaselinePart::Icmp => "the baseline's ICMP part",
+            BaselinePart::Ping => "the baseline's ping part",
         }
     }
 }

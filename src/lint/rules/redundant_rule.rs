@@ -3,6 +3,7 @@
 use crate::diagnostic::Diagnostic;
 use crate::lint::describe::{earlier_labels, earlier_who, rule_text, verdict_verb};
 use crate::lint::LintContext;
+use crate::model::RuleOrigin;
 
 crate::declare_lint! {
     /// A rule changes nothing: without it, every packet would get the same verdict.
@@ -117,7 +118,18 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                     {
                         d = d.secondary(span, label);
                     }
-                    d.help("delete this rule")
+                    let baseline = covering.iter().find_map(|&i| match chain.rules[i].origin {
+                        RuleOrigin::Baseline(part) => Some(part),
+                        _ => None,
+                    });
+                    match baseline {
+                        Some(part) => d.help(format!(
+                            "{} accepts this from anywhere, before any rule; to decide it with the policy's rules (from some sources only, say), switch the part off in portcullis.yaml (`{}: false`), otherwise delete this rule",
+                            part.describe(),
+                            part.config_key()
+                        )),
+                        None => d.help("delete this rule"),
+                    }
                 }
                 Redundant::Fallback(Some(later)) => Diagnostic::new(
                     &REDUNDANT_RULE,
@@ -207,6 +219,6 @@ mod tests {
         assert!(found[0].message.contains("the baseline already allows"));
         assert!(found[0].secondary[0]
             .message
-            .contains("compile.baseline.icmp"));
+            .contains("compile.baseline.ping"));
     }
 }
