@@ -262,12 +262,22 @@ impl Maps {
                 gaps.push((plo, phi));
             } else if record && *last_met != (pos, owner) {
                 *last_met = (pos, owner);
-                found.met(pos, owner, slot, plo);
+                found.met(pos, owner, slot, example(slot, plo, phi));
             }
         });
-        if let Some(&(glo, _)) = gaps.first() {
-            found.won(pos, slot, glo);
+        if let Some(&(glo, ghi)) = gaps.first() {
+            found.won(pos, slot, example(slot, glo, ghi));
         }
+    }
+}
+
+/// The value of `lo..=hi` of `slot` to show in an example packet: its first, but port 1 rather
+/// than port 0, which no connection uses.
+fn example(slot: usize, lo: u32, hi: u32) -> u32 {
+    if slot < 4 && lo == 0 && hi >= 1 {
+        1
+    } else {
+        lo
     }
 }
 

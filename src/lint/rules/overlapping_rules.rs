@@ -3,7 +3,7 @@
 use crate::diagnostic::Diagnostic;
 use crate::lint::describe::{earlier_labels, earlier_who, packet_example, rule_text};
 use crate::lint::LintContext;
-use crate::model::RuleOrigin;
+use crate::model::{Rule, RuleOrigin};
 
 crate::declare_lint! {
     /// Two rules with different verdicts overlap in part: their order decides some packets.
@@ -13,22 +13,31 @@ crate::declare_lint! {
     /// the earlier rule wins, and shows one concrete packet (protocol, port, source) that the
     /// earlier rule decides. A rule covered completely is a `shadowed-rule` instead.
     ///
+    /// An earlier rule about some of the later rule's addresses (its sources, destinations and
+    /// interfaces all within the later rule's, and for the very same addresses its traffic
+    /// within the later rule's too) is the usual way to write an exception before the general
+    /// case: `deny tcp/445 from lan` before `allow from lan`, a block list before the services.
+    /// It is not reported. Nor is the baseline, unless the rule names ICMP itself:
+    /// every rule without services matches the pings and ICMP errors the baseline accepts first.
+    ///
     /// ## Why it matters
-    /// Often intended (a deny for one host before an allow for its network), but when it is not,
-    /// reordering the rules silently changes what the firewall does. The example packet shows
-    /// which way it goes now.
+    /// A rule for more addresses that takes part of a later, more particular rule's traffic is
+    /// often a mistake: the later rule was meant to say something about those addresses, and on
+    /// the overlap it says nothing. Reordering the rules silently changes what the firewall
+    /// does. The example packet shows which way it goes now.
     ///
     /// ## Example
     /// ```text
     /// input drop {
-    ///   deny tcp/8000-8100 from 10.10.5.0/24
-    ///   allow tcp/8000-8100 from office
+    ///   allow tcp/8000-8100
+    ///   deny tcp/8050-9000 from 10.10.5.0/24
     /// }
     /// ```
     ///
     /// ## Fix
     /// Nothing, if the order is what you mean; suppress it with `# portcullis:
-    /// ignore[overlapping-rules]`. Otherwise reorder the rules or narrow one of them.
+    /// ignore[overlapping-rules]`. Otherwise move the particular rule first, or narrow the
+    /// general one.
     pub static OVERLAPPING_RULES = {
         name: "overlapping-rules",
         code: "PC203",
@@ -47,8 +56,20 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
             else {
                 continue;
             };
-            let more = cov.covering_with_other_verdict(chain, rule.verdict).count() - 1;
             let earlier = &chain.rules[first];
+            let names_icmp = rule
+                .services
+                .iter()
+                .any(|s| !s.traffic.icmp.is_empty() || !s.traffic.icmpv6.is_empty());
+            let expected = match earlier.origin {
+                RuleOrigin::Written => about_fewer_addresses(earlier, rule),
+                RuleOrigin::Baseline(_) => !names_icmp,
+                RuleOrigin::PortForward(_) => false,
+            };
+            if expected {
+                continue;
+            }
+            let more = cov.covering_with_other_verdict(chain, rule.verdict).count() - 1;
             let example = packet_example(packet, &[rule, earlier]);
             let who = match earlier.origin {
                 RuleOrigin::Written => format!("an earlier `{}` rule", earlier.verdict.rule_word()),
@@ -80,4 +101,21 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
             ));
         }
     }
+}
+
+/// Whether `earlier` is about some of `later`'s addresses and interfaces: an exception or a
+/// block list written before the general rule.
+fn about_fewer_addresses(earlier: &Rule, later: &Rule) -> bool {
+    let interfaces = match (&earlier.interface, &later.interface) {
+        (_, None) => true,
+        (None, Some(_)) => false,
+        (Some(e), Some(l)) => e == l,
+    };
+    let fewer =
+        interfaces && earlier.src.is_subset(&later.src) && earlier.dst.is_subset(&later.dst);
+    let same = earlier.src == later.src
+        && earlier.dst == later.dst
+        && earlier.interface == later.interface;
+    // For the same addresses, only traffic inside the later rule's is an exception to it.
+    fewer && (!same || earlier.traffic.is_subset(&later.traffic))
 }

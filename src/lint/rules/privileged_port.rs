@@ -92,7 +92,8 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                 d = d.secondary(service.span, label);
             }
             out.push(d.help(format!(
-                "give the process CAP_NET_BIND_SERVICE (`AmbientCapabilities=CAP_NET_BIND_SERVICE` in its systemd unit), \
+                "if the process starts as root and drops privileges once it has bound the port (as dnsmasq, chronyd and bird do), write `as root`; \
+                 otherwise give it CAP_NET_BIND_SERVICE (`AmbientCapabilities=CAP_NET_BIND_SERVICE` in its systemd unit), \
                  lower `net.ipv4.ip_unprivileged_port_start` to {lowest} or below, or move the service to a port of 1024 or above"
             )));
         }
