@@ -706,3 +706,51 @@ fn messages_say_what_the_user_means() {
         run.stdout
     );
 }
+
+#[test]
+fn masquerade_without_from_translates_ipv4_only() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "r.pcl",
+        "forward drop {\n  allow from 192.168.1.0/24 on lan0\n}\nmasquerade on wan0\n",
+    );
+    let run = portcullis(Some(dir.path()), &["compile", "r.pcl"]);
+    run.code(0);
+    assert!(
+        run.stdout
+            .contains("oifname \"wan0\" meta nfproto ipv4 masquerade"),
+        "{}",
+        run.stdout
+    );
+    let run = portcullis(
+        Some(dir.path()),
+        &[
+            "explain",
+            "r.pcl",
+            "--chain",
+            "forward",
+            "tcp/443",
+            "from",
+            "2001:db8::5",
+            "to",
+            "2001:db8:9::1",
+            "on",
+            "lan0",
+        ],
+    );
+    assert!(!run.stdout.contains("rewritten"), "{}", run.stdout);
+}
+
+#[test]
+fn a_yaml_negation_read_as_a_tag_gets_the_hint_to_quote_it() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "t.yaml",
+        "input:\n  policy: drop\n  rules:\n    - {allow: ssh, from: !office}\n",
+    );
+    let run = portcullis(Some(dir.path()), &["check", "t.yaml"]);
+    run.code(1);
+    assert!(run.stdout.contains("quote a negation"), "{}", run.stdout);
+}

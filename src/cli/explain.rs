@@ -11,10 +11,15 @@ use super::project;
 use crate::model::Protocol;
 use crate::model::{Chain, Family, Packet, RuleOrigin, Transport};
 use crate::source::{Sources, Span};
+use crate::syntax::ast::ChainKind;
 
 /// Parses `tcp/8080 from 10.10.0.5 to 192.0.2.1 on eth0`: the protocol (with its port or type)
 /// and the `from`, `to` and `on` parts, in any order.
-pub fn parse_packet(words: &[String]) -> Result<Packet, String> {
+///
+/// Which addresses are needed depends on the path: `from` for a packet to the host (its
+/// destination is then one of the host's own), `to` for a packet the host sends (its source is
+/// the host's), both for one passing through.
+pub fn parse_packet(words: &[String], path: ChainKind) -> Result<Packet, String> {
     let mut words = words.iter().map(String::as_str);
     let mut transport: Option<Transport> = None;
     let mut src = None;
@@ -27,6 +32,14 @@ pub fn parse_packet(words: &[String]) -> Result<Packet, String> {
                     "on" => "`on` needs an interface name, e.g. `on eth0`".to_string(),
                     _ => format!("`{word}` needs an address, e.g. `{word} 192.0.2.10`"),
                 })?;
+                let given = match word {
+                    "on" => interface.is_some(),
+                    "from" => src.is_some(),
+                    _ => dst.is_some(),
+                };
+                if given {
+                    return Err(format!("`{word}` is given twice; a packet has one"));
+                }
                 if word == "on" {
                     interface = Some(value.to_string());
                     continue;
@@ -67,12 +80,28 @@ pub fn parse_packet(words: &[String]) -> Result<Packet, String> {
     let transport = transport.ok_or(
         "the packet needs a protocol: `tcp/8080`, `udp/53`, `icmp/echo-request`, `gre` or `proto/47`",
     )?;
-    let src = src.ok_or("the packet needs a source: `from ADDR`")?;
-    // Without `to`, an address of the source's family that no `to` names is assumed.
-    let dst = dst.unwrap_or(match src {
+    let unspecified = |other: IpAddr| match other {
         IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
         IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
-    });
+    };
+    // The host's own address, where the path says it is one, is the unspecified address: no
+    // rule's `to` (or `from` in output) names it.
+    let (src, dst) =
+        match (path, src, dst) {
+            (ChainKind::Input, Some(src), dst) => (src, dst.unwrap_or(unspecified(src))),
+            (ChainKind::Output, src, Some(dst)) => (src.unwrap_or(unspecified(dst)), dst),
+            (ChainKind::Forward, Some(src), Some(dst)) => (src, dst),
+            (ChainKind::Output, _, None) => {
+                return Err("a packet the host sends needs a destination: `to ADDR`".to_string())
+            }
+            (ChainKind::Forward, _, _) => return Err(
+                "a packet through the host needs a source and a destination: `from ADDR to ADDR`"
+                    .to_string(),
+            ),
+            (ChainKind::Input, None, _) => {
+                return Err("the packet needs a source: `from ADDR`".to_string())
+            }
+        };
     if src.is_ipv4() != dst.is_ipv4() {
         return Err("source and destination must both be IPv4 or both IPv6".to_string());
     }
@@ -216,7 +245,8 @@ fn rule_line(rule: &RuleRef) -> String {
 }
 
 pub fn run(cmd: &ExplainArgs, args: &Arguments, out: &mut Output) -> Result<Outcome, String> {
-    let packet = parse_packet(&cmd.packet)?;
+    let path = cmd.chain.kind();
+    let packet = parse_packet(&cmd.packet, path)?;
     let (checked, _) = project::load(&cmd.file, &cmd.stdin, &cmd.levels, args)?;
     if checked.has_errors() {
         return Err(format!(
@@ -226,7 +256,6 @@ pub fn run(cmd: &ExplainArgs, args: &Arguments, out: &mut Output) -> Result<Outc
         ));
     }
     let host = project::pick_host(&checked, cmd.host.as_deref())?;
-    let path = cmd.chain.kind();
     let sources = &checked.loaded.sources;
     let way = host.traverse(path, &packet);
     let chain = host.chain(way.chain);
@@ -278,7 +307,7 @@ pub fn run(cmd: &ExplainArgs, args: &Arguments, out: &mut Output) -> Result<Outc
             let mut seen = explanation.packet.clone();
             if let Some(forward) = &explanation.forward {
                 text.push_str(&format!(
-                    "{seen} {path}: translated to {} by {}:{}:{}: {}\n",
+                    "{seen} prerouting: translated to {} by {}:{}:{}: {}\n",
                     forward.translated_to,
                     forward.place.file,
                     forward.place.line,
@@ -323,6 +352,28 @@ pub fn run(cmd: &ExplainArgs, args: &Arguments, out: &mut Output) -> Result<Outc
                     host.display_name()
                 )),
             }
+            // Rules that name destinations (sources, going out) could not match the host's own
+            // address the packet was given.
+            let assumed = match path {
+                ChainKind::Input if packet.dst.is_unspecified() => Some(("to", "destination")),
+                ChainKind::Output if packet.src.is_unspecified() => Some(("from", "source")),
+                _ => None,
+            };
+            if let (Some((word, what)), Some(chain)) = (assumed, host.chain(path)) {
+                let named = chain.rules.iter().any(|r| {
+                    r.is_written()
+                        && if word == "to" {
+                            !r.dst.is_any()
+                        } else {
+                            !r.src.is_any()
+                        }
+                });
+                if named {
+                    text.push_str(&format!(
+                        "note: the {what} was taken to be an address of this host that no rule's `{word}` names; give `{word} ADDR` to ask about another\n"
+                    ));
+                }
+            }
             for nat in &explanation.source_nat {
                 text.push_str(&format!(
                     "leaving by the interface it names, its source address is rewritten by {}:{}:{}: {}\n",
@@ -339,36 +390,56 @@ pub fn run(cmd: &ExplainArgs, args: &Arguments, out: &mut Output) -> Result<Outc
 mod tests {
     use super::*;
 
+    fn parse_packet_in(words: &[String]) -> Result<Packet, String> {
+        parse_packet(words, ChainKind::Input)
+    }
+
     fn words(s: &str) -> Vec<String> {
         s.split_whitespace().map(str::to_string).collect()
     }
 
     #[test]
     fn parses_a_full_packet() {
-        let p = parse_packet(&words("tcp/8080 from 10.10.0.5 to 10.0.0.1 on eth0")).unwrap();
+        let p = parse_packet_in(&words("tcp/8080 from 10.10.0.5 to 10.0.0.1 on eth0")).unwrap();
         assert_eq!(p.transport, Transport::Port(Protocol::Tcp, 8080));
         assert_eq!(p.interface.as_deref(), Some("eth0"));
     }
 
     #[test]
     fn rejects_what_is_not_a_packet() {
-        assert!(parse_packet(&words("8080 from 10.0.0.1")).is_err());
-        assert!(parse_packet(&words("tcp/0 from 10.0.0.1")).is_err());
-        assert!(parse_packet(&words("tcp/22")).is_err());
-        assert!(parse_packet(&words("tcp/22 from 10.0.0.1 to ::1")).is_err());
-        assert!(parse_packet(&words("tcp/22 from 10.0.0.1 via x")).is_err());
-        assert!(parse_packet(&words("icmpv6/echo-request from 10.0.0.1")).is_err());
+        assert!(parse_packet_in(&words("8080 from 10.0.0.1")).is_err());
+        assert!(parse_packet_in(&words("tcp/0 from 10.0.0.1")).is_err());
+        assert!(parse_packet_in(&words("tcp/22")).is_err());
+        assert!(parse_packet_in(&words("tcp/22 from 10.0.0.1 to ::1")).is_err());
+        assert!(parse_packet_in(&words("tcp/22 from 10.0.0.1 via x")).is_err());
+        assert!(parse_packet_in(&words("icmpv6/echo-request from 10.0.0.1")).is_err());
     }
 
     #[test]
     fn parts_come_in_any_order() {
-        let p = parse_packet(&words("from 1.2.3.4 tcp/22")).unwrap();
+        let p = parse_packet_in(&words("from 1.2.3.4 tcp/22")).unwrap();
         assert_eq!(p.transport, Transport::Port(Protocol::Tcp, 22));
-        let p = parse_packet(&words("from 2001:db8::1 icmpv6 echo-request")).unwrap();
+        let p = parse_packet_in(&words("from 2001:db8::1 icmpv6 echo-request")).unwrap();
         assert_eq!(p.transport, Transport::Icmpv6(128));
-        let p = parse_packet(&words("esp from 192.0.2.1")).unwrap();
+        let p = parse_packet_in(&words("esp from 192.0.2.1")).unwrap();
         assert_eq!(p.transport, Transport::Other(50));
-        let e = parse_packet(&words("from 1.2.3.4 tcp/22 udp/53")).unwrap_err();
+        let e = parse_packet_in(&words("from 1.2.3.4 tcp/22 udp/53")).unwrap_err();
         assert!(e.contains("already has its protocol"), "{e}");
+    }
+
+    #[test]
+    fn each_path_needs_its_addresses_once() {
+        let out = parse_packet(&words("udp/53 to 192.0.2.53"), ChainKind::Output).unwrap();
+        assert!(out.src.is_unspecified());
+        assert!(parse_packet(&words("udp/53 from 192.0.2.53"), ChainKind::Output).is_err());
+        assert!(parse_packet(&words("tcp/443 from 10.0.0.5"), ChainKind::Forward).is_err());
+        assert!(parse_packet(
+            &words("tcp/443 from 10.0.0.5 to 192.0.2.1"),
+            ChainKind::Forward
+        )
+        .is_ok());
+        let e = parse_packet_in(&words("tcp/22 from 10.0.0.1 on eth0 on eth1")).unwrap_err();
+        assert!(e.contains("given twice"), "{e}");
+        assert!(parse_packet_in(&words("tcp/22 from 10.0.0.1 from 10.0.0.2")).is_err());
     }
 }

@@ -447,9 +447,15 @@ fn resolve_source_nat(
     nets: &mut NetResolver,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<model::SourceNat> {
-    let from = match &nat.from {
-        None => AddrSet::any(),
-        Some(refs) => nets.resolve_list(refs, diagnostics)?.addresses,
+    let from = match (&nat.from, &nat.to) {
+        // Masquerading is IPv4's answer to too few addresses: without `from`, IPv6 keeps its
+        // own. IPv6 sources named in `from` are masqueraded as written.
+        (None, None) => AddrSet {
+            v4: model::IntervalSet::full(),
+            v6: model::IntervalSet::empty(),
+        },
+        (None, Some(_)) => AddrSet::any(),
+        (Some(refs), _) => nets.resolve_list(refs, diagnostics)?.addresses,
     };
     if let (Some(to), Some(refs)) = (&nat.to, &nat.from) {
         let family = Family::of(to.node);

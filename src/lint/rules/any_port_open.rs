@@ -27,7 +27,9 @@ crate::declare_lint! {
     /// Only protocols the rule really lets in are named: `deny tcp` followed by `allow from any`
     /// is reported for UDP, SCTP and DCCP, and an allow that earlier rules decide entirely is
     /// left to `shadowed-rule`. Rules on the loopback interface (`allow on lo`) are not reported:
-    /// loopback traffic never comes from the network.
+    /// loopback traffic never comes from the network. Nor are `forward` rules limited to the
+    /// interfaces traffic arrives on (`allow from lan on lan0`, `allow on lan0`): letting an
+    /// inside network out to everything is what a router does.
     ///
     /// ## Why it matters
     /// Every service on the host, including the ones started later, by a package, a container
@@ -77,6 +79,8 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
         if !is_inbound(chain.kind) {
             continue;
         }
+        let forward = chain.kind == ChainKind::Forward;
+        let candidate = |rule: &Rule| candidate(rule) && !(forward && rule.interface.is_some());
         let has_candidate = chain
             .rules
             .iter()

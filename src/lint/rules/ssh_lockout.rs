@@ -3,7 +3,7 @@
 use crate::diagnostic::Diagnostic;
 use crate::lint::describe::chain_name;
 use crate::lint::LintContext;
-use crate::model::{AddrSet, Host, PortRange, Protocol, Traffic};
+use crate::model::{AddrSet, Host, PortRange, Protocol, Rule, Traffic};
 use crate::registry;
 use crate::syntax::ast::{ChainKind, Verdict};
 
@@ -162,6 +162,15 @@ fn resolve(ctx: &LintContext, text: &str) -> Option<Traffic> {
     })
 }
 
+/// Whether some packet of the probe (one family, source and destination alike) matches the rule.
+fn reaches(rule: &Rule, probe: &Probe) -> bool {
+    let src = rule.src.intersection(&probe.src);
+    let dst = rule.dst.intersection(&probe.dst);
+    rule.traffic.intersects(&probe.traffic)
+        && ((!src.v4.is_empty() && !dst.v4.is_empty())
+            || (!src.v6.is_empty() && !dst.v6.is_empty()))
+}
+
 pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
     for host in &ctx.policy.hosts {
         let Some(chain) = host.chain(ChainKind::Input) else {
@@ -214,6 +223,8 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
             }
             let why = if loopback_only(rule) {
                 "only on the loopback interface".to_string()
+            } else if !probes.iter().any(|p| reaches(rule, p)) {
+                format!("not to the address {names} listens on")
             } else {
                 format!("never lets {names} in: earlier rules decide it first")
             };
