@@ -266,3 +266,27 @@ fn a_broken_statement_still_has_its_other_fields_checked() {
     let errors = yaml_errors("input:\n  policy: drop\n  rules:\n    - {from: 1.2.3}\n");
     assert_eq!(errors.len(), 2, "{errors:#?}");
 }
+
+#[test]
+fn the_newer_constructs_match_the_text_form() {
+    same(
+        "host gw {\n  bind nginx on :: v6only http\n  input drop {\n    allow icmp echo-request, icmpv6/nd-neighbor-solicit, gre, proto/253 from !office, !10.0.0.0/8 on eth0, eth1\n    deny esp on !wan0\n  }\n  forward-port tcp/443 from partners on wan0 at 203.0.113.7 to 10.0.0.5\n  masquerade on wan0 from lan\n  snat on wan1, wan2 to 198.51.100.9\n}\n",
+        r#"
+hosts:
+  gw:
+    binds:
+      - {process: nginx, on: "::", stack: v6only, services: http}
+    input:
+      policy: drop
+      rules:
+        - {allow: "icmp echo-request, icmpv6/nd-neighbor-solicit, gre, proto/253", from: ["!office", "!10.0.0.0/8"], on: [eth0, eth1]}
+        - {deny: esp, on: "!wan0"}
+    forward-ports:
+      - {port: tcp/443, from: partners, on: wan0, at: 203.0.113.7, to: 10.0.0.5}
+    masquerade:
+      - {on: wan0, from: lan}
+    snat:
+      - {on: "wan1, wan2", to: 198.51.100.9}
+"#,
+    );
+}
