@@ -23,6 +23,8 @@ const NETS: &[&str] = &[
     "fd00::2/127",
     "fd00::/126",
     "any",
+    "!10.0.0.0/30",
+    "!10.0.0.4/30, !fd00::/127",
 ];
 
 /// Where port position `p` is; position 9 is the first port after the last range.
