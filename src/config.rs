@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::lint::Level;
+use crate::model::values::TableName;
 use crate::model::PortRange;
 use crate::registry::Overlay;
 
@@ -77,31 +78,24 @@ impl LintConfig {
         let (lo, hi) = self.ephemeral_range.split_once('-').ok_or_else(bad)?;
         let lo: u16 = lo.trim().parse().map_err(|_| bad())?;
         let hi: u16 = hi.trim().parse().map_err(|_| bad())?;
+        if lo == 0 {
+            return Err(format!(
+                "`lint.ephemeral-range` starts at port 0, found `{}`; ports run from 1 to 65535",
+                self.ephemeral_range
+            ));
+        }
         PortRange::new(lo, hi).ok_or_else(bad)
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct CompileConfig {
     /// The table portcullis owns and replaces; nothing else is touched.
-    #[serde(default = "default_table")]
-    pub table: String,
+    #[serde(default)]
+    pub table: TableName,
     #[serde(default)]
     pub baseline: Baseline,
-}
-
-fn default_table() -> String {
-    "portcullis".to_string()
-}
-
-impl Default for CompileConfig {
-    fn default() -> Self {
-        CompileConfig {
-            table: default_table(),
-            baseline: Baseline::default(),
-        }
-    }
 }
 
 /// The rules every generated chain starts with. Each part can be switched off.
@@ -166,11 +160,8 @@ pub struct Settings {
 /// wrong configuration would give wrong answers.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read `{path}`: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
+    #[error("cannot read `{path}`: {reason}")]
+    Read { path: String, reason: String },
     #[error("{path}:{line}:{column}: {message}")]
     Invalid {
         path: String,
@@ -185,19 +176,8 @@ pub enum ConfigError {
 /// serde-saphyr's message for a configuration error in our words: without its own position (the
 /// error has one) and with key names quoted.
 fn config_message(error: &serde_saphyr::Error) -> String {
-    let full = error.without_snippet().to_string();
-    let mut message = full.lines().next().unwrap_or("").trim();
-    if let Some(rest) = message.strip_prefix("error: ") {
-        message = rest;
-    }
-    if message.starts_with("line ") {
-        if let Some(i) = message.find(": ") {
-            message = &message[i + 2..];
-        }
-    }
-    if let Some(i) = message.rfind(" at line ") {
-        message = &message[..i];
-    }
+    let phrase = crate::yaml_words::phrase(error);
+    let message = phrase.as_str();
     if let Some(rest) = message.strip_prefix("unknown field ") {
         // "unknown field `levles`, expected one of levels, ephemeral-range"
         let (key, expected) = rest.split_once(", expected ").unwrap_or((rest, ""));
@@ -237,10 +217,85 @@ fn config_message(error: &serde_saphyr::Error) -> String {
         );
     }
     match message {
-        "" => "the file cannot be read as YAML".to_string(),
         "invalid boolean" => "expected `true` or `false`".to_string(),
         other => other.to_string(),
     }
+}
+
+/// Configuration files and overlays larger than this are refused (they are a few KiB).
+const MAX_CONFIG_SIZE: u64 = 4 * 1024 * 1024;
+
+/// The text of a configuration file or overlay: a regular file, bounded, UTF-8.
+fn read_text(path: &Path, shown: &str) -> Result<String, ConfigError> {
+    let bytes =
+        crate::fsio::read_regular(path, MAX_CONFIG_SIZE).map_err(|reason| ConfigError::Read {
+            path: shown.to_string(),
+            reason,
+        })?;
+    String::from_utf8(bytes).map_err(|e| {
+        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
+        let line_start = valid.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        let column = String::from_utf8_lossy(&valid[line_start..])
+            .chars()
+            .count()
+            + 1;
+        ConfigError::Invalid {
+            path: shown.to_string(),
+            line,
+            column,
+            message: "the file is not valid UTF-8".to_string(),
+        }
+    })
+}
+
+/// Where `key` is first written as a key in YAML `text` (1-based line and column), or 1:1.
+fn key_position(text: &str, key: &str) -> (usize, usize) {
+    for (i, line) in text.lines().enumerate() {
+        let trimmed = line.trim_start();
+        let bare = trimmed.trim_start_matches(['"', '\'']);
+        if bare.starts_with(key)
+            && bare[key.len()..]
+                .trim_start_matches(['"', '\''])
+                .starts_with(':')
+        {
+            return (i + 1, line.len() - trimmed.len() + 1);
+        }
+    }
+    (1, 1)
+}
+
+/// Checks one entry of `lint.management-services`: `tcp/22`, `tcp/2222-2223`, or a service name.
+fn management_service(text: &str) -> Result<(), String> {
+    let text = text.trim();
+    let (head, tail) = match text.split_once('/') {
+        Some((head, tail)) => (head, Some(tail)),
+        None => (text, None),
+    };
+    if let Ok(protocol) = head.parse::<crate::model::Protocol>() {
+        let Some(ports) = tail else {
+            return Ok(());
+        };
+        let (lo, hi) = ports.split_once('-').unwrap_or((ports, ports));
+        let port = |p: &str| p.trim().parse::<u16>().ok().filter(|&p| p >= 1);
+        return match (port(lo), port(hi)) {
+            (Some(lo), Some(hi)) if lo <= hi => Ok(()),
+            _ => Err(format!(
+                "`lint.management-services` lists `{text}`: {protocol} ports run from 1 to 65535, low to high"
+            )),
+        };
+    }
+    let well_formed = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'));
+    if !well_formed {
+        return Err(format!(
+            "`lint.management-services` lists `{}`, which is neither a port spec like `tcp/22` nor a service name",
+            text.escape_debug()
+        ));
+    }
+    Ok(())
 }
 
 impl Settings {
@@ -270,21 +325,14 @@ impl Settings {
 
     pub fn load(path: &Path) -> Result<Settings, ConfigError> {
         let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: shown.clone(),
-            source,
-        })?;
+        let text = read_text(path, &shown)?;
         let config = Self::parse(&shown, &text)?;
         let base = path.parent().unwrap_or(Path::new("."));
         let mut overlays = Vec::new();
         for overlay in &config.registry.overlays {
             let overlay_path = base.join(overlay);
             let name = overlay_path.display().to_string();
-            let text =
-                std::fs::read_to_string(&overlay_path).map_err(|source| ConfigError::Read {
-                    path: name.clone(),
-                    source,
-                })?;
+            let text = read_text(&overlay_path, &name)?;
             let parsed = Overlay::parse(&name, &text).map_err(|errors| ConfigError::Overlay {
                 path: name.clone(),
                 message: errors
@@ -319,23 +367,30 @@ impl Settings {
                 message: config_message(&e),
             }
         })?;
+        let invalid = |key: &str, message: String| {
+            let (line, column) = key_position(text, key);
+            ConfigError::Invalid {
+                path: path.to_string(),
+                line,
+                column,
+                message,
+            }
+        };
         config
             .lint
             .ephemeral_ports()
-            .map_err(|message| ConfigError::Invalid {
-                path: path.to_string(),
-                line: 1,
-                column: 1,
-                message,
-            })?;
+            .map_err(|message| invalid("ephemeral-range", message))?;
         for name in config.lint.levels.keys() {
             if crate::lint::find(name).is_none() {
-                return Err(ConfigError::Invalid {
-                    path: path.to_string(),
-                    line: 1,
-                    column: 1,
-                    message: format!("`lint.levels` names an unknown rule `{name}`"),
-                });
+                return Err(invalid(
+                    name,
+                    format!("`lint.levels` names an unknown rule `{name}`"),
+                ));
+            }
+        }
+        for service in config.lint.management_services.iter().flatten() {
+            if let Err(message) = management_service(service) {
+                return Err(invalid("management-services", message));
             }
         }
         Ok(config)
@@ -349,7 +404,7 @@ mod tests {
     #[test]
     fn empty_config_is_default() {
         let c = Settings::parse("p.yaml", "").unwrap();
-        assert_eq!(c.compile.table, "portcullis");
+        assert_eq!(c.compile.table.as_str(), "portcullis");
         assert!(c.compile.baseline.icmp);
     }
 

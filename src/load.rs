@@ -15,6 +15,10 @@ use crate::syntax::{self, ast};
 /// arbitrarily large file into memory would let a wrong path stall a CI job.
 pub const MAX_FILE_SIZE: u64 = 32 * 1024 * 1024;
 
+/// How many files deep includes may nest: far more than a policy needs, and little enough that
+/// following them can never exhaust the stack.
+pub const MAX_INCLUDE_DEPTH: usize = 64;
+
 /// A policy as loaded: every file it consists of, parsed, in include order (the root first).
 #[derive(Debug, Clone, Default)]
 pub struct Loaded {
@@ -38,42 +42,14 @@ pub enum LoadError {
     Read { path: String, reason: String },
 }
 
-/// Why a file could not be read, as one lowercase phrase.
-fn read_problem(path: &Path) -> Result<Vec<u8>, String> {
-    let meta = std::fs::metadata(path).map_err(|e| io_reason(&e))?;
-    if meta.is_dir() {
-        return Err("it is a directory, not a policy file".to_string());
-    }
-    if meta.len() > MAX_FILE_SIZE {
-        return Err(format!(
-            "it is {} MiB, larger than the {} MiB a policy file may be",
-            meta.len() / (1024 * 1024),
-            MAX_FILE_SIZE / (1024 * 1024)
-        ));
-    }
-    std::fs::read(path).map_err(|e| io_reason(&e))
-}
-
-fn io_reason(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file".to_string(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
-        _ => {
-            let text = e.to_string();
-            // "Is a directory (os error 21)" -> "is a directory"
-            let text = text.split(" (os error").next().unwrap_or(&text);
-            let mut chars = text.chars();
-            match chars.next() {
-                Some(first) => first.to_lowercase().chain(chars).collect(),
-                None => text.to_string(),
-            }
-        }
-    }
+/// The bytes of a policy file, or why it cannot be read (a phrase).
+fn read_policy(path: &Path) -> Result<Vec<u8>, String> {
+    crate::fsio::read_regular(path, MAX_FILE_SIZE)
 }
 
 /// Loads `path` and everything it includes.
 pub fn load(path: &Path) -> Result<Loaded, LoadError> {
-    let bytes = read_problem(path).map_err(|reason| LoadError::Read {
+    let bytes = read_policy(path).map_err(|reason| LoadError::Read {
         path: path.display().to_string(),
         reason,
     })?;
@@ -87,23 +63,13 @@ pub fn load(path: &Path) -> Result<Loaded, LoadError> {
 /// Loads a policy from standard input, as the file `name` (which names it in messages, decides
 /// between the text and YAML forms by its extension, and anchors its includes).
 pub fn load_stdin(name: &str) -> Result<Loaded, LoadError> {
-    use std::io::Read;
-    let mut bytes = Vec::new();
-    let read = std::io::stdin()
-        .lock()
-        .take(MAX_FILE_SIZE + 1)
-        .read_to_end(&mut bytes);
-    let error = |reason: String| LoadError::Read {
-        path: "standard input".to_string(),
-        reason,
-    };
-    read.map_err(|e| error(io_reason(&e)))?;
-    if bytes.len() as u64 > MAX_FILE_SIZE {
-        return Err(error(format!(
-            "it is larger than the {} MiB a policy file may be",
-            MAX_FILE_SIZE / (1024 * 1024)
-        )));
-    }
+    let bytes =
+        crate::fsio::read_bounded(std::io::stdin().lock(), MAX_FILE_SIZE).map_err(|reason| {
+            LoadError::Read {
+                path: "standard input".to_string(),
+                reason,
+            }
+        })?;
     let mut loaded = Loaded::default();
     add_file(
         &mut loaded,
@@ -160,20 +126,24 @@ fn add_file(
     let canonical = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
     loaded.canonical_paths.push(canonical.clone());
     let text = loaded.sources.get(id).text.clone();
-    if let Some(offset) = utf8_error {
-        // Lossy decoding keeps everything before the first bad byte at the same offset.
+    let unreadable = match utf8_error {
+        Some(offset) => Some((offset, "the file is not valid UTF-8")),
+        None => text
+            .char_indices()
+            .find(|&(_, c)| c.is_control() && !matches!(c, '\n' | '\r' | '\t' | '\u{c}'))
+            .map(|(offset, _)| (offset, "the file holds a control character")),
+    };
+    if let Some((offset, message)) = unreadable {
+        // A file that is not text is not quoted: it may be anything (a key, a binary).
         let end = text[offset..]
             .char_indices()
             .nth(1)
             .map_or(text.len(), |(i, _)| offset + i);
         loaded.diagnostics.push(
-            Diagnostic::new(
-                &SYNTAX_ERROR,
-                Span::new(id, offset, end),
-                "the file is not valid UTF-8",
-            )
-            .label("this byte is not UTF-8")
-            .help("save the file as UTF-8; policy files are UTF-8 text"),
+            Diagnostic::new(&SYNTAX_ERROR, Span::new(id, offset, end), message)
+                .label("here")
+                .help("policy files are UTF-8 text without control characters; is this the file you meant?")
+                .without_quote(),
         );
         loaded.files.push(ast::PolicyFile {
             file: id,
@@ -182,7 +152,28 @@ fn add_file(
         return id;
     }
     let (file, diagnostics) = syntax::parse(id, &name, &text);
-    loaded.diagnostics.extend(diagnostics);
+    // (A YAML file that does not parse is one finding already, at the YAML error.)
+    let text_form = !syntax::is_yaml_name(&name);
+    if text_form && file.items.is_empty() && diagnostics.iter().any(|d| d.rule == SYNTAX_ERROR.name)
+    {
+        // Nothing of it reads as a policy: it is some other file (`include "/etc/shadow"`), and
+        // its lines are not echoed one syntax error at a time.
+        let first = &diagnostics[0];
+        loaded.diagnostics.push(
+            Diagnostic::new(
+                &SYNTAX_ERROR,
+                first.primary.span,
+                format!(
+                    "`{name}` does not read as a policy: nothing in it parses (first: {})",
+                    first.primary.message
+                ),
+            )
+            .help("policy files hold `host`, chain, `service`, `net` and `include` statements; is this the file you meant?")
+            .without_quote(),
+        );
+    } else {
+        loaded.diagnostics.extend(diagnostics);
+    }
     stack.push(canonical);
     let includes: Vec<ast::Include> = file
         .items
@@ -210,6 +201,18 @@ fn follow_include(
     let target = base.join(&include.path.node);
     let shown = target.display().to_string();
     let canonical = std::fs::canonicalize(&target).unwrap_or_else(|_| target.clone());
+    if stack.len() >= MAX_INCLUDE_DEPTH {
+        loaded.diagnostics.push(
+            Diagnostic::new(
+                &INCLUDE_ERROR,
+                include.path.span,
+                format!("includes are nested more than {MAX_INCLUDE_DEPTH} files deep"),
+            )
+            .label("not followed")
+            .help("include the shared files from one top-level file instead of in a chain"),
+        );
+        return;
+    }
     if let Some(position) = stack.iter().position(|p| *p == canonical) {
         let cycle: Vec<String> = stack[position..]
             .iter()
@@ -235,7 +238,7 @@ fn follow_include(
     if loaded.canonical_paths.contains(&canonical) {
         return;
     }
-    match read_problem(&target) {
+    match read_policy(&target) {
         Ok(bytes) => {
             add_file(loaded, shown, target, bytes, stack);
         }

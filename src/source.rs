@@ -72,6 +72,8 @@ pub struct SourceFile {
     /// Byte offset of the start of each line, for line/column look-ups (shared: files are cloned
     /// into every rendered report).
     line_starts: Arc<[usize]>,
+    /// Whether the text is ASCII: columns are then byte counts, found without scanning the line.
+    ascii: bool,
 }
 
 impl SourceFile {
@@ -83,6 +85,7 @@ impl SourceFile {
         SourceFile {
             name: name.into(),
             path: path.into(),
+            ascii: text.is_ascii(),
             text: Arc::new(text),
             line_starts,
         }
@@ -100,7 +103,11 @@ impl SourceFile {
             Err(i) => i - 1,
         };
         let start = self.line_starts[line];
-        let col = self.text[start..offset].chars().count() + 1;
+        let col = if self.ascii {
+            offset - start + 1
+        } else {
+            self.text[start..offset].chars().count() + 1
+        };
         (line + 1, col)
     }
 

@@ -29,6 +29,17 @@ const WORDS: &[&str] = &[
     "limit 1/second",
     "per source",
     "log \"x\"",
+    "log \"cost $5\"",
+    "log \"a\\\\b\"",
+    "on eth0, wg0",
+    "on !wan0",
+    "from !10.0.0.0/8",
+    "icmp echo-request",
+    "icmpv6 nd-neighbor-solicit",
+    "gre",
+    "proto/47",
+    "masquerade on wan0",
+    "snat on wan0 to 192.0.2.1",
     "counter",
     "{",
     "}",
@@ -118,10 +129,13 @@ proptest! {
         }
         if !checked.has_errors() {
             for host in &checked.policy.hosts {
-                if let Ok(ruleset) = compile_host(&checked.policy, host, &CompileConfig::default()) {
-                    let _ = ruleset.to_nft();
-                    let _ = ruleset.to_json();
-                }
+                // A policy `check` calls clean always compiles: the compiler and the front end
+                // check values the same way.
+                let compiled = compile_host(&checked.policy, host, &CompileConfig::default());
+                prop_assert!(compiled.is_ok(), "{:?}\n{text}", compiled.err());
+                let ruleset = compiled.expect("checked above");
+                let _ = ruleset.to_nft();
+                let _ = ruleset.to_json();
             }
         }
         let _ = portcullis::diagnostic::render_human(

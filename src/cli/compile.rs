@@ -1,8 +1,9 @@
 //! `portcullis compile FILE [--host NAME] [--format nft|json] [-o FILE | --out-dir DIR]`
 //!
 //! Nothing is written while the policy has error-level findings, and nothing is written partially:
-//! every host is compiled before the first file is written, and each file is written to a temporary
-//! file in its directory and then renamed over the target.
+//! every host is compiled before the first file is written, every file is written to a temporary
+//! file next to its target, and only when all are complete are they renamed over their targets
+//! ([`crate::fsio`]).
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -88,11 +89,18 @@ pub fn run(cmd: &CompileArgs, args: &Arguments, out: &mut Output) -> Result<Outc
             }
             files.push((path, text));
         }
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
-        for (path, text) in &files {
-            write_atomically(path, text)?;
-        }
+        std::fs::create_dir_all(dir).map_err(|e| {
+            format!(
+                "cannot create `{}`: {}",
+                dir.display(),
+                crate::fsio::reason(&e)
+            )
+        })?;
+        let files: Vec<(&Path, &[u8])> = files
+            .iter()
+            .map(|(path, text)| (path.as_path(), text.as_bytes()))
+            .collect();
+        crate::fsio::write_all_atomically(&files).map_err(|e| e.to_string())?;
         out.note(&format!(
             "wrote {} file{} to {}",
             files.len(),
@@ -100,7 +108,7 @@ pub fn run(cmd: &CompileArgs, args: &Arguments, out: &mut Output) -> Result<Outc
             dir.display()
         ));
     } else if let Some(path) = &cmd.output {
-        write_atomically(path, &compiled[0].1)?;
+        crate::fsio::write_atomically(path, compiled[0].1.as_bytes()).map_err(|e| e.to_string())?;
     } else {
         out.print(&compiled[0].1);
     }
@@ -133,34 +141,6 @@ fn file_name(host: &Host, format: RulesetFormat) -> Result<String, String> {
         ));
     }
     Ok(format!("{stem}.{ext}"))
-}
-
-/// Writes `text` to a temporary file next to `path`, then renames it over `path`: readers see the
-/// old file or the new one, never a partial one.
-fn write_atomically(path: &Path, text: &str) -> Result<(), String> {
-    use std::io::Write;
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let fail = |e: &dyn std::fmt::Display| format!("cannot write `{}`: {e}", path.display());
-    let mut file = tempfile::NamedTempFile::new_in(dir).map_err(|e| fail(&e))?;
-    // The temporary file is private (0600); the result keeps the mode of the file it replaces,
-    // or gets the usual 0644 of a configuration file.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(path)
-            .map(|m| m.permissions().mode() & 0o7777)
-            .unwrap_or(0o644);
-        file.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(mode))
-            .map_err(|e| fail(&e))?;
-    }
-    file.write_all(text.as_bytes()).map_err(|e| fail(&e))?;
-    file.as_file().sync_all().map_err(|e| fail(&e))?;
-    file.persist(path).map_err(|e| fail(&e.error))?;
-    Ok(())
 }
 
 #[cfg(test)]

@@ -57,10 +57,13 @@ pub fn run(args: &Arguments) -> Outcome {
             Outcome::Fatal
         }
     };
-    if out.flush().is_err() {
-        // A closed pipe (`portcullis check ... | head`) is not an error worth a message.
-        return outcome;
-    }
+    let outcome = match out.finish() {
+        Ok(()) | Err(output::WriteFailure::ClosedPipe) => outcome,
+        Err(output::WriteFailure::Failed(reason)) => {
+            out.fatal(&format!("cannot write to standard output: {reason}"));
+            Outcome::Fatal
+        }
+    };
     let _ = std::io::stderr().flush();
     outcome
 }

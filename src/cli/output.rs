@@ -74,11 +74,22 @@ pub enum Format {
     Github,
 }
 
-/// Buffered stdout plus stderr for fatal errors; a broken pipe ends output quietly.
+/// Buffered stdout plus stderr for fatal errors. A closed pipe (`portcullis check ... | head`)
+/// ends output quietly; any other failure to write (a full disk, `/dev/full`) is remembered and
+/// makes the run fatal, so that a truncated report or ruleset is never taken for a whole one.
 pub struct Output {
     stdout: io::BufWriter<io::Stdout>,
     pub color: bool,
-    broken: bool,
+    failed: Option<io::Error>,
+}
+
+/// Why standard output could not be written.
+#[derive(Debug)]
+pub enum WriteFailure {
+    /// The reader went away: not worth a message.
+    ClosedPipe,
+    /// Anything else, as a phrase for "cannot write to standard output: ...".
+    Failed(String),
 }
 
 impl Output {
@@ -94,40 +105,55 @@ impl Output {
         Output {
             stdout: io::BufWriter::new(io::stdout()),
             color,
-            broken: false,
+            failed: None,
         }
     }
 
     pub fn print(&mut self, text: &str) {
-        if self.broken {
+        if self.failed.is_some() {
             return;
         }
-        if self.stdout.write_all(text.as_bytes()).is_err() {
-            self.broken = true;
+        if let Err(e) = self.stdout.write_all(text.as_bytes()) {
+            self.failed = Some(e);
         }
     }
 
     /// A message to stderr (progress, summaries), after what was printed so far.
     pub fn note(&mut self, text: &str) {
-        let _ = self.stdout.flush();
-        eprintln!("{text}");
+        self.flush_pending();
+        // A message that cannot be written has nowhere else to go; the exit code still tells.
+        let _ = writeln!(io::stderr(), "{text}");
     }
 
     /// A fatal error, once, to stderr.
     pub fn fatal(&mut self, message: &str) {
-        let _ = self.stdout.flush();
+        self.flush_pending();
         let prefix = if self.color && io::stderr().is_terminal() {
             "\x1b[1;31merror\x1b[0m"
         } else {
             "error"
         };
-        eprintln!("{prefix}: {message}");
+        let _ = writeln!(io::stderr(), "{prefix}: {message}");
     }
 
-    pub fn flush(&mut self) -> io::Result<()> {
-        if self.broken {
-            return Err(io::ErrorKind::BrokenPipe.into());
+    /// Writes out what stdout holds before a message goes to stderr, keeping the first failure.
+    fn flush_pending(&mut self) {
+        if self.failed.is_none() {
+            if let Err(e) = self.stdout.flush() {
+                self.failed = Some(e);
+            }
         }
-        self.stdout.flush()
+    }
+
+    /// Writes out what is buffered; the first failure of the whole run, if any.
+    pub fn finish(&mut self) -> Result<(), WriteFailure> {
+        let result = match self.failed.take() {
+            Some(e) => Err(e),
+            None => self.stdout.flush(),
+        };
+        result.map_err(|e| match e.kind() {
+            io::ErrorKind::BrokenPipe => WriteFailure::ClosedPipe,
+            _ => WriteFailure::Failed(crate::fsio::reason(&e)),
+        })
     }
 }

@@ -6,12 +6,6 @@ use crate::syntax::ast::ChainKind;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CompileError {
-    #[error(
-        "`{name}` cannot be the table name: use a letter, then letters, digits, `_` or `-`, at most \
-         32 characters (`compile: table:` in portcullis.yaml)"
-    )]
-    TableName { name: String },
-
     #[error("the host has more than one `{chain}` chain")]
     DuplicateChain { chain: ChainKind },
 
@@ -44,7 +38,7 @@ pub enum CompileError {
         chain: ChainKind,
         rule: usize,
         prefix: String,
-        reason: &'static str,
+        reason: String,
     },
 
     #[error(

@@ -24,6 +24,7 @@ use super::ruleset::{
 };
 use super::CompileError;
 use crate::config::CompileConfig;
+use crate::model::values;
 use crate::model::{
     self, AddrSet, BaselinePart, Family, Forward, Host, IntervalSet, Policy, Protocol, RuleOrigin,
     Traffic,
@@ -46,11 +47,6 @@ pub(super) fn compile(
     config: &CompileConfig,
     sources: Option<&Sources>,
 ) -> Result<Ruleset, CompileError> {
-    if !names::is_table_name(&config.table) {
-        return Err(CompileError::TableName {
-            name: config.table.clone(),
-        });
-    }
     for kind in ChainKind::ALL {
         if host.chains.iter().filter(|c| c.kind == kind).count() > 1 {
             return Err(CompileError::DuplicateChain { chain: kind });
@@ -69,7 +65,11 @@ pub(super) fn compile(
             (statement, &n.interface)
         }));
     for (statement, list) in nat_interfaces {
-        if let Some(name) = list.names().iter().find(|n| !names::is_interface_name(n)) {
+        if let Some(name) = list
+            .names()
+            .iter()
+            .find(|n| values::check_interface(n).is_err())
+        {
             return Err(CompileError::NatInterface {
                 statement,
                 name: name.clone(),
@@ -118,7 +118,7 @@ pub(super) fn compile(
         Vec::new()
     };
     Ok(Ruleset {
-        table: config.table.clone(),
+        table: config.table.to_string(),
         host: host.name.as_deref().map(names::comment),
         helpers,
         counters: compiler.counters,
@@ -968,7 +968,11 @@ fn validate(kind: ChainKind, rule_no: usize, rule: &model::Rule) -> Result<(), C
         });
     }
     if let Some(list) = &rule.interface {
-        if let Some(name) = list.names().iter().find(|n| !names::is_interface_name(n)) {
+        if let Some(name) = list
+            .names()
+            .iter()
+            .find(|n| values::check_interface(n).is_err())
+        {
             return Err(CompileError::Interface {
                 chain: kind,
                 rule: rule_no,
@@ -977,12 +981,12 @@ fn validate(kind: ChainKind, rule_no: usize, rule: &model::Rule) -> Result<(), C
         }
     }
     if let Some(Some(prefix)) = &rule.log {
-        if let Some(reason) = names::log_prefix_problem(prefix) {
+        if let Err(problem) = values::check_log_prefix(prefix) {
             return Err(CompileError::LogPrefix {
                 chain: kind,
                 rule: rule_no,
                 prefix: prefix.clone(),
-                reason,
+                reason: problem.message,
             });
         }
     }

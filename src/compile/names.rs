@@ -11,18 +11,6 @@ use std::collections::{BTreeMap, BTreeSet};
 const MAX_IDENT_PART: usize = 40;
 /// nft refuses comments longer than 128 bytes.
 const MAX_COMMENT: usize = 127;
-/// The kernel's log prefix buffer is 128 bytes with its terminating NUL.
-pub(super) const MAX_LOG_PREFIX: usize = 127;
-/// `IFNAMSIZ` minus the terminating NUL.
-const MAX_INTERFACE: usize = 15;
-
-/// Whether `name` may be the owned table: a letter, then letters, digits, `_` or `-`, at most 32.
-pub(super) fn is_table_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic())
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-        && name.len() <= 32
-}
 
 /// `raw` reduced to `[A-Za-z0-9_]`, other characters replaced by `_`, never empty.
 pub(super) fn identifier_part(raw: &str) -> String {
@@ -82,45 +70,9 @@ pub(super) fn comment(raw: &str) -> String {
     out
 }
 
-/// Why a log prefix cannot be written, if it cannot.
-pub(super) fn log_prefix_problem(prefix: &str) -> Option<&'static str> {
-    if prefix.len() > MAX_LOG_PREFIX {
-        Some("it is longer than 127 bytes")
-    } else if prefix.contains('"') || prefix.contains('\\') {
-        Some("nft strings cannot contain `\"` or `\\`")
-    } else if prefix.contains('$') {
-        Some("nft expands `$` in log prefixes")
-    } else if !prefix.chars().all(is_safe_string_char) {
-        Some("only printable ASCII characters can be used")
-    } else {
-        None
-    }
-}
-
-/// Whether an interface name is one Linux allows and nft reads literally: nft treats a trailing
-/// `*` as a wildcard, which the policy's exact match does not mean.
-pub(super) fn is_interface_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= MAX_INTERFACE
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '@' | ':' | '+' | '-'))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn table_names() {
-        assert!(is_table_name("portcullis"));
-        assert!(is_table_name("my-fw_2"));
-        assert!(!is_table_name("2fw"));
-        assert!(!is_table_name(""));
-        assert!(!is_table_name("a b"));
-        assert!(!is_table_name("fw;flush"));
-        assert!(!is_table_name(&"a".repeat(33)));
-    }
 
     #[test]
     fn identifiers_are_sanitised_and_unique() {
@@ -140,24 +92,5 @@ mod tests {
     fn comments_cannot_break_out() {
         assert_eq!(comment("a\"b\\c$d\ne}f;g"), "a_b_c_d_e}f;g");
         assert_eq!(comment(&"x".repeat(300)).len(), 127);
-    }
-
-    #[test]
-    fn log_prefixes_are_checked() {
-        assert_eq!(log_prefix_problem("ssh: "), None);
-        assert!(log_prefix_problem("a\" accept").is_some());
-        assert!(log_prefix_problem("a\\").is_some());
-        assert!(log_prefix_problem("$x").is_some());
-        assert!(log_prefix_problem("a\nb").is_some());
-        assert!(log_prefix_problem(&"x".repeat(128)).is_some());
-    }
-
-    #[test]
-    fn interface_names() {
-        assert!(is_interface_name("eth0.100"));
-        assert!(is_interface_name("wg+"));
-        assert!(!is_interface_name("eth*"));
-        assert!(!is_interface_name("a\"b"));
-        assert!(!is_interface_name("averyveryverylongname"));
     }
 }

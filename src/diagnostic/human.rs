@@ -7,7 +7,7 @@ use miette::{
     SourceCode, SourceSpan, SpanContents,
 };
 
-use super::{Diagnostic, Severity};
+use super::{Diagnostic, Label, Severity};
 use crate::source::{SourceFile, Sources, Span};
 
 /// How to render.
@@ -79,7 +79,7 @@ struct Report {
     code: String,
     message: String,
     severity: miette::Severity,
-    source: IndexedSource,
+    source: SourceView,
     labels: Vec<LabeledSpan>,
     help: Option<String>,
     related: Vec<Report>,
@@ -115,7 +115,11 @@ impl miette::Diagnostic for Report {
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
-        Some(&self.source)
+        match &self.source {
+            SourceView::Indexed(source) => Some(source),
+            SourceView::Cropped(line) => Some(line),
+            SourceView::None => None,
+        }
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
@@ -133,12 +137,6 @@ impl miette::Diagnostic for Report {
     }
 }
 
-fn source_of(sources: &Sources, span: Span) -> IndexedSource {
-    IndexedSource {
-        file: sources.get(span.file).clone(),
-    }
-}
-
 fn labeled(span: Span, text: &str, primary: bool) -> LabeledSpan {
     let label = (!text.is_empty()).then(|| text.to_string());
     let source_span = SourceSpan::new(span.start.into(), span.len());
@@ -149,38 +147,216 @@ fn labeled(span: Span, text: &str, primary: bool) -> LabeledSpan {
     }
 }
 
+/// Lines longer than this are not shown whole under a finding: the part around the finding is,
+/// or none. (miette cannot lay out columns past 65,535, and a megabyte line helps nobody.)
+const LONG_LINE: usize = 400;
+
+/// The characters kept on each side of what a finding marks on a long line.
+const CROP_MARGIN: usize = 60;
+
 fn report(sources: &Sources, d: &Diagnostic) -> Report {
     let span = d.primary.span;
-    let mut labels = vec![labeled(span, &d.primary.message, true)];
+    let file = sources.get(span.file);
+    let same_file: Vec<&Label> = std::iter::once(&d.primary)
+        .chain(d.secondary.iter().filter(|l| l.span.file == span.file))
+        .collect();
+    let source = if d.quote {
+        window_of(file, &same_file)
+    } else {
+        Window::Hidden
+    };
+    let (source, labels) = match source {
+        Window::Whole => (
+            SourceView::Indexed(IndexedSource { file: file.clone() }),
+            same_file
+                .iter()
+                .enumerate()
+                .map(|(i, l)| labeled(l.span, &l.message, i == 0))
+                .collect(),
+        ),
+        Window::Cropped(line) => {
+            let labels = same_file
+                .iter()
+                .enumerate()
+                .map(|(i, l)| line.labeled(l, i == 0))
+                .collect();
+            (SourceView::Cropped(line), labels)
+        }
+        Window::Hidden => (SourceView::None, Vec::new()),
+    };
     let mut related = Vec::new();
     for label in &d.secondary {
-        if label.span.file == span.file {
-            labels.push(labeled(label.span, &label.message, false));
-        } else {
+        if label.span.file != span.file {
+            let other = sources.get(label.span.file);
+            let whole = d.quote && !matches!(window_of(other, &[label]), Window::Hidden);
             related.push(Report {
                 code: String::new(),
-                message: label.message.clone(),
+                message: if whole {
+                    label.message.clone()
+                } else {
+                    format!("{}: {}", sources.location(label.span), label.message)
+                },
                 severity: miette::Severity::Advice,
-                source: source_of(sources, label.span),
-                labels: vec![labeled(label.span, "", true)],
+                source: if whole {
+                    SourceView::Indexed(IndexedSource {
+                        file: other.clone(),
+                    })
+                } else {
+                    SourceView::None
+                },
+                labels: if whole {
+                    vec![labeled(label.span, "", true)]
+                } else {
+                    Vec::new()
+                },
                 help: None,
                 related: Vec::new(),
             });
         }
     }
+    let message = match source {
+        // Without the source, the position goes with the message.
+        SourceView::None => format!("{}: {}", sources.location(span), d.message),
+        _ => d.message.clone(),
+    };
     Report {
         code: format!("{}[{}]", d.severity, d.rule),
-        message: d.message.clone(),
+        message,
         severity: match d.severity {
             Severity::Error => miette::Severity::Error,
             Severity::Warning => miette::Severity::Warning,
             Severity::Info => miette::Severity::Advice,
         },
-        source: source_of(sources, span),
+        source,
         labels,
         help: d.help.clone(),
         related,
     }
+}
+
+/// How much of a file a finding shows.
+enum Window {
+    /// The lines of its labels, with context, as they are.
+    Whole,
+    /// One long line, cut down to the part its labels mark.
+    Cropped(CroppedLine),
+    /// None: labels too far apart on long lines, or a file that must not be quoted.
+    Hidden,
+}
+
+/// Which [`Window`] fits the labels (all in `file`).
+fn window_of(file: &SourceFile, labels: &[&Label]) -> Window {
+    let lines = |l: &Label| {
+        let first = file.line_col(l.span.start).0;
+        let last = file
+            .line_col(l.span.end.saturating_sub(1).max(l.span.start))
+            .0;
+        (first, last)
+    };
+    let first = labels.iter().map(|l| lines(l).0).min().unwrap_or(1);
+    let last = labels.iter().map(|l| lines(l).1).max().unwrap_or(1);
+    let long = |line: usize| {
+        let (start, end) = file.line_span(line);
+        end - start > LONG_LINE
+    };
+    // The lines shown: the labels' own and one of context on each side.
+    let shown = first.saturating_sub(1).max(1)..=(last + 1).min(file.line_count());
+    if !shown.clone().any(long) {
+        return Window::Whole;
+    }
+    if first != last {
+        return Window::Hidden;
+    }
+    let from = labels.iter().map(|l| l.span.start).min().unwrap_or(0);
+    let to = labels.iter().map(|l| l.span.end).max().unwrap_or(0);
+    if to - from > LONG_LINE {
+        return Window::Hidden;
+    }
+    Window::Cropped(CroppedLine::new(file, first, from, to))
+}
+
+/// One long line of a file cut to the part around `from..to`, with `…` where it was cut. It keeps
+/// the file's name, the line's number and real columns, so the report reads as if whole.
+struct CroppedLine {
+    name: String,
+    text: String,
+    line: usize,
+    /// Byte offset in the file of the first byte kept.
+    cut_at: usize,
+    /// Bytes of `text` before the kept part (the `…`).
+    prefix: usize,
+    /// 0-based column of the first character kept.
+    column: usize,
+}
+
+impl CroppedLine {
+    fn new(file: &SourceFile, line: usize, from: usize, to: usize) -> Self {
+        let text = file.text.as_str();
+        let (line_start, line_end) = file.line_span(line);
+        let mut start = from.saturating_sub(CROP_MARGIN).max(line_start);
+        while !text.is_char_boundary(start) {
+            start -= 1;
+        }
+        let mut end = (to + CROP_MARGIN).min(line_end).max(start);
+        while !text.is_char_boundary(end) {
+            end += 1;
+        }
+        let mut cropped = String::new();
+        if start > line_start {
+            cropped.push('…');
+        }
+        let prefix = cropped.len();
+        cropped.push_str(&text[start..end]);
+        if end < line_end {
+            cropped.push('…');
+        }
+        CroppedLine {
+            name: file.name.clone(),
+            text: cropped,
+            line,
+            cut_at: start,
+            prefix,
+            column: file.line_col(start).1 - 1,
+        }
+    }
+
+    /// A label at its place in the cropped text.
+    fn labeled(&self, label: &Label, primary: bool) -> LabeledSpan {
+        let limit = self.text.len();
+        let at = |offset: usize| (offset.saturating_sub(self.cut_at) + self.prefix).min(limit);
+        let span = Span::new(label.span.file, at(label.span.start), at(label.span.end));
+        labeled(span, &label.message, primary)
+    }
+}
+
+impl SourceCode for CroppedLine {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        _context_lines_before: usize,
+        _context_lines_after: usize,
+    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+        let offset = span.offset();
+        if offset + span.len() > self.text.len() {
+            return Err(MietteError::OutOfBounds);
+        }
+        let kept = self.text.get(self.prefix..offset).unwrap_or("");
+        Ok(Box::new(MietteSpanContents::new_named(
+            self.name.clone(),
+            self.text.as_bytes(),
+            SourceSpan::new(0.into(), self.text.len()),
+            self.line - 1,
+            self.column + kept.chars().count(),
+            1,
+        )))
+    }
+}
+
+/// The source a report shows, if any.
+enum SourceView {
+    Indexed(IndexedSource),
+    Cropped(CroppedLine),
+    None,
 }
 
 /// Renders one finding.

@@ -72,6 +72,9 @@ pub struct Diagnostic {
     pub secondary: Vec<Label>,
     /// How to fix it.
     pub help: Option<String>,
+    /// Whether human output may show the source under the finding. Off for files that are not
+    /// policies at all (an include of `/etc/shadow`, binary junk): their lines are not echoed.
+    pub quote: bool,
 }
 
 impl Diagnostic {
@@ -88,6 +91,7 @@ impl Diagnostic {
             primary: Label::new(span, ""),
             secondary: Vec::new(),
             help: None,
+            quote: true,
         }
     }
 
@@ -103,6 +107,12 @@ impl Diagnostic {
 
     pub fn help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
+        self
+    }
+
+    /// A finding whose source must not be shown: only its position is.
+    pub fn without_quote(mut self) -> Self {
+        self.quote = false;
         self
     }
 

@@ -5,18 +5,30 @@ use crate::source::{Sources, Span};
 
 /// The rule as written, on one line: `allow ssh from admins`.
 pub fn rule_text(sources: &Sources, rule: &Rule) -> String {
+    const LIMIT: usize = 60;
     let text = sources.text(rule.span);
-    let mut joined = String::with_capacity(text.len());
+    // Only the words that can show are joined: a rule may list 100k ports, and one finding per
+    // port must not cost the whole rule each time.
+    let mut joined = String::with_capacity(LIMIT + 8);
+    let mut chars = 0;
+    let mut cut = false;
     for word in text.split_whitespace() {
+        if chars > LIMIT {
+            cut = true;
+            break;
+        }
         if !joined.is_empty() {
             joined.push(' ');
+            chars += 1;
         }
-        joined.push_str(word);
+        for c in word.chars().take(LIMIT + 1 - chars.min(LIMIT)) {
+            joined.push(c);
+            chars += 1;
+        }
     }
-    // (No more characters than bytes: most rules are shorter than the limit in bytes already.)
-    if joined.len() > 60 && joined.chars().count() > 60 {
-        let cut: String = joined.chars().take(57).collect();
-        format!("{cut}...")
+    if cut || chars > LIMIT {
+        let head: String = joined.chars().take(LIMIT - 3).collect();
+        format!("{head}...")
     } else {
         joined
     }

@@ -18,6 +18,7 @@ mod run_map;
 mod traffic;
 mod transport;
 mod traversal;
+pub mod values;
 
 pub use addr_set::{AddrSet, Family};
 pub use coverage::{Coverage, RuleCoverage};

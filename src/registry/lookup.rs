@@ -102,21 +102,33 @@ pub fn lookup(query: &str) -> Result<LookupResult, String> {
 }
 
 fn unknown_name(name: &str) -> String {
+    let shown = shown(name);
     match suggest(name, names()) {
-        Some(close) => format!("unknown service `{name}`: did you mean `{close}`?"),
-        None => format!("unknown service `{name}`: not in the IANA registry nor in netbase"),
+        Some(close) => format!("unknown service `{shown}`: did you mean `{close}`?"),
+        None => format!("unknown service `{shown}`: not in the IANA registry nor in netbase"),
+    }
+}
+
+/// A query as it is echoed in a message: control characters escaped, a long one cut short.
+fn shown(text: &str) -> String {
+    const MAX: usize = 60;
+    let escaped: String = text.escape_debug().take(MAX + 1).collect();
+    if escaped.chars().count() > MAX {
+        format!("{}...", escaped.chars().take(MAX - 3).collect::<String>())
+    } else {
+        escaped
     }
 }
 
 fn parse_ports(text: &str) -> Result<PortRange, String> {
     let port = |part: &str| {
         part.parse::<u16>()
-            .map_err(|_| format!("`{part}` is not a port number (0-65535)"))
+            .map_err(|_| format!("`{}` is not a port number (0-65535)", shown(part)))
     };
     match text.split_once('-') {
         None => port(text).map(PortRange::single),
         Some((lo, hi)) => PortRange::new(port(lo)?, port(hi)?)
-            .ok_or_else(|| format!("port range `{text}` ends before it starts")),
+            .ok_or_else(|| format!("port range `{}` ends before it starts", shown(text))),
     }
 }
 

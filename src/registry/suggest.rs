@@ -1,5 +1,8 @@
 //! "Did you mean" suggestions for misspelled names: services here, nets in the resolver.
 
+/// Names are at most 63 characters; a query much longer is not a misspelt name.
+const MAX_QUERY_LEN: usize = 100;
+
 /// The candidate closest to `name`, if any is close enough to be a plausible typo.
 ///
 /// Closeness is the Damerau-Levenshtein distance (a swapped pair of letters is one edit, the
@@ -9,6 +12,11 @@
 /// The smallest distance wins, then the higher similarity, then the earlier candidate, so
 /// callers list familiar names first.
 pub fn suggest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<String> {
+    // Longer than any name can be: nothing is close, and comparing would cost the query's length
+    // times every candidate's.
+    if name.len() > MAX_QUERY_LEN {
+        return None;
+    }
     let query = name.to_ascii_lowercase();
     let query_len = query.chars().count();
     let max_distance = (query_len.max(3)) / 3;

@@ -29,15 +29,13 @@ pub fn resolve_hosts(
 ) -> Vec<Host> {
     let mut hosts: Vec<Host> = Vec::new();
     let mut name_spans: Vec<Span> = Vec::new();
+    let mut by_name: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
     let mut top_level: Vec<&HostItem> = Vec::new();
     for file in files {
         for item in &file.items {
             match item {
                 Item::Host(block) => {
-                    if let Some(i) = hosts
-                        .iter()
-                        .position(|h| h.name.as_deref() == Some(block.name.node.as_str()))
-                    {
+                    if let Some(&i) = by_name.get(block.name.node.as_str()) {
                         diagnostics.push(duplicate(
                             "host",
                             &block.name.node,
@@ -56,6 +54,7 @@ pub fn resolve_hosts(
                         diagnostics,
                         options,
                     ));
+                    by_name.insert(&block.name.node, name_spans.len());
                     name_spans.push(block.name.span);
                 }
                 Item::HostItem(item) => top_level.push(item),
@@ -349,6 +348,7 @@ fn resolve_rule(
         Some(refs) => resolve_services(refs, services, diagnostics),
         None => (Vec::new(), Traffic::all(), true),
     };
+    resolved &= !rule.broken;
     let mut side = |refs: &Option<Vec<ast::NetRef>>| match refs {
         None => (AddrSet::any(), Vec::new(), false),
         Some(refs) => match nets.resolve_list(refs, diagnostics) {

@@ -18,17 +18,27 @@ pub enum Begin<T> {
     Cycle,
     /// Not resolved yet: the caller resolves it and calls [`Memo::end`].
     Start,
+    /// Resolving it would nest definitions more than [`MAX_DEPTH`] deep. It is now marked as not
+    /// resolving; the caller reports it.
+    TooDeep,
 }
+
+/// How deep definitions may refer to definitions: far beyond what a policy needs, and little
+/// enough that resolving them can never exhaust the stack.
+pub const MAX_DEPTH: usize = 200;
 
 #[derive(Clone)]
 pub struct Memo<T> {
     state: Vec<State<T>>,
+    /// How many definitions are being resolved, one inside the other.
+    open: usize,
 }
 
 impl<T: Clone> Memo<T> {
     pub fn new(definitions: usize) -> Self {
         Memo {
             state: vec![State::Pending; definitions],
+            open: 0,
         }
     }
 
@@ -39,8 +49,13 @@ impl<T: Clone> Memo<T> {
                 self.state[index] = State::Done(None);
                 Begin::Cycle
             }
+            State::Pending if self.open >= MAX_DEPTH => {
+                self.state[index] = State::Done(None);
+                Begin::TooDeep
+            }
             State::Pending => {
                 self.state[index] = State::InProgress;
+                self.open += 1;
                 Begin::Start
             }
         }
@@ -49,6 +64,7 @@ impl<T: Clone> Memo<T> {
     /// Records the value found, unless a cycle through the definition was found meanwhile, and
     /// returns what stands.
     pub fn end(&mut self, index: usize, value: Option<T>) -> Option<T> {
+        self.open -= 1;
         if let State::InProgress = self.state[index] {
             self.state[index] = State::Done(value);
         }

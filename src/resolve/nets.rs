@@ -157,6 +157,23 @@ impl<'a> NetResolver<'a> {
                 );
                 return None;
             }
+            Begin::TooDeep => {
+                let def = self.defs.nets[index];
+                diagnostics.push(
+                    Diagnostic::new(
+                        &UNKNOWN_NET,
+                        def.name.span,
+                        format!(
+                            "net `{}` is defined through more than {} nested definitions",
+                            def.name.node,
+                            super::memo::MAX_DEPTH
+                        ),
+                    )
+                    .label("too deep to resolve")
+                    .help("define it with fewer steps: list what the inner definitions hold"),
+                );
+                return None;
+            }
             Begin::Start => {}
         }
         let def = self.defs.nets[index];

@@ -318,6 +318,23 @@ impl<'a> ServiceResolver<'a> {
                 );
                 return None;
             }
+            Begin::TooDeep => {
+                let def = self.defs.services[index];
+                diagnostics.push(
+                    Diagnostic::new(
+                        &UNKNOWN_SERVICE,
+                        def.name.span,
+                        format!(
+                            "service `{}` is defined through more than {} nested definitions",
+                            def.name.node,
+                            super::memo::MAX_DEPTH
+                        ),
+                    )
+                    .label("too deep to resolve")
+                    .help("define it with fewer steps: list what the inner definitions hold"),
+                );
+                return None;
+            }
             Begin::Start => {}
         }
         let def: &ServiceDef = self.defs.services[index];

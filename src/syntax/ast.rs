@@ -253,6 +253,9 @@ pub struct Rule {
     pub limit: Option<Limit>,
     pub log: Option<Log>,
     pub counter: Option<Span>,
+    /// An option's value was invalid (and reported): the rule keeps its place, so that findings
+    /// about the chain stay right, but it does not resolve and is never compiled.
+    pub broken: bool,
     pub span: Span,
 }
 

@@ -4,47 +4,16 @@
 //! not. They return a [`ValueError`] without a span: the caller knows where the value came from.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::ops::Range;
 
 use ipnet::IpNet;
 
-use crate::model::{icmp, Family, PortRange};
+use crate::model::{icmp, values, Family, PortRange};
 
 /// Names of services, nets, hosts, processes and users.
 pub(crate) const MAX_NAME_LEN: usize = 63;
-/// `IFNAMSIZ` minus the terminating NUL.
-pub(crate) const MAX_IFACE_LEN: usize = 15;
-/// The kernel's log prefix buffer holds 128 bytes with the terminating NUL.
-pub(crate) const MAX_LOG_PREFIX_LEN: usize = 127;
 
-/// Why a value is not valid.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ValueError {
-    pub message: String,
-    pub help: Option<String>,
-    /// The part of the value at fault, as a byte range into it; `None` for all of it.
-    pub at: Option<Range<usize>>,
-}
-
-impl ValueError {
-    pub(crate) fn new(message: impl Into<String>) -> Self {
-        ValueError {
-            message: message.into(),
-            help: None,
-            at: None,
-        }
-    }
-
-    fn help(mut self, help: impl Into<String>) -> Self {
-        self.help = Some(help.into());
-        self
-    }
-
-    fn at(mut self, at: Range<usize>) -> Self {
-        self.at = Some(at);
-        self
-    }
-}
+/// Why a value is not valid: the same type the model's value checks return.
+pub(crate) use crate::model::values::ValueProblem as ValueError;
 
 /// A port number, 1 to 65535.
 pub(crate) fn port(text: &str) -> Result<u16, ValueError> {
@@ -238,47 +207,14 @@ pub(crate) fn name(text: &str) -> Result<(), ValueError> {
     Ok(())
 }
 
-/// An interface name: the grammar checked its characters, this checks the rest of what Linux
-/// accepts.
+/// An interface name ([`values::check_interface`]).
 pub(crate) fn interface(text: &str) -> Result<(), ValueError> {
-    if text.len() > MAX_IFACE_LEN {
-        return Err(ValueError::new(format!(
-            "the interface name `{text}` is longer than {MAX_IFACE_LEN} characters"
-        ))
-        .help("Linux interface names have at most 15 characters"));
-    }
-    if text == "." || text == ".." {
-        return Err(ValueError::new(format!(
-            "`{text}` is not a valid interface name"
-        )));
-    }
-    Ok(())
+    values::check_interface(text)
 }
 
-/// A log prefix: printable ASCII without `"` (nftables cannot quote it), at most 127 bytes.
+/// A log prefix ([`values::check_log_prefix`]).
 pub(crate) fn log_prefix(text: &str) -> Result<(), ValueError> {
-    if let Some((i, c)) = text
-        .char_indices()
-        .find(|&(_, c)| !(' '..='~').contains(&c) || c == '"')
-    {
-        let what = if c == '"' {
-            "a double quote".to_string()
-        } else {
-            format!("the character {c:?}")
-        };
-        return Err(
-            ValueError::new(format!("a log prefix cannot contain {what}"))
-                .help("log prefixes are printable ASCII without `\"`")
-                .at(i..i + c.len_utf8()),
-        );
-    }
-    if text.len() > MAX_LOG_PREFIX_LEN {
-        return Err(ValueError::new(format!(
-            "the log prefix is {} bytes long, more than the {MAX_LOG_PREFIX_LEN} the kernel keeps",
-            text.len()
-        )));
-    }
-    Ok(())
+    values::check_log_prefix(text)
 }
 
 /// An include path: not empty, no control characters.

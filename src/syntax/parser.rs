@@ -512,6 +512,7 @@ impl<'a> Builder<'a> {
             limit: None,
             log: None,
             counter: None,
+            broken: false,
             span,
         };
         // Where each option was first given, to report a second one.
@@ -536,8 +537,9 @@ impl<'a> Builder<'a> {
             }
         }
         // A rule without the interface, limit or log it was written with would match more than
-        // meant: it is left out, its problem reported.
-        valid.then_some(rule)
+        // meant: it is kept only as a rule that does not resolve, its problem reported.
+        rule.broken = !valid;
+        Some(rule)
     }
 
     fn duplicate_option(&mut self, option: &Pair<'_, Rule>, span: Span, first: Span) {

@@ -21,16 +21,93 @@ use crate::source::FileId;
 /// More syntax errors than this in one file are not worth reading one by one.
 const MAX_ATTEMPTS: usize = 50;
 
+/// Blocks may nest this deep. A policy needs two levels (a host, its chains); the parser recurses
+/// once per level, and a limit keeps any input from exhausting its stack.
+pub(crate) const MAX_BLOCK_DEPTH: usize = 16;
+
 pub(crate) fn parse_text(file: FileId, text: &str) -> (Vec<Item>, Vec<Diagnostic>) {
+    let deep = too_deep(text);
+    if !deep.is_empty() {
+        return parse_with_blanks(file, text, deep);
+    }
     split::parse_in_two(file, text, split::MIN_SPLIT_BYTES)
         .unwrap_or_else(|| parse_serial(file, text))
 }
 
 /// The parse on one thread, with recovery.
 pub(crate) fn parse_serial(file: FileId, text: &str) -> (Vec<Item>, Vec<Diagnostic>) {
+    parse_with_blanks(file, text, Vec::new())
+}
+
+/// The blocks (from their `{` to their `}` or the end of the file) that open deeper than
+/// [`MAX_BLOCK_DEPTH`], outermost first, skipping braces in strings and comments.
+fn too_deep(text: &str) -> Vec<Range<usize>> {
+    let mut deep = Vec::new();
+    let mut depth = 0usize;
+    let mut opened_at: Option<usize> = None;
+    let mut in_string = false;
+    let mut in_comment = false;
+    let mut escaped = false;
+    for (i, b) in text.bytes().enumerate() {
+        match b {
+            b'\n' | b'\r' => {
+                in_string = false;
+                in_comment = false;
+                escaped = false;
+            }
+            _ if in_comment => {}
+            _ if in_string => match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            },
+            b'#' => in_comment = true,
+            b'"' => in_string = true,
+            b'{' => {
+                depth += 1;
+                if depth > MAX_BLOCK_DEPTH && opened_at.is_none() {
+                    opened_at = Some(i);
+                }
+            }
+            b'}' => {
+                depth = depth.saturating_sub(1);
+                if depth == MAX_BLOCK_DEPTH {
+                    if let Some(start) = opened_at.take() {
+                        deep.push(start..i + 1);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    if let Some(start) = opened_at {
+        deep.push(start..text.len());
+    }
+    deep
+}
+
+/// The parse with recovery, the blocks in `deep` reported and blanked out first.
+fn parse_with_blanks(
+    file: FileId,
+    text: &str,
+    deep: Vec<Range<usize>>,
+) -> (Vec<Item>, Vec<Diagnostic>) {
     let mut work = text.to_owned();
-    let mut blanked: Vec<Range<usize>> = Vec::new();
     let mut diagnostics = Vec::new();
+    for range in &deep {
+        diagnostics.push(
+            Diagnostic::new(
+                &crate::lint::rules::SYNTAX_ERROR,
+                crate::source::Span::new(file, range.start, range.start + 1),
+                format!("blocks are nested more than {MAX_BLOCK_DEPTH} deep"),
+            )
+            .label("this block is not read")
+            .help("a host holds chains and a chain holds rules; nothing nests deeper"),
+        );
+        erase(&mut work, range);
+    }
+    let mut blanked: Vec<Range<usize>> = deep;
     for _ in 0..MAX_ATTEMPTS {
         let error = match PolicyParser::parse(Rule::file, &work) {
             Ok(pairs) => {
@@ -80,6 +157,19 @@ fn statement_range(text: &str, pos: usize) -> Range<usize> {
         end = line_end(end + 1);
     }
     start..end
+}
+
+/// Replaces every byte of `range` but line breaks with a space.
+fn erase(text: &mut String, range: &Range<usize>) {
+    let mut bytes = std::mem::take(text).into_bytes();
+    for b in &mut bytes[range.clone()] {
+        if *b != b'\n' && *b != b'\r' {
+            *b = b' ';
+        }
+    }
+    // Whole characters are replaced byte by byte (the range starts at `{` and ends after `}` or at
+    // the end), so the text stays UTF-8.
+    *text = String::from_utf8(bytes).unwrap_or_default();
 }
 
 /// Replaces the characters of `range` (a statement that does not parse) with spaces, keeping

@@ -188,9 +188,18 @@ fn routed(path: Path, protocol: Protocol, src: IpAddr, dst: IpAddr, port: u16) -
 
 /// Whether the target saw `protocol/port` from `src`.
 fn target_saw(bench: &Bench, protocol: Protocol, port: u16, src: IpAddr) -> bool {
-    let hits = bench.listening.target.as_ref().expect("a target").hits();
-    hits.iter()
-        .any(|h| h.protocol == protocol && h.port == port && canonical(h.peer.ip()) == src)
+    // The listener records a connection after the client has it: allow a busy machine a moment.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    loop {
+        let hits = bench.listening.target.as_ref().expect("a target").hits();
+        let saw = hits
+            .iter()
+            .any(|h| h.protocol == protocol && h.port == port && canonical(h.peer.ip()) == src);
+        if saw || std::time::Instant::now() >= deadline {
+            return saw;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
 }
 
 #[test]

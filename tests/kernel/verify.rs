@@ -172,16 +172,27 @@ fn fire(topology: &Topology, checked: &[Checked], deadline: Duration) -> Vec<Out
 }
 
 fn mark_targets(checked: &mut [Checked], listening: &Listening) {
-    let hits = listening.target_hits();
-    for c in checked.iter_mut() {
-        if let (Some((_, port)), Outcome::Answered) = (c.expectation.dnat, c.outcome) {
-            let probe = &c.routed.probe;
-            c.reached_target = Some(hits.iter().any(|h| {
-                h.protocol == probe.protocol
-                    && h.port == port
-                    && canonical(h.peer.ip()) == probe.src
-            }));
+    // A connection is complete for the client before the target's listener thread has accepted
+    // and recorded it: on a busy machine the record comes a moment later, so wait for it a while.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    loop {
+        let hits = listening.target_hits();
+        for c in checked.iter_mut() {
+            if let (Some((_, port)), Outcome::Answered) = (c.expectation.dnat, c.outcome) {
+                let probe = &c.routed.probe;
+                c.reached_target = Some(hits.iter().any(|h| {
+                    h.protocol == probe.protocol
+                        && h.port == port
+                        && canonical(h.peer.ip()) == probe.src
+                }));
+            }
         }
+        if checked.iter().all(|c| c.reached_target != Some(false))
+            || std::time::Instant::now() >= deadline
+        {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
 

@@ -179,6 +179,30 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
         if chain.rules.iter().any(|r| !r.resolved) {
             continue; // already reported; a rule we cannot evaluate might be the allow
         }
+        let unknown: Vec<&String> = ctx
+            .config
+            .management_services
+            .iter()
+            .flatten()
+            .filter(|text| resolve(ctx, text.trim()).is_none_or(|t| t.is_empty()))
+            .collect();
+        if !unknown.is_empty() {
+            let names: Vec<String> = unknown.iter().map(|t| format!("`{}`", t.trim())).collect();
+            out.push(
+                Diagnostic::new(
+                    &SSH_LOCKOUT,
+                    chain.span,
+                    format!(
+                        "`lint.management-services` names {}, which this policy does not define and the registry does not know: the {} cannot be checked for a lock-out",
+                        names.join(", "),
+                        chain_name(host, chain),
+                    ),
+                )
+                .label("not checked")
+                .help("name the services you manage hosts through as port specs (`tcp/2222`) or by a name the policy or registry defines"),
+            );
+            continue;
+        }
         let services = management_services(ctx, host);
         if services.is_empty() {
             continue;

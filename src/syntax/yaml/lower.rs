@@ -424,6 +424,7 @@ impl Lowering {
             limit: None,
             log: None,
             counter: None,
+            broken: false,
             span: node.span,
         };
         for option in &fields {
@@ -489,7 +490,8 @@ impl Lowering {
         }
         valid &= !fields.iter().any(|f| f.key == "from") || rule.from.is_some();
         valid &= !fields.iter().any(|f| f.key == "to") || rule.to.is_some();
-        valid.then_some(rule)
+        rule.broken = !valid;
+        Some(rule)
     }
 
     // ---------------------------------------------------------------------------------------------

@@ -104,21 +104,9 @@ fn unquoted_ipv6(text: &str, offset: usize) -> bool {
     false
 }
 
-/// serde-saphyr's message without its trailing position (the diagnostic has the span), as one
-/// lowercase sentence.
+/// serde-saphyr's message in our words ([`crate::yaml_words`]).
 fn yaml_message(error: &serde_saphyr::Error) -> String {
-    let full = error.without_snippet().to_string();
-    let first_line = full.lines().next().unwrap_or("").trim();
-    let message = match first_line.rfind(" at line ") {
-        Some(i) => &first_line[..i],
-        None => first_line,
-    };
-    let mut chars = message.chars();
-    let message = match chars.next() {
-        Some(first) => first.to_lowercase().chain(chars).collect(),
-        None => "the YAML cannot be read".to_string(),
-    };
-    format!("invalid YAML: {message}")
+    format!("invalid YAML: {}", crate::yaml_words::phrase(error))
 }
 
 /// The tree as serde-saphyr hands it over, with its character-based locations.
