@@ -103,3 +103,111 @@ fn nft_accepts_every_example_and_fixture() {
         files.len()
     );
 }
+
+/// Words nft's scanner knows only after certain keywords, and ordinary names: each that portcullis
+/// accepts as the table's name must be one nft reads as a name.
+const NEAR_KEYWORDS: &[&str] = &[
+    "filter",
+    "nat",
+    "mangle",
+    "raw",
+    "security",
+    "fw",
+    "portcullis",
+    "edge-fw_1",
+    "saddr",
+    "daddr",
+    "dport",
+    "sport",
+    "state",
+    "status",
+    "prefix",
+    "level",
+    "burst",
+    "rate",
+    "over",
+    "name",
+    "packets",
+    "bytes",
+    "to",
+    "with",
+    "port",
+    "id",
+    "version",
+    "length",
+    "protocol",
+    "checksum",
+    "tables",
+    "chains",
+    "sets",
+    "rules",
+    "accepted",
+    "drops",
+    "tcpmux",
+    "ssh",
+    "http",
+    "icmpx",
+    "second",
+    "minute",
+    "week",
+    "never",
+    "hooks",
+    "maps",
+    "json",
+    "xml",
+    "vm",
+    "seed",
+    "mod",
+    "offset",
+    "in",
+    "out",
+    "check",
+    "zone",
+    "original",
+    "reply",
+    "label",
+    "helper",
+    "expiration",
+];
+
+#[test]
+fn table_names_portcullis_accepts_are_names_to_nft() {
+    use portcullis::compile::compile_host;
+    use portcullis::config::CompileConfig;
+    use portcullis::model::values::{TableName, NFT_KEYWORDS};
+    if !env::ready("kernel::nft_check::table_names_portcullis_accepts_are_names_to_nft") {
+        return;
+    }
+    let checked = portcullis::pipeline::check_text("t.pcl", "input drop {\n  allow ssh\n}\n");
+    let host = &checked.policy.hosts[0];
+    let scratch = tempfile::tempdir().unwrap();
+    let mut failures = Vec::new();
+    let mut accepted = 0;
+    for word in NFT_KEYWORDS.iter().chain(NEAR_KEYWORDS) {
+        let Ok(table) = TableName::new(word) else {
+            assert!(
+                NFT_KEYWORDS.contains(word),
+                "`{word}` refused but not a keyword"
+            );
+            continue;
+        };
+        assert!(!NFT_KEYWORDS.contains(word), "keyword `{word}` accepted");
+        let config = CompileConfig {
+            table,
+            ..CompileConfig::default()
+        };
+        let ruleset = compile_host(&checked.policy, host, &config).expect("compiles");
+        let file = scratch.path().join(format!("{word}.nft"));
+        std::fs::write(&file, ruleset.to_nft()).unwrap();
+        if let Err(e) = nft_check(&file, false) {
+            failures.push(format!("{word}: {e}"));
+        }
+        accepted += 1;
+    }
+    assert!(
+        failures.is_empty(),
+        "nft refuses table names portcullis accepts:\n{}",
+        failures.join("\n")
+    );
+    assert_eq!(accepted, NEAR_KEYWORDS.len());
+}
