@@ -443,3 +443,58 @@ pub fn summary<'a>(diagnostics: impl Iterator<Item = &'a Diagnostic> + Clone) ->
     }
     parts.join(", ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lint::rules::SYNTAX_ERROR;
+    use crate::source::{FileId, SourceFile};
+
+    fn one_file(text: &str) -> Sources {
+        let mut sources = Sources::new();
+        sources.add(SourceFile::new("long.pcl", "long.pcl", text));
+        sources
+    }
+
+    #[test]
+    fn a_finding_far_along_a_long_line_shows_the_part_around_it() {
+        let line = format!("allow {}, tcp/99999", "tcp/1, ".repeat(20_000));
+        let text = format!("input drop {{\n  {line}\n}}\n");
+        let sources = one_file(&text);
+        let start = text.find("tcp/99999").unwrap();
+        let d = Diagnostic::new(&SYNTAX_ERROR, Span::new(FileId(0), start, start + 9), "bad")
+            .label("here");
+        let out = render_one(&sources, &d, HumanOptions::default());
+        let column = line.find("tcp/99999").unwrap() + 3;
+        assert!(out.contains(&format!("[long.pcl:2:{column}]")), "{out}");
+        assert!(out.contains("│ …, tcp/1, tcp/1"), "{out}");
+        assert!(out.lines().all(|l| l.chars().count() < 300), "{out}");
+    }
+
+    #[test]
+    fn a_finding_that_spans_a_long_line_shows_only_its_place() {
+        let line = format!("allow {}", "tcp/1, ".repeat(20_000));
+        let text = format!("input drop {{\n  {line}\n}}\n");
+        let sources = one_file(&text);
+        let d = Diagnostic::new(
+            &SYNTAX_ERROR,
+            Span::new(FileId(0), 15, text.len() - 3),
+            "wide",
+        )
+        .label("all of it")
+        .secondary(Span::new(FileId(0), 0, 5), "the chain");
+        let out = render_one(&sources, &d, HumanOptions::default());
+        assert!(out.contains("long.pcl:2:3: wide"), "{out}");
+        assert!(out.lines().all(|l| l.chars().count() < 300), "{out}");
+    }
+
+    #[test]
+    fn an_unquoted_finding_shows_no_source() {
+        let sources = one_file("root:secret:1:2\n");
+        let d = Diagnostic::new(&SYNTAX_ERROR, Span::new(FileId(0), 0, 4), "not a policy")
+            .without_quote();
+        let out = render_one(&sources, &d, HumanOptions::default());
+        assert!(out.contains("long.pcl:1:1: not a policy"), "{out}");
+        assert!(!out.contains("secret"), "{out}");
+    }
+}
