@@ -17,7 +17,12 @@ pub struct NetResolver<'a> {
     defs: &'a Definitions<'a>,
     state: Memo<AddrSet>,
     used: Vec<bool>,
+    /// "Did you mean" for each unknown name met (see `ServiceResolver`).
+    suggestions: std::collections::HashMap<String, Option<String>>,
 }
+
+/// Unknown names past this many get no "did you mean".
+const MAX_SUGGESTIONS: usize = 200;
 
 /// A resolved list of net references.
 pub struct Resolved {
@@ -36,6 +41,7 @@ impl<'a> NetResolver<'a> {
             defs,
             state: Memo::new(n),
             used: vec![false; n],
+            suggestions: std::collections::HashMap::new(),
         }
     }
 
@@ -121,14 +127,23 @@ impl<'a> NetResolver<'a> {
             NetRef::Name(name) => match self.defs.net(&name.node) {
                 Some(index) => self.use_definition(index, diagnostics),
                 None => {
-                    let candidates = self.defs.nets.iter().map(|d| d.name.node.as_str());
+                    let suggestion = match self.suggestions.get(name.node.as_str()) {
+                        Some(known) => known.clone(),
+                        None if self.suggestions.len() >= MAX_SUGGESTIONS => None,
+                        None => {
+                            let candidates = self.defs.nets.iter().map(|d| d.name.node.as_str());
+                            let found = registry::suggest(&name.node, candidates);
+                            self.suggestions.insert(name.node.clone(), found.clone());
+                            found
+                        }
+                    };
                     let mut d = Diagnostic::new(
                         &UNKNOWN_NET,
                         name.span,
                         format!("unknown net `{}`", name.node),
                     )
                     .label("no net of this name is defined");
-                    d = match registry::suggest(&name.node, candidates) {
+                    d = match suggestion {
                         Some(s) => d.help(format!("did you mean `{s}`?")),
                         None => d.help(format!("define it: `net {} = 192.0.2.0/24`", name.node)),
                     };

@@ -22,7 +22,14 @@ pub struct ServiceResolver<'a> {
     /// Registry and overlay names already resolved without a finding, by name and protocol:
     /// large policies name the same few services thousands of times.
     known: HashMap<(String, Option<Protocol>), ServiceUse>,
+    /// "Did you mean" for each unknown name met: a name can be misspelt thousands of times, and
+    /// each search compares it with every registry name.
+    suggestions: HashMap<String, Option<String>>,
 }
+
+/// Unknown names past this many get no "did you mean": a file of junk names must not cost a
+/// registry search each.
+const MAX_SUGGESTIONS: usize = 200;
 
 /// What a name stands for before a protocol is picked.
 struct Named {
@@ -44,6 +51,7 @@ impl<'a> ServiceResolver<'a> {
             used: vec![false; n],
             parts: vec![Vec::new(); n],
             known: HashMap::new(),
+            suggestions: HashMap::new(),
         }
     }
 
@@ -276,7 +284,29 @@ impl<'a> ServiceResolver<'a> {
         None
     }
 
-    fn unknown(&self, name: &str, span: Span) -> Diagnostic {
+    fn unknown(&mut self, name: &str, span: Span) -> Diagnostic {
+        let suggestion = match self.suggestions.get(name) {
+            Some(known) => known.clone(),
+            None if self.suggestions.len() >= MAX_SUGGESTIONS => None,
+            None => {
+                let found = self.suggest(name);
+                self.suggestions.insert(name.to_string(), found.clone());
+                found
+            }
+        };
+        let mut d = Diagnostic::new(&UNKNOWN_SERVICE, span, format!("unknown service `{name}`"))
+            .label("not a service of this policy, its overlays or the IANA registry");
+        d = match suggestion {
+            Some(s) => d.help(format!("did you mean `{s}`?")),
+            None => d.help(format!(
+                "define it (`service {name} = tcp/PORT`) or write the port (`tcp/PORT`)"
+            )),
+        };
+        d
+    }
+
+    /// The closest name of the policy, its overlays or the registry.
+    fn suggest(&self, name: &str) -> Option<String> {
         let overlay_names: Vec<String> = self
             .overlays
             .iter()
@@ -290,15 +320,7 @@ impl<'a> ServiceResolver<'a> {
             .chain(overlay_names.iter().map(String::as_str))
             // Re-borrow the registry's `'static` names at the local lifetime so the chain types agree.
             .chain(registry::names().map(|n| -> &str { n }));
-        let mut d = Diagnostic::new(&UNKNOWN_SERVICE, span, format!("unknown service `{name}`"))
-            .label("not a service of this policy, its overlays or the IANA registry");
-        d = match registry::suggest(name, candidates) {
-            Some(s) => d.help(format!("did you mean `{s}`?")),
-            None => d.help(format!(
-                "define it (`service {name} = tcp/PORT`) or write the port (`tcp/PORT`)"
-            )),
-        };
-        d
+        registry::suggest(name, candidates)
     }
 
     /// The traffic of a policy definition, resolving it on first use.
