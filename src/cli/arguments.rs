@@ -131,8 +131,8 @@ pub enum ChainChoice {
 }
 
 impl ChainChoice {
-    pub fn kind(self) -> crate::syntax::ast::ChainKind {
-        use crate::syntax::ast::ChainKind;
+    pub fn kind(self) -> crate::model::ChainKind {
+        use crate::model::ChainKind;
         match self {
             ChainChoice::Input => ChainKind::Input,
             ChainChoice::Output => ChainKind::Output,

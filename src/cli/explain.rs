@@ -7,11 +7,11 @@ use serde::Serialize;
 use super::arguments::{Arguments, ExplainArgs};
 use super::output::{DataFormat, Outcome, Output};
 use super::project;
+use crate::model::ChainKind;
 #[cfg(test)]
 use crate::model::Protocol;
 use crate::model::{Chain, Family, Packet, RuleOrigin, Transport};
 use crate::source::{Sources, Span};
-use crate::syntax::ast::ChainKind;
 
 /// Parses `tcp/8080 from 10.10.0.5 to 192.0.2.1 on eth0`: the protocol (with its port or type)
 /// and the `from`, `to` and `on` parts, in any order.

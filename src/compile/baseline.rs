@@ -11,8 +11,8 @@ use crate::config::Baseline;
 use crate::model::baseline::{
     ranges, ICMPV6_ECHO, ICMPV6_ERRORS, ICMPV6_MLD, ICMPV6_ND, ICMP_ECHO, ICMP_ERRORS,
 };
+use crate::model::ChainKind;
 use crate::model::{BaselinePart, Family};
-use crate::syntax::ast::ChainKind;
 
 fn accept(matches: Vec<Match>, comment: &str) -> Rule {
     Rule {

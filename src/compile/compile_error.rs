@@ -2,7 +2,7 @@
 //! checks again because it is the last step before the kernel and may be handed a model built by
 //! other code.
 
-use crate::syntax::ast::ChainKind;
+use crate::model::ChainKind;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CompileError {

@@ -29,8 +29,9 @@ use crate::model::{
     self, AddrSet, BaselinePart, Family, Forward, Host, IntervalSet, Policy, Protocol, RuleOrigin,
     Traffic,
 };
+use crate::model::{ChainKind, RateUnit};
 use crate::source::Sources;
-use crate::syntax::ast::{self, ChainKind, RateUnit};
+use crate::syntax::ast;
 
 /// The chain every `reject` that mixes TCP with other protocols goes to.
 const REJECT_CHAIN: &str = "reject_packet";

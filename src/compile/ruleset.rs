@@ -6,8 +6,8 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 
+use crate::model::RateUnit;
 use crate::model::{Family, Protocol};
-use crate::syntax::ast::RateUnit;
 
 /// A compiled host: the table `portcullis compile` writes.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -15,9 +15,9 @@ use crate::model::{
     self, AddrSet, Family, Forward, Host, IntervalSet, Limit, NetDefinition, Packet, Policy,
     PortRange, Protocol, Traffic, Transport,
 };
+use crate::model::{ChainKind, RateUnit, Verdict};
 use crate::pipeline::{self, Checked};
 use crate::source::Span;
-use crate::syntax::ast::{ChainKind, RateUnit, Verdict};
 
 mod kernel;
 

@@ -135,7 +135,7 @@ pub fn earlier_who(chain: &Chain, indices: &[usize]) -> (String, bool) {
 }
 
 /// A verdict as a verb after its subject: `allows`, or `allow` after a plural.
-pub fn verdict_verb(verdict: crate::syntax::ast::Verdict, plural: bool) -> String {
+pub fn verdict_verb(verdict: crate::model::Verdict, plural: bool) -> String {
     let word = verdict.rule_word();
     match (plural, word) {
         (true, word) => word.to_string(),

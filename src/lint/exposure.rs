@@ -15,7 +15,7 @@
 use std::collections::BTreeMap;
 
 use crate::model::{AddrSet, Chain, IntervalSet, Rule, Traffic};
-use crate::syntax::ast::{ChainKind, Verdict};
+use crate::model::{ChainKind, Verdict};
 
 /// Packets a rule asks about: a traffic set, from sources, to destinations.
 #[derive(Debug, Clone)]

@@ -7,8 +7,8 @@
 //! chain cuts a host off IPv6 entirely, and without packet-too-big path MTU discovery fails.
 
 use super::{AddrSet, BaselinePart, Family, Interfaces, IntervalSet, Rule, RuleOrigin, Traffic};
+use super::{ChainKind, Verdict};
 use crate::source::Span;
-use crate::syntax::ast::{ChainKind, Verdict};
 
 /// ICMP errors every chain accepts: destination-unreachable, time-exceeded, parameter-problem.
 pub const ICMP_ERRORS: &[u8] = &[3, 11, 12];

@@ -15,11 +15,11 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::{Mutex, OnceLock};
 
 use super::run_map::RunMap;
+use super::Verdict;
 use super::{
     AddrSet, BaselinePart, Chain, Family, IntervalSet, Packet, Point, RuleOrigin, Traffic,
     Transport,
 };
-use crate::syntax::ast::Verdict;
 
 /// How many slots of traffic (ports of each protocol, ICMP types, other protocols) there are.
 const SLOTS: usize = Traffic::SLOTS;

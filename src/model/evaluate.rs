@@ -6,8 +6,8 @@
 use std::fmt;
 use std::net::IpAddr;
 
+use super::Verdict;
 use super::{Chain, Family, Rule, Transport};
-use crate::syntax::ast::Verdict;
 
 /// A packet as a chain sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -19,6 +19,7 @@ mod traffic;
 mod transport;
 mod traversal;
 pub mod values;
+mod vocabulary;
 
 pub use addr_set::{AddrSet, Family};
 pub use coverage::{Coverage, RuleCoverage};
@@ -34,3 +35,4 @@ pub use protocol::Protocol;
 pub use traffic::Traffic;
 pub use transport::Transport;
 pub use traversal::Traversal;
+pub use vocabulary::{ChainKind, RateUnit, Verdict};

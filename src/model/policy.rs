@@ -4,8 +4,8 @@
 use std::net::IpAddr;
 
 use super::{AddrSet, Interfaces, PortRange, Protocol, Traffic};
+use super::{ChainKind, RateUnit, Verdict};
 use crate::source::Span;
-use crate::syntax::ast::{ChainKind, RateUnit, Verdict};
 
 /// Everything `check`, `explain` and `compile` need to know about a set of policy files.
 #[derive(Debug, Clone, Default)]

@@ -2,8 +2,8 @@
 //! that decides it, and the source NAT it may get on the way out. `explain` and the kernel tests
 //! ask this; it is what the compiled ruleset does to the first packet of a connection.
 
+use super::{ChainKind, Verdict};
 use super::{Decision, Host, Packet, Transport};
-use crate::syntax::ast::{ChainKind, Verdict};
 
 /// What happens to a packet crossing a host.
 #[derive(Debug, Clone, PartialEq, Eq)]

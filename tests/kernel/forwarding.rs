@@ -399,7 +399,7 @@ masquerade on pcs2 from 10.99.0.0/24
                 interface: Some(SERVER_IF.to_string()),
                 translated: false,
             };
-            let way = oracle_host.traverse(portcullis::syntax::ast::ChainKind::Forward, &packet);
+            let way = oracle_host.traverse(portcullis::model::ChainKind::Forward, &packet);
             assert!(
                 !way.source_nats.is_empty(),
                 "{label}: no source NAT for {p}"

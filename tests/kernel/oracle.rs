@@ -4,9 +4,9 @@
 use std::fmt;
 use std::net::IpAddr;
 
+use portcullis::model::{ChainKind, Verdict};
 use portcullis::model::{Host, Packet, Rule, RuleOrigin, Transport};
 use portcullis::source::Sources;
-use portcullis::syntax::ast::{ChainKind, Verdict};
 
 use super::probe::{Outcome, Probe};
 

@@ -6,8 +6,8 @@
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 
+use portcullis::model::ChainKind;
 use portcullis::model::{AddrSet, Family, Host, Protocol, Rule};
-use portcullis::syntax::ast::ChainKind;
 
 use super::addresses::Picker;
 use super::oracle::{Oracle, Path};

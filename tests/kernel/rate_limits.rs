@@ -8,8 +8,8 @@ use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::time::Duration;
 
+use portcullis::model::{ChainKind, Verdict};
 use portcullis::model::{Packet, Protocol, Transport};
-use portcullis::syntax::ast::{ChainKind, Verdict};
 
 use super::env;
 use super::oracle::verdict_admits;

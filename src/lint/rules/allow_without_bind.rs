@@ -3,8 +3,8 @@
 use crate::diagnostic::Diagnostic;
 use crate::lint::describe::rule_text;
 use crate::lint::LintContext;
+use crate::model::{ChainKind, Verdict};
 use crate::model::{Protocol, Rule, ServiceUse, Traffic};
-use crate::syntax::ast::{ChainKind, Verdict};
 
 use crate::lint::exposure::{admitted, covers_all_ports, loopback_only, Probe};
 

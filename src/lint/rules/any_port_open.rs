@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use crate::diagnostic::Diagnostic;
 use crate::lint::describe::{chain_name, rule_text};
 use crate::lint::LintContext;
+use crate::model::{ChainKind, Verdict};
 use crate::model::{Protocol, Rule, Traffic};
-use crate::syntax::ast::{ChainKind, Verdict};
 
 use crate::lint::exposure::{
     admitted, covers_all_ports, is_inbound, loopback_only, open_to_world, sources_text, Probe,

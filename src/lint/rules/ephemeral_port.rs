@@ -4,9 +4,9 @@
 use crate::diagnostic::Diagnostic;
 use crate::lint::describe::rule_text;
 use crate::lint::LintContext;
+use crate::model::{ChainKind, Verdict};
 use crate::model::{IntervalSet, PortRange, ServiceUse, Traffic};
 use crate::registry::PortClass;
-use crate::syntax::ast::{ChainKind, Verdict};
 
 crate::declare_lint! {
     /// A bind or an inbound allow uses ports from the ephemeral range.

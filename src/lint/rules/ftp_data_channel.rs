@@ -8,8 +8,8 @@ use crate::lint::LintContext;
 use crate::model::{
     AddrSet, Chain, IntervalSet, Origin, PortRange, Protocol, Rule, Traffic, Transport,
 };
+use crate::model::{ChainKind, Verdict};
 use crate::source::Span;
-use crate::syntax::ast::{ChainKind, Verdict};
 
 use crate::lint::exposure::{admitted, admitted_by_index, is_inbound, loopback_only, Probe};
 

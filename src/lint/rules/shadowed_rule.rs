@@ -3,8 +3,8 @@
 use crate::diagnostic::Diagnostic;
 use crate::lint::describe::{earlier_labels, earlier_who, rule_text};
 use crate::lint::LintContext;
+use crate::model::Verdict;
 use crate::model::{Family, Forward, RuleOrigin};
-use crate::syntax::ast::Verdict;
 
 crate::declare_lint! {
     /// A rule never matches: earlier rules of another verdict decide all of its traffic.

@@ -4,8 +4,8 @@ use crate::diagnostic::Diagnostic;
 use crate::lint::describe::chain_name;
 use crate::lint::LintContext;
 use crate::model::{AddrSet, Host, PortRange, Protocol, Rule, Traffic};
+use crate::model::{ChainKind, Verdict};
 use crate::registry;
-use crate::syntax::ast::{ChainKind, Verdict};
 
 use crate::lint::exposure::{admitted, loopback_only, Probe};
 

@@ -4,7 +4,7 @@ use crate::diagnostic::Diagnostic;
 use crate::lint::describe::chain_name;
 use crate::lint::LintContext;
 use crate::model::AddrSet;
-use crate::syntax::ast::{ChainKind, Verdict};
+use crate::model::{ChainKind, Verdict};
 
 use crate::lint::exposure::{admitted, loopback_only, Probe};
 
