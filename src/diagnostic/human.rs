@@ -8,7 +8,7 @@ use miette::{
 };
 
 use super::{Diagnostic, Label, Severity};
-use crate::source::{SourceFile, Sources, Span};
+use crate::source::{ceil_char_boundary, floor_char_boundary, SourceFile, Sources, Span};
 
 /// How to render.
 #[derive(Debug, Clone, Copy)]
@@ -293,14 +293,8 @@ impl CroppedLine {
     fn new(file: &SourceFile, line: usize, from: usize, to: usize) -> Self {
         let text = file.text.as_str();
         let (line_start, line_end) = file.line_span(line);
-        let mut start = from.saturating_sub(CROP_MARGIN).max(line_start);
-        while !text.is_char_boundary(start) {
-            start -= 1;
-        }
-        let mut end = (to + CROP_MARGIN).min(line_end).max(start);
-        while !text.is_char_boundary(end) {
-            end += 1;
-        }
+        let start = floor_char_boundary(text, from.saturating_sub(CROP_MARGIN).max(line_start));
+        let end = ceil_char_boundary(text, (to + CROP_MARGIN).min(line_end).max(start));
         let mut cropped = String::new();
         if start > line_start {
             cropped.push('…');

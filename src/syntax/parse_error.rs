@@ -10,7 +10,7 @@ use super::grammar::Rule;
 use super::parser::Origin;
 use crate::diagnostic::Diagnostic;
 use crate::lint::rules::SYNTAX_ERROR;
-use crate::source::FileId;
+use crate::source::{floor_char_boundary, FileId};
 
 /// What the parser wanted, as words.
 struct Expected {
@@ -427,13 +427,6 @@ fn unclosed_brace(text: &str) -> Option<usize> {
         }
     }
     open.pop()
-}
-
-fn floor_char_boundary(text: &str, mut pos: usize) -> usize {
-    while pos > 0 && !text.is_char_boundary(pos) {
-        pos -= 1;
-    }
-    pos
 }
 
 #[cfg(test)]

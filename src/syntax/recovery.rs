@@ -16,7 +16,7 @@ use super::parse_error::{self, Context};
 use super::parser::{Builder, Origin};
 use super::split;
 use crate::diagnostic::Diagnostic;
-use crate::source::FileId;
+use crate::source::{floor_char_boundary, FileId};
 
 /// More syntax errors than this in one file are not worth reading one by one.
 const MAX_ATTEMPTS: usize = 50;
@@ -215,13 +215,6 @@ pub(super) fn blank(text: &mut String, range: &Range<usize>, keep_braces: bool) 
     }
     *text = String::from_utf8(bytes).expect("only whole characters were replaced");
     changed
-}
-
-fn floor_char_boundary(text: &str, mut pos: usize) -> usize {
-    while pos > 0 && !text.is_char_boundary(pos) {
-        pos -= 1;
-    }
-    pos
 }
 
 #[cfg(test)]
