@@ -6,6 +6,7 @@ mod support;
 mod cli;
 mod coverage;
 mod docs;
+mod fuzz;
 mod hostile;
 mod kernel;
 mod lints;
