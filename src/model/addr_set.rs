@@ -79,6 +79,14 @@ impl AddrSet {
         }
     }
 
+    /// The union of many, each family sorted and merged once: a net may list 50k prefixes.
+    pub fn union_all<'a>(all: impl IntoIterator<Item = &'a AddrSet> + Clone) -> Self {
+        AddrSet {
+            v4: IntervalSet::union_all(all.clone().into_iter().map(|a| &a.v4)),
+            v6: IntervalSet::union_all(all.into_iter().map(|a| &a.v6)),
+        }
+    }
+
     /// Every address of both families the set does not hold.
     pub fn complement(&self) -> Self {
         AddrSet {

@@ -115,6 +115,15 @@ impl<T: Point> IntervalSet<T> {
         Self::from_ranges(self.ranges.iter().chain(other.ranges.iter()).copied())
     }
 
+    /// The union of many sets, sorted and merged once (a union at a time would re-sort what
+    /// was merged so far at every step).
+    pub fn union_all<'a>(sets: impl IntoIterator<Item = &'a Self>) -> Self
+    where
+        T: 'a,
+    {
+        Self::from_ranges(sets.into_iter().flat_map(|s| s.ranges.iter().copied()))
+    }
+
     pub fn complement(&self) -> Self {
         let mut out = Vec::with_capacity(self.ranges.len() + 1);
         let mut next = Some(T::MIN);

@@ -230,6 +230,18 @@ impl Traffic {
         self.zip(other, IntervalSet::union, IntervalSet::union)
     }
 
+    /// The union of many, each field sorted and merged once: a rule may list 100k services.
+    pub fn union_all<'a>(all: impl IntoIterator<Item = &'a Traffic> + Clone) -> Self {
+        Traffic {
+            ports: std::array::from_fn(|i| {
+                IntervalSet::union_all(all.clone().into_iter().map(|t| &t.ports[i]))
+            }),
+            icmp: IntervalSet::union_all(all.clone().into_iter().map(|t| &t.icmp)),
+            icmpv6: IntervalSet::union_all(all.clone().into_iter().map(|t| &t.icmpv6)),
+            other: IntervalSet::union_all(all.into_iter().map(|t| &t.other)),
+        }
+    }
+
     pub fn intersection(&self, other: &Self) -> Self {
         self.zip(other, IntervalSet::intersection, IntervalSet::intersection)
     }

@@ -199,22 +199,18 @@ fn resolve_services(
     services: &mut ServiceResolver,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> (Vec<model::ServiceUse>, Traffic, bool) {
-    let mut uses = Vec::new();
-    let mut traffic = Traffic::empty();
+    let mut uses: Vec<model::ServiceUse> = Vec::new();
     let mut ok = true;
     for r in refs {
         match services.resolve(r, diagnostics) {
-            Some(u) => {
-                traffic = if uses.is_empty() {
-                    u.traffic.clone()
-                } else {
-                    traffic.union(&u.traffic)
-                };
-                uses.push(u);
-            }
+            Some(u) => uses.push(u),
             None => ok = false,
         }
     }
+    let traffic = match uses.as_slice() {
+        [one] => one.traffic.clone(),
+        many => Traffic::union_all(many.iter().map(|u| &u.traffic)),
+    };
     (uses, traffic, ok)
 }
 
@@ -241,9 +237,11 @@ fn resolve_bind(
         );
         false
     });
-    let traffic = uses.iter().fold(Traffic::empty(), |t, u| {
-        t.union(&u.traffic.only(&Protocol::ALL))
-    });
+    let ported: Vec<Traffic> = uses
+        .iter()
+        .map(|u| u.traffic.only(&Protocol::ALL))
+        .collect();
+    let traffic = Traffic::union_all(ported.iter());
     model::Bind {
         process: bind.process.node.clone(),
         address: bind.address.node,

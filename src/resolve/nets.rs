@@ -85,7 +85,8 @@ impl<'a> NetResolver<'a> {
         refs: &[NetRef],
         diagnostics: &mut Vec<Diagnostic>,
     ) -> Option<Resolved> {
-        let mut addresses = Some(AddrSet::empty());
+        let mut sets: Vec<AddrSet> = Vec::with_capacity(refs.len());
+        let mut complete = true;
         let mut names = Vec::new();
         let mut negated = false;
         for r in refs {
@@ -100,10 +101,14 @@ impl<'a> NetResolver<'a> {
                 names.push(name.node.clone());
             }
             match self.resolve(r, diagnostics) {
-                Some(set) => addresses = addresses.map(|a| a.union(&set)),
-                None => addresses = None,
+                Some(set) => sets.push(set),
+                None => complete = false,
             }
         }
+        let addresses = complete.then(|| match sets.as_slice() {
+            [one] => one.clone(),
+            many => AddrSet::union_all(many.iter()),
+        });
         addresses.map(|addresses| Resolved {
             addresses: if negated {
                 addresses.complement()

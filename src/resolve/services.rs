@@ -360,17 +360,15 @@ impl<'a> ServiceResolver<'a> {
             Begin::Start => {}
         }
         let def: &ServiceDef = self.defs.services[index];
-        let mut traffic = Some(Traffic::empty());
-        let mut parts = Vec::new();
+        let mut complete = true;
+        let mut parts: Vec<ServiceUse> = Vec::new();
         for part in &def.ports {
             match self.resolve(part, diagnostics) {
-                Some(u) => {
-                    traffic = traffic.map(|t| t.union(&u.traffic));
-                    parts.push(u);
-                }
-                None => traffic = None,
+                Some(u) => parts.push(u),
+                None => complete = false,
             }
         }
+        let traffic = complete.then(|| Traffic::union_all(parts.iter().map(|u| &u.traffic)));
         self.parts[index] = parts;
         self.state.end(index, traffic)
     }
@@ -397,10 +395,7 @@ impl<'a> ServiceResolver<'a> {
 }
 
 fn all_ports(traffic: &Traffic) -> IntervalSet<u16> {
-    traffic
-        .ports
-        .iter()
-        .fold(IntervalSet::empty(), |acc, s| acc.union(s))
+    IntervalSet::union_all(traffic.ports.iter())
 }
 
 fn protocol_mismatch(
