@@ -139,7 +139,10 @@ pub fn render_all(checked: &Checked) {
 
     for (format, text) in [
         ("json", diagnostic::render_json(&[(sources, diagnostics)])),
-        ("sarif", diagnostic::render_sarif(&[(sources, diagnostics)])),
+        (
+            "sarif",
+            diagnostic::render_sarif(&[(sources, diagnostics)], portcullis::lint::rules::ALL),
+        ),
     ] {
         if let Err(e) = serde_json::from_str::<serde_json::Value>(&text) {
             panic!("the {format} findings do not parse: {e}\n{text}");

@@ -9,10 +9,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::lint::Level;
 use crate::model::values::TableName;
 use crate::model::PortRange;
 use crate::registry::Overlay;
+use crate::rule::Level;
 
 /// The file name looked up next to a policy.
 pub const FILE_NAME: &str = "portcullis.yaml";

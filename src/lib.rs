@@ -17,6 +17,7 @@ mod parallel;
 pub mod pipeline;
 pub mod registry;
 pub mod resolve;
+pub mod rule;
 pub mod source;
 pub mod syntax;
 pub mod yaml_words;

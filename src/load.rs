@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::diagnostic::Diagnostic;
-use crate::lint::rules::{INCLUDE_ERROR, SYNTAX_ERROR};
+use crate::rule::{INCLUDE_ERROR, SYNTAX_ERROR};
 use crate::source::{FileId, SourceFile, Sources, Span};
 use crate::syntax::{self, ast};
 

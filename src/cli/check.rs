@@ -107,7 +107,10 @@ fn render(format: Format, all: &[Checked], out: &mut Output) {
         }
         // One document for all files: diagnostics carry their file names.
         Format::Json => diagnostic::write_json(&runs(all), &mut |piece| out.print(piece)),
-        Format::Sarif => out.print(&diagnostic::render_sarif(&runs(all))),
+        Format::Sarif => out.print(&diagnostic::render_sarif(
+            &runs(all),
+            crate::lint::rules::ALL,
+        )),
         Format::Github => {
             for c in all {
                 out.print(&diagnostic::render_github(

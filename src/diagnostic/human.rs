@@ -441,7 +441,7 @@ pub fn summary<'a>(diagnostics: impl Iterator<Item = &'a Diagnostic> + Clone) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lint::rules::SYNTAX_ERROR;
+    use crate::rule::SYNTAX_ERROR;
     use crate::source::{FileId, SourceFile};
 
     fn one_file(text: &str) -> Sources {

@@ -4,7 +4,6 @@
 use serde::Serialize;
 
 use super::{Diagnostic, Severity};
-use crate::lint;
 use crate::source::{Sources, Span};
 
 /// Bump only for incompatible changes.
@@ -178,7 +177,7 @@ impl<'a> JsonDiagnostic<'a> {
     fn new(sources: &'a Sources, d: &'a Diagnostic) -> Self {
         JsonDiagnostic {
             rule: d.rule,
-            code: lint::find(d.rule).map_or("", |r| r.code),
+            code: d.code,
             severity: d.severity,
             message: &d.message,
             location: JsonSpan::new(sources, d.primary.span),
@@ -199,7 +198,8 @@ impl<'a> JsonDiagnostic<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lint::rules::{shadowed_rule::SHADOWED_RULE, unknown_service::UNKNOWN_SERVICE};
+    use crate::lint::rules::shadowed_rule::SHADOWED_RULE;
+    use crate::rule::UNKNOWN_SERVICE;
     use crate::source::SourceFile;
 
     fn sources(name: &str, text: &str) -> Sources {

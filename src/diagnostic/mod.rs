@@ -14,33 +14,9 @@ pub use human::{render_human, summary, HumanOptions};
 pub use json::{render_json, write_json};
 pub use sarif::render_sarif;
 
-use std::fmt;
-
+use crate::rule::LintRule;
+pub use crate::rule::Severity;
 use crate::source::Span;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Info,
-    Warning,
-    Error,
-}
-
-impl Severity {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Info => "info",
-            Severity::Warning => "warning",
-            Severity::Error => "error",
-        }
-    }
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// A span with a short text shown under it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,6 +39,8 @@ impl Label {
 pub struct Diagnostic {
     /// The kebab-case name of the lint rule, e.g. `unknown-service`.
     pub rule: &'static str,
+    /// The rule's code, e.g. `PC101`.
+    pub code: &'static str,
     pub severity: Severity,
     /// One lowercase sentence; names in backticks.
     pub message: String,
@@ -79,13 +57,10 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     /// A finding of `rule` at its registered default level.
-    pub fn new(
-        rule: &'static crate::lint::LintRule,
-        span: Span,
-        message: impl Into<String>,
-    ) -> Self {
+    pub fn new(rule: &'static LintRule, span: Span, message: impl Into<String>) -> Self {
         Diagnostic {
             rule: rule.name,
+            code: rule.code,
             severity: rule.default_level.severity().unwrap_or(Severity::Info),
             message: message.into(),
             primary: Label::new(span, ""),

@@ -3,7 +3,7 @@
 use serde_sarif::sarif;
 
 use super::{Diagnostic, Severity};
-use crate::lint::{self, Level};
+use crate::rule::{docs_markdown, Level, LintRule};
 use crate::source::{Sources, Span};
 
 fn level(severity: Severity) -> sarif::ResultLevel {
@@ -66,9 +66,11 @@ fn location(sources: &Sources, span: Span, message: Option<&str>) -> sarif::Loca
     }
 }
 
-/// One log for the findings of several runs, each with the sources its spans point into.
-pub fn render_sarif(runs: &[(&Sources, &[Diagnostic])]) -> String {
-    let rules: Vec<sarif::ReportingDescriptor> = lint::rules::ALL
+/// One log for the findings of several runs, each with the sources its spans point into; `rules`
+/// is the catalogue of every rule, which the log describes and the results point into.
+pub fn render_sarif(runs: &[(&Sources, &[Diagnostic])], rules: &[&LintRule]) -> String {
+    let catalogue = rules;
+    let rules: Vec<sarif::ReportingDescriptor> = catalogue
         .iter()
         .map(|rule| {
             sarif::ReportingDescriptor::builder()
@@ -82,7 +84,7 @@ pub fn render_sarif(runs: &[(&Sources, &[Diagnostic])]) -> String {
                 .full_description(
                     sarif::MultiformatMessageString::builder()
                         .text(rule.summary)
-                        .markdown(crate::lint::docs_markdown(rule))
+                        .markdown(docs_markdown(rule))
                         .build(),
                 )
                 .default_configuration(
@@ -102,10 +104,7 @@ pub fn render_sarif(runs: &[(&Sources, &[Diagnostic])]) -> String {
                 text.push_str("\nhelp: ");
                 text.push_str(help);
             }
-            let rule_index = lint::rules::ALL
-                .iter()
-                .position(|r| r.name == d.rule)
-                .unwrap_or(0);
+            let rule_index = catalogue.iter().position(|r| r.name == d.rule).unwrap_or(0);
             let base = sarif::Result::builder()
                 .rule_id(d.rule)
                 .rule_index(rule_index as i64)

@@ -3,35 +3,11 @@
 mod describe;
 pub mod engine;
 pub(crate) mod exposure;
-mod rule;
 pub mod rules;
 pub mod suppression;
 
+pub use crate::rule::{docs_markdown, first_line, Category, Level, LintRule};
 pub use engine::{Check, Levels, LintContext};
-pub use rule::{first_line, Category, Level, LintRule};
-
-/// A rule's documentation as Markdown: a title, then its doc comment without the summary line.
-pub fn docs_markdown(rule: &LintRule) -> String {
-    let mut out = format!(
-        "# {} ({})\n\n{}\n\nDefault level: **{}**. Category: {}.\n",
-        rule.name,
-        rule.code,
-        rule.summary,
-        rule.default_level,
-        rule.category.as_str()
-    );
-    let mut lines = rule.docs.lines().map(|l| l.strip_prefix(' ').unwrap_or(l));
-    // The first line is the summary, already above.
-    lines.next();
-    for line in lines {
-        out.push_str(line);
-        out.push('\n');
-    }
-    while out.ends_with("\n\n") {
-        out.pop();
-    }
-    out
-}
 
 /// The findings of one rule in policy text checked with the default settings, for the rules'
 /// unit tests.

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use crate::diagnostic::Diagnostic;
-use crate::lint::rules::DUPLICATE_DEFINITION;
+use crate::rule::DUPLICATE_DEFINITION;
 use crate::source::Span;
 use crate::syntax::ast::{Item, NetDef, PolicyFile, ServiceDef};
 

@@ -1,8 +1,8 @@
 //! Hosts, their binds, chains, rules and port forwards.
 
 use crate::diagnostic::Diagnostic;
-use crate::lint::rules::{INVALID_ADDRESS, INVALID_PORT, SYNTAX_ERROR};
 use crate::model::{self, baseline, AddrSet, Family, Host, Protocol, RuleOrigin, Traffic};
+use crate::rule::{INVALID_ADDRESS, INVALID_PORT, SYNTAX_ERROR};
 use crate::source::Span;
 use crate::syntax::ast::{self, HostItem, Item, PolicyFile};
 

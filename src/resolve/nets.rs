@@ -3,9 +3,9 @@
 use ipnet::IpNet;
 
 use crate::diagnostic::Diagnostic;
-use crate::lint::rules::{HOST_BITS_SET, UNKNOWN_NET};
 use crate::model::{AddrSet, NetDefinition};
 use crate::registry;
+use crate::rule::{HOST_BITS_SET, UNKNOWN_NET};
 use crate::source::Span;
 use crate::syntax::ast::NetRef;
 

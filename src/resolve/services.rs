@@ -3,9 +3,9 @@
 use std::collections::HashMap;
 
 use crate::diagnostic::Diagnostic;
-use crate::lint::rules::{PROTOCOL_MISMATCH, UNKNOWN_SERVICE};
 use crate::model::{IntervalSet, Origin, Protocol, ServiceDefinition, ServiceUse, Traffic};
 use crate::registry::{self, Overlay};
+use crate::rule::{PROTOCOL_MISMATCH, UNKNOWN_SERVICE};
 use crate::source::Span;
 use crate::syntax::ast::{ServiceDef, ServiceRef};
 

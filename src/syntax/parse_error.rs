@@ -9,7 +9,7 @@ use pest::error::{ErrorVariant, InputLocation};
 use super::grammar::Rule;
 use super::parser::Origin;
 use crate::diagnostic::Diagnostic;
-use crate::lint::rules::SYNTAX_ERROR;
+use crate::rule::SYNTAX_ERROR;
 use crate::source::{floor_char_boundary, FileId};
 
 /// What the parser wanted, as words.

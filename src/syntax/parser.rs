@@ -17,10 +17,10 @@ use super::ast::{
 use super::grammar::Rule;
 use super::lexical::{self, ValueError};
 use crate::diagnostic::Diagnostic;
-use crate::lint::rules::{INVALID_ADDRESS, INVALID_PORT, SYNTAX_ERROR};
-use crate::lint::LintRule;
 use crate::model::Family;
 use crate::model::Protocol;
+use crate::rule::LintRule;
+use crate::rule::{INVALID_ADDRESS, INVALID_PORT, SYNTAX_ERROR};
 use crate::source::{FileId, Span, Spanned};
 
 /// Where the text a pest parse ran on sits in the file.

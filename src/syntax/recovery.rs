@@ -98,7 +98,7 @@ fn parse_with_blanks(
     for range in &deep {
         diagnostics.push(
             Diagnostic::new(
-                &crate::lint::rules::SYNTAX_ERROR,
+                &crate::rule::SYNTAX_ERROR,
                 crate::source::Span::new(file, range.start, range.start + 1),
                 format!("blocks are nested more than {MAX_BLOCK_DEPTH} deep"),
             )

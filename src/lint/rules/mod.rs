@@ -5,61 +5,48 @@ pub mod allow_without_bind;
 pub mod any_port_open;
 pub mod bind_conflict;
 pub mod broad_protocol;
-pub mod duplicate_definition;
 pub mod empty_policy;
 pub mod ephemeral_port;
 pub mod exposed_admin_port;
 pub mod ftp_data_channel;
-pub mod host_bits_set;
 pub mod icmpv6_blocked;
-pub mod include_error;
 pub mod insecure_service;
-pub mod invalid_address;
-pub mod invalid_port;
 pub mod overlapping_rules;
 pub mod privileged_port;
-pub mod protocol_mismatch;
 pub mod redundant_rule;
 pub mod registry_mismatch;
 pub mod shadowed_rule;
 pub mod ssh_lockout;
-pub mod syntax_error;
 pub mod unassigned_port;
-pub mod unknown_net;
-pub mod unknown_service;
 pub mod unreachable_bind;
 pub mod unused_definition;
 pub mod unused_suppression;
 
 use super::engine::Check;
 use super::LintRule;
+// The rules the front end reports while reading and resolving, listed here with the others.
+pub use crate::rule::{
+    DUPLICATE_DEFINITION, HOST_BITS_SET, INCLUDE_ERROR, INVALID_ADDRESS, INVALID_PORT,
+    PROTOCOL_MISMATCH, SYNTAX_ERROR, UNKNOWN_NET, UNKNOWN_SERVICE,
+};
 
 pub use allow_without_bind::ALLOW_WITHOUT_BIND;
 pub use any_port_open::ANY_PORT_OPEN;
 pub use bind_conflict::BIND_CONFLICT;
 pub use broad_protocol::BROAD_PROTOCOL;
-pub use duplicate_definition::DUPLICATE_DEFINITION;
 pub use empty_policy::EMPTY_POLICY;
 pub use ephemeral_port::EPHEMERAL_PORT;
 pub use exposed_admin_port::EXPOSED_ADMIN_PORT;
 pub use ftp_data_channel::FTP_DATA_CHANNEL;
-pub use host_bits_set::HOST_BITS_SET;
 pub use icmpv6_blocked::ICMPV6_BLOCKED;
-pub use include_error::INCLUDE_ERROR;
 pub use insecure_service::INSECURE_SERVICE;
-pub use invalid_address::INVALID_ADDRESS;
-pub use invalid_port::INVALID_PORT;
 pub use overlapping_rules::OVERLAPPING_RULES;
 pub use privileged_port::PRIVILEGED_PORT;
-pub use protocol_mismatch::PROTOCOL_MISMATCH;
 pub use redundant_rule::REDUNDANT_RULE;
 pub use registry_mismatch::REGISTRY_MISMATCH;
 pub use shadowed_rule::SHADOWED_RULE;
 pub use ssh_lockout::SSH_LOCKOUT;
-pub use syntax_error::SYNTAX_ERROR;
 pub use unassigned_port::UNASSIGNED_PORT;
-pub use unknown_net::UNKNOWN_NET;
-pub use unknown_service::UNKNOWN_SERVICE;
 pub use unreachable_bind::UNREACHABLE_BIND;
 pub use unused_definition::UNUSED_DEFINITION;
 pub use unused_suppression::UNUSED_SUPPRESSION;

@@ -10,7 +10,7 @@ use pest::Parser;
 
 use super::node::{Node, Value};
 use crate::diagnostic::Diagnostic;
-use crate::lint::rules::SYNTAX_ERROR;
+use crate::rule::SYNTAX_ERROR;
 use crate::source::{FileId, Span, Spanned};
 use crate::syntax::ast::{
     self, Bind, ChainBlock, ChainKind, ForwardPort, HostBlock, HostItem, Ident, Include, Item, Log,

@@ -10,7 +10,7 @@ use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::{DuplicateKeyPolicy, Location};
 
 use crate::diagnostic::Diagnostic;
-use crate::lint::rules::SYNTAX_ERROR;
+use crate::rule::SYNTAX_ERROR;
 use crate::source::{FileId, Span};
 use crate::syntax::parser::Origin;
 

@@ -1,9 +1,55 @@
-//! The metadata every lint rule declares.
+//! What a finding is about: the metadata every rule declares ([`LintRule`], [`Level`],
+//! [`Category`], [`declare_lint!`](crate::declare_lint)), the severity of a finding, and the rules
+//! the front end reports itself while reading and resolving a policy (syntax, includes, names,
+//! values). It sits below the diagnostics and the linter, which both use it; the rules that
+//! analyse a resolved policy live with their checks in `lint::rules`.
+
+mod duplicate_definition;
+mod host_bits_set;
+mod include_error;
+mod invalid_address;
+mod invalid_port;
+mod protocol_mismatch;
+mod syntax_error;
+mod unknown_net;
+mod unknown_service;
+
+pub use duplicate_definition::DUPLICATE_DEFINITION;
+pub use host_bits_set::HOST_BITS_SET;
+pub use include_error::INCLUDE_ERROR;
+pub use invalid_address::INVALID_ADDRESS;
+pub use invalid_port::INVALID_PORT;
+pub use protocol_mismatch::PROTOCOL_MISMATCH;
+pub use syntax_error::SYNTAX_ERROR;
+pub use unknown_net::UNKNOWN_NET;
+pub use unknown_service::UNKNOWN_SERVICE;
 
 use std::fmt;
 use std::str::FromStr;
 
-use crate::diagnostic::Severity;
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// How loudly a rule reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -114,12 +160,12 @@ macro_rules! declare_lint {
         }
     ) => {
         $(#[doc = $doc])+
-        pub static $ident: $crate::lint::LintRule = $crate::lint::LintRule {
+        pub static $ident: $crate::rule::LintRule = $crate::rule::LintRule {
             name: $name,
             code: $code,
-            category: $crate::lint::Category::$category,
-            default_level: $crate::lint::Level::$level,
-            summary: $crate::lint::first_line(concat!($($doc, "\n"),+)),
+            category: $crate::rule::Category::$category,
+            default_level: $crate::rule::Level::$level,
+            summary: $crate::rule::first_line(concat!($($doc, "\n"),+)),
             docs: concat!($($doc, "\n"),+),
         };
     };
@@ -143,4 +189,27 @@ pub const fn first_line(docs: &'static str) -> &'static str {
         Ok(s) => s,
         Err(_) => "",
     }
+}
+
+/// A rule's documentation as Markdown: a title, then its doc comment without the summary line.
+pub fn docs_markdown(rule: &LintRule) -> String {
+    let mut out = format!(
+        "# {} ({})\n\n{}\n\nDefault level: **{}**. Category: {}.\n",
+        rule.name,
+        rule.code,
+        rule.summary,
+        rule.default_level,
+        rule.category.as_str()
+    );
+    let mut lines = rule.docs.lines().map(|l| l.strip_prefix(' ').unwrap_or(l));
+    // The first line is the summary, already above.
+    lines.next();
+    for line in lines {
+        out.push_str(line);
+        out.push('\n');
+    }
+    while out.ends_with("\n\n") {
+        out.pop();
+    }
+    out
 }
