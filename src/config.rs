@@ -51,6 +51,9 @@ pub struct LintConfig {
     /// (or `ssh`, for a host that declares no binds).
     #[serde(default)]
     pub management_services: Option<Vec<String>>,
+    /// Where each key of `levels` is written (line, column), for [`Settings::check_rule_names`].
+    #[serde(skip)]
+    pub level_positions: BTreeMap<String, (usize, usize)>,
 }
 
 fn default_ephemeral_range() -> String {
@@ -63,6 +66,7 @@ impl Default for LintConfig {
             levels: BTreeMap::new(),
             ephemeral_range: default_ephemeral_range(),
             management_services: None,
+            level_positions: BTreeMap::new(),
         }
     }
 }
@@ -350,6 +354,27 @@ impl Settings {
         })
     }
 
+    /// Checks that `lint.levels` names only rules that exist (`known`: the linter's registry,
+    /// which sits above the configuration).
+    pub fn check_rule_names(&self, known: impl Fn(&str) -> bool) -> Result<(), ConfigError> {
+        let lint = &self.config.lint;
+        match lint.levels.keys().find(|name| !known(name)) {
+            None => Ok(()),
+            Some(name) => {
+                let (line, column) = lint.level_positions.get(name).copied().unwrap_or((1, 1));
+                Err(ConfigError::Invalid {
+                    path: self
+                        .path
+                        .as_ref()
+                        .map_or_else(|| FILE_NAME.to_string(), |p| p.display().to_string()),
+                    line,
+                    column,
+                    message: format!("`lint.levels` names an unknown rule `{name}`"),
+                })
+            }
+        }
+    }
+
     /// Parses configuration text; `path` only names it in errors.
     pub fn parse(path: &str, text: &str) -> Result<Config, ConfigError> {
         if text.trim().is_empty() {
@@ -380,14 +405,13 @@ impl Settings {
             .lint
             .ephemeral_ports()
             .map_err(|message| invalid("ephemeral-range", message))?;
-        for name in config.lint.levels.keys() {
-            if crate::lint::find(name).is_none() {
-                return Err(invalid(
-                    name,
-                    format!("`lint.levels` names an unknown rule `{name}`"),
-                ));
-            }
-        }
+        let mut config = config;
+        config.lint.level_positions = config
+            .lint
+            .levels
+            .keys()
+            .map(|name| (name.clone(), key_position(text, name)))
+            .collect();
         for service in config.lint.management_services.iter().flatten() {
             if let Err(message) = management_service(service) {
                 return Err(invalid("management-services", message));
@@ -419,6 +443,14 @@ mod tests {
     fn levels_name_known_rules() {
         let c = Settings::parse("p.yaml", "lint:\n  levels:\n    host-bits-set: error\n").unwrap();
         assert_eq!(c.lint.levels["host-bits-set"], Level::Error);
-        assert!(Settings::parse("p.yaml", "lint:\n  levels:\n    no-such-rule: off\n").is_err());
+        let settings = Settings {
+            config: Settings::parse("p.yaml", "lint:\n  levels:\n    no-such-rule: off\n").unwrap(),
+            path: Some("p.yaml".into()),
+            overlays: Vec::new(),
+        };
+        let err = settings
+            .check_rule_names(|n| crate::lint::find(n).is_some())
+            .unwrap_err();
+        assert!(err.to_string().starts_with("p.yaml:3:5:"), "{err}");
     }
 }

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use super::output::{DataFormat, Format};
+use super::output::{ColorChoice, DataFormat, Format};
 
 /// Turn a readable port policy into a correct nftables firewall, and catch the mistakes on the way.
 #[derive(Debug, Parser)]
@@ -20,13 +20,6 @@ pub struct Arguments {
     /// The project configuration. Default: `portcullis.yaml` next to the (first) policy file.
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ColorChoice {
-    Auto,
-    Always,
-    Never,
 }
 
 #[derive(Debug, Subcommand)]

@@ -86,6 +86,9 @@ fn settings_for(
         return Ok(s.clone());
     }
     let settings = Settings::discover(explicit, Some(file)).map_err(|e| e.to_string())?;
+    settings
+        .check_rule_names(|name| crate::lint::find(name).is_some())
+        .map_err(|e| e.to_string())?;
     cache.push((dir, settings.clone()));
     Ok(settings)
 }

@@ -54,6 +54,9 @@ pub fn load(
     let flags = level_flags(flags)?;
     let settings = Settings::discover(args.config.as_deref(), Some(anchor(file, stdin)))
         .map_err(|e| e.to_string())?;
+    settings
+        .check_rule_names(|name| lint::find(name).is_some())
+        .map_err(|e| e.to_string())?;
     let levels = levels(&settings, &flags);
     let loaded = crate::load::load_argument(file, &stdin.stdin_name).map_err(|e| e.to_string())?;
     Ok((pipeline::check(loaded, &settings, &levels), settings))

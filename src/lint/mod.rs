@@ -1,5 +1,6 @@
 //! Lint rules: their registry and the engine that runs them and applies the user's levels.
 
+mod context;
 mod describe;
 pub mod engine;
 pub(crate) mod exposure;
@@ -7,7 +8,8 @@ pub mod rules;
 pub mod suppression;
 
 pub use crate::rule::{docs_markdown, first_line, Category, Level, LintRule};
-pub use engine::{Check, Levels, LintContext};
+pub use context::{Check, LintContext};
+pub use engine::Levels;
 
 /// The findings of one rule in policy text checked with the default settings, for the rules'
 /// unit tests.

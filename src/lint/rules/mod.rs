@@ -22,7 +22,7 @@ pub mod unreachable_bind;
 pub mod unused_definition;
 pub mod unused_suppression;
 
-use super::engine::Check;
+use super::context::Check;
 use super::LintRule;
 // The rules the front end reports while reading and resolving, listed here with the others.
 pub use crate::rule::{
