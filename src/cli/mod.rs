@@ -41,6 +41,10 @@ pub fn main() -> ExitCode {
 
 /// Runs one command. Output goes to stdout, fatal errors to stderr.
 pub fn run(args: &Arguments) -> Outcome {
+    #[cfg(debug_assertions)]
+    if let Some(id) = crate::lint::duplicate_identifier() {
+        panic!("two lint rules are both called `{id}`");
+    }
     let mut out = output::Output::new(args.color);
     let result = match &args.command {
         Command::Check(cmd) => check::run(cmd, args, &mut out),

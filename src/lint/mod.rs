@@ -22,23 +22,67 @@ pub(crate) fn findings_in(text: &str, rule: &str) -> Vec<crate::diagnostic::Diag
         .collect()
 }
 
-/// Looks a rule up by name or code (case-insensitive).
+/// Looks a rule up by name, former name or code (case-insensitive).
 pub fn find(name_or_code: &str) -> Option<&'static LintRule> {
     rules::ALL.iter().copied().find(|rule| {
-        rule.name.eq_ignore_ascii_case(name_or_code) || rule.code.eq_ignore_ascii_case(name_or_code)
+        rule.name.eq_ignore_ascii_case(name_or_code)
+            || rule.code.eq_ignore_ascii_case(name_or_code)
+            || rule
+                .aliases
+                .iter()
+                .any(|a| a.eq_ignore_ascii_case(name_or_code))
     })
+}
+
+/// The first name, code or alias that two rules share, if any. Debug builds check it at start-up.
+pub fn duplicate_identifier() -> Option<&'static str> {
+    duplicate_in(rules::ALL)
+}
+
+fn duplicate_in(rules: &[&'static LintRule]) -> Option<&'static str> {
+    let mut seen = std::collections::HashSet::new();
+    rules
+        .iter()
+        .flat_map(|r| {
+            [r.name, r.code]
+                .into_iter()
+                .chain(r.aliases.iter().copied())
+        })
+        .find(|id| !seen.insert(id.to_ascii_lowercase()))
 }
 
 #[cfg(test)]
 mod tests {
     use std::collections::HashSet;
 
+    crate::declare_lint! {
+        /// A rule renamed from `old-name`, for the tests.
+        pub static RENAMED = {
+            name: "new-name",
+            code: "PC999",
+            category: Syntax,
+            default_level: Warning,
+            aliases: ["old-name"],
+        }
+    }
+
     #[test]
-    fn names_and_codes_are_unique() {
-        let mut names = HashSet::new();
+    fn an_alias_counts_as_a_name() {
+        assert_eq!(RENAMED.aliases, ["old-name"]);
+        let clash: &'static super::LintRule = Box::leak(Box::new(super::LintRule {
+            name: "old-name",
+            code: "PC998",
+            ..RENAMED
+        }));
+        assert_eq!(super::duplicate_in(&[&RENAMED, clash]), Some("old-name"));
+        assert_eq!(super::duplicate_in(&[&RENAMED]), None);
+    }
+
+    #[test]
+    fn names_codes_and_aliases_are_unique() {
+        assert_eq!(super::duplicate_identifier(), None);
         let mut codes = HashSet::new();
         for rule in super::rules::ALL {
-            assert!(names.insert(rule.name), "duplicate rule name {}", rule.name);
             assert!(codes.insert(rule.code), "duplicate rule code {}", rule.code);
         }
     }

@@ -100,9 +100,10 @@ impl Suppression {
             return None;
         }
         let rule = crate::lint::find(d.rule)?;
-        self.rules.iter().position(|(name, _)| {
-            name.eq_ignore_ascii_case(rule.name) || name.eq_ignore_ascii_case(rule.code)
-        })
+        // By name, code or former name: `find` knows all three.
+        self.rules
+            .iter()
+            .position(|(name, _)| crate::lint::find(name).is_some_and(|r| std::ptr::eq(r, rule)))
     }
 }
 

@@ -144,6 +144,9 @@ pub struct LintRule {
     pub summary: &'static str,
     /// Markdown: what it does, why it matters, an example and the fix.
     pub docs: &'static str,
+    /// Former names: a renamed rule keeps answering to them in configurations, on the command
+    /// line and in suppressions.
+    pub aliases: &'static [&'static str],
 }
 
 /// Declares a lint rule as a `pub static` [`LintRule`]. The doc comment becomes its documentation:
@@ -156,7 +159,8 @@ macro_rules! declare_lint {
             name: $name:literal,
             code: $code:literal,
             category: $category:ident,
-            default_level: $level:ident $(,)?
+            default_level: $level:ident
+            $(, aliases: [$($alias:literal),* $(,)?])? $(,)?
         }
     ) => {
         $(#[doc = $doc])+
@@ -167,6 +171,7 @@ macro_rules! declare_lint {
             default_level: $crate::rule::Level::$level,
             summary: $crate::rule::first_line(concat!($($doc, "\n"),+)),
             docs: concat!($($doc, "\n"),+),
+            aliases: &[$($($alias),*)?],
         };
     };
 }
