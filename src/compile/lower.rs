@@ -31,7 +31,6 @@ use crate::model::{
 };
 use crate::model::{ChainKind, RateUnit};
 use crate::source::Sources;
-use crate::syntax::ast;
 
 /// The chain every `reject` that mixes TCP with other protocols goes to.
 const REJECT_CHAIN: &str = "reject_packet";
@@ -195,7 +194,7 @@ impl<T> Part<T> {
 type Emitted<'f, T> = (&'f FamilyPart, Vec<(Vec<Match>, T)>);
 
 /// A run of ports (or types, or protocol numbers) and the verdict of the first rule owning it.
-type Owned = (u16, u16, ast::Verdict);
+type Owned = (u16, u16, model::Verdict);
 
 /// The address part of a unit for one family (or for both, `family: None`, when unrestricted).
 struct FamilyPart {
@@ -249,7 +248,7 @@ impl Compiler<'_> {
             let lowered = self.unit(kind, unit);
             rules.extend(lowered);
         }
-        if chain.policy == ast::Verdict::Reject {
+        if chain.policy == model::Verdict::Reject {
             rules.extend(reject_rules(Some("default: reject")));
         }
         Ok(Chain {
@@ -261,7 +260,7 @@ impl Compiler<'_> {
                     ChainKind::Output => Hook::Output,
                     ChainKind::Forward => Hook::Forward,
                 },
-                accept: chain.policy == ast::Verdict::Accept,
+                accept: chain.policy == model::Verdict::Accept,
             }),
             rules,
         })
@@ -540,7 +539,7 @@ impl Compiler<'_> {
                         .map(move |(lo, hi)| (lo, hi, rank))
                 })
                 .collect();
-            let mut entries: Vec<(u16, u16, ast::Verdict)> = Vec::new();
+            let mut entries: Vec<(u16, u16, model::Verdict)> = Vec::new();
             for (lo, hi, rank) in first_match(&intervals) {
                 let verdict = rules[rank].1.verdict;
                 match entries.last_mut() {
@@ -566,7 +565,7 @@ impl Compiler<'_> {
             .map(|family| first_match_of(&|t: &Traffic| bytes(t.icmp_of(family))));
         let other = first_match_of(&|t: &Traffic| bytes(&t.other));
 
-        let verdicts: BTreeSet<ast::Verdict> = ports
+        let verdicts: BTreeSet<model::Verdict> = ports
             .iter()
             .flat_map(|(_, e)| e)
             .chain(icmp.iter().flatten())
@@ -577,7 +576,7 @@ impl Compiler<'_> {
         if verdicts.len() == 1 {
             // One verdict: one set per kind of traffic, or no match at all for everything.
             let verdict = *verdicts.first().expect("one verdict");
-            let narrow = |entries: &[(u16, u16, ast::Verdict)]| {
+            let narrow = |entries: &[(u16, u16, model::Verdict)]| {
                 entries
                     .iter()
                     .map(|e| (e.0 as u8, e.1 as u8))
@@ -601,11 +600,11 @@ impl Compiler<'_> {
             }
             return out;
         }
-        let port_entries: Vec<(Protocol, u16, u16, ast::Verdict)> = ports
+        let port_entries: Vec<(Protocol, u16, u16, model::Verdict)> = ports
             .iter()
             .flat_map(|(p, entries)| entries.iter().map(move |e| (*p, e.0, e.1, e.2)))
             .collect();
-        let port_verdicts: BTreeSet<ast::Verdict> = port_entries.iter().map(|e| e.3).collect();
+        let port_verdicts: BTreeSet<model::Verdict> = port_entries.iter().map(|e| e.3).collect();
         if port_verdicts.len() == 1 {
             let verdict = port_entries[0].3;
             let mut traffic = Traffic::empty();
@@ -642,14 +641,14 @@ impl Compiler<'_> {
             (ByteKey::IcmpType(Family::V6), &icmp[1]),
             (ByteKey::L4proto, &other),
         ];
-        let byte_verdicts: BTreeSet<ast::Verdict> = byte_parts
+        let byte_verdicts: BTreeSet<model::Verdict> = byte_parts
             .iter()
             .flat_map(|(_, e)| e.iter().map(|e| e.2))
             .collect();
         if byte_verdicts.len() == 1 {
             // One verdict for everything without ports: as few rules as the sets allow.
             let verdict = *byte_verdicts.first().expect("one verdict");
-            let narrow = |entries: &[(u16, u16, ast::Verdict)]| {
+            let narrow = |entries: &[(u16, u16, model::Verdict)]| {
                 IntervalSet::from_ranges(entries.iter().map(|e| (e.0 as u8, e.1 as u8)))
             };
             let traffic = Traffic {
@@ -673,7 +672,7 @@ impl Compiler<'_> {
                 ByteKey::IcmpType(family) => Some(family),
                 ByteKey::L4proto => None,
             };
-            let kinds: BTreeSet<ast::Verdict> = entries.iter().map(|e| e.2).collect();
+            let kinds: BTreeSet<model::Verdict> = entries.iter().map(|e| e.2).collect();
             if kinds.len() == 1 {
                 let set = IntervalSet::from_ranges(entries.iter().map(|e| (e.0 as u8, e.1 as u8)));
                 let verdict = entries[0].2;
@@ -701,11 +700,11 @@ impl Compiler<'_> {
         out
     }
 
-    fn map_verdict(&mut self, verdict: ast::Verdict) -> Verdict {
+    fn map_verdict(&mut self, verdict: model::Verdict) -> Verdict {
         match verdict {
-            ast::Verdict::Accept => Verdict::Accept,
-            ast::Verdict::Drop => Verdict::Drop,
-            ast::Verdict::Reject => {
+            model::Verdict::Accept => Verdict::Accept,
+            model::Verdict::Drop => Verdict::Drop,
+            model::Verdict::Reject => {
                 self.reject_chain = true;
                 Verdict::Goto(REJECT_CHAIN.to_string())
             }
@@ -714,10 +713,10 @@ impl Compiler<'_> {
 
     /// The final action of a rule; `reject` is written inline when the match tells which reply
     /// fits, else it goes to the reject chain.
-    fn verdict(&mut self, verdict: ast::Verdict, shape: Shape) -> Vec<Action> {
+    fn verdict(&mut self, verdict: model::Verdict, shape: Shape) -> Vec<Action> {
         vec![match (verdict, shape) {
-            (ast::Verdict::Reject, Shape::TcpOnly) => Action::Reject(RejectWith::TcpReset),
-            (ast::Verdict::Reject, Shape::NoTcp) => Action::Reject(RejectWith::PortUnreachable),
+            (model::Verdict::Reject, Shape::TcpOnly) => Action::Reject(RejectWith::TcpReset),
+            (model::Verdict::Reject, Shape::NoTcp) => Action::Reject(RejectWith::PortUnreachable),
             (verdict, _) => Action::Verdict(self.map_verdict(verdict)),
         }]
     }
@@ -1013,7 +1012,7 @@ fn validate(kind: ChainKind, rule_no: usize, rule: &model::Rule) -> Result<(), C
 /// Whether a rule admits FTP control connections by naming a service that includes tcp/21 (not
 /// merely every TCP port, which would turn on the helper for any `allow tcp`).
 fn allows_ftp(rule: &model::Rule) -> bool {
-    rule.verdict == ast::Verdict::Accept
+    rule.verdict == model::Verdict::Accept
         && rule.services.iter().any(|s| {
             let tcp = s.traffic.of(Protocol::Tcp);
             tcp.contains(21) && !tcp.is_full()

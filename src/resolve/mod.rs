@@ -12,10 +12,10 @@ mod nets;
 mod services;
 
 use crate::diagnostic::Diagnostic;
-use crate::lint::rules::EMPTY_POLICY;
 use crate::load::Loaded;
 use crate::model::{baseline, Policy};
 use crate::registry::Overlay;
+use crate::rule::EMPTY_POLICY;
 use crate::source::Span;
 
 pub use definitions::Definitions;

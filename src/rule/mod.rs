@@ -5,6 +5,7 @@
 //! analyse a resolved policy live with their checks in `lint::rules`.
 
 mod duplicate_definition;
+mod empty_policy;
 mod host_bits_set;
 mod include_error;
 mod invalid_address;
@@ -15,6 +16,7 @@ mod unknown_net;
 mod unknown_service;
 
 pub use duplicate_definition::DUPLICATE_DEFINITION;
+pub use empty_policy::EMPTY_POLICY;
 pub use host_bits_set::HOST_BITS_SET;
 pub use include_error::INCLUDE_ERROR;
 pub use invalid_address::INVALID_ADDRESS;

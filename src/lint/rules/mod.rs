@@ -7,7 +7,6 @@ pub mod allow_without_bind;
 pub mod any_port_open;
 pub mod bind_conflict;
 pub mod broad_protocol;
-pub mod empty_policy;
 pub mod ephemeral_port;
 pub mod exposed_admin_port;
 pub mod ftp_data_channel;
@@ -41,7 +40,7 @@ macro_rules! registry {
 registry! {
     crate::rule::SYNTAX_ERROR,
     crate::rule::INCLUDE_ERROR,
-    empty_policy::EMPTY_POLICY,
+    crate::rule::EMPTY_POLICY,
     unused_suppression::UNUSED_SUPPRESSION,
     crate::rule::UNKNOWN_SERVICE,
     crate::rule::UNKNOWN_NET,
@@ -71,6 +70,6 @@ registry! {
 }
 
 // Rules that other modules report by name.
+pub use crate::rule::EMPTY_POLICY;
 pub use crate::rule::SYNTAX_ERROR;
-pub use empty_policy::EMPTY_POLICY;
 pub use unused_suppression::UNUSED_SUPPRESSION;
