@@ -13,6 +13,7 @@ pub mod fsio;
 pub mod lint;
 pub mod load;
 pub mod model;
+pub mod nft;
 mod parallel;
 pub mod pipeline;
 pub mod registry;

@@ -2,11 +2,11 @@
 //! for every host of every file that checks without errors.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use portcullis::compile::compile_host_with_sources;
 use portcullis::config::Settings;
 use portcullis::lint::Levels;
+use portcullis::nft::Nft;
 
 use super::env;
 
@@ -28,23 +28,6 @@ fn policy_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-fn nft_check(file: &Path, json: bool) -> Result<(), String> {
-    let mut command = Command::new("nft");
-    if json {
-        command.arg("-j");
-    }
-    let out = command
-        .args(["-c", "-f"])
-        .arg(file)
-        .output()
-        .map_err(|e| e.to_string())?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(String::from_utf8_lossy(&out.stderr).into_owned())
-    }
-}
-
 #[test]
 fn nft_accepts_every_example_and_fixture() {
     if !env::ready("kernel::nft_check::nft_accepts_every_example_and_fixture") {
@@ -55,7 +38,7 @@ fn nft_accepts_every_example_and_fixture() {
         policy_files(Path::new(dir), &mut files);
     }
     files.sort();
-    let scratch = tempfile::tempdir().unwrap();
+    let nft = Nft::from_env();
     let mut compiled = 0;
     let mut failures = Vec::new();
     for file in &files {
@@ -82,9 +65,7 @@ fn nft_accepts_every_example_and_fixture() {
                 }
             };
             for (json, text) in [(false, ruleset.to_nft()), (true, ruleset.to_json())] {
-                let out = scratch.path().join(if json { "r.json" } else { "r.nft" });
-                std::fs::write(&out, text).unwrap();
-                if let Err(e) = nft_check(&out, json) {
+                if let Err(e) = nft.check(&text, json) {
                     failures.push(format!(
                         "{} host {} ({}): {e}",
                         file.display(),
@@ -180,7 +161,7 @@ fn table_names_portcullis_accepts_are_names_to_nft() {
     }
     let checked = portcullis::pipeline::check_text("t.pcl", "input drop {\n  allow ssh\n}\n");
     let host = &checked.policy.hosts[0];
-    let scratch = tempfile::tempdir().unwrap();
+    let nft = Nft::from_env();
     let mut failures = Vec::new();
     let mut accepted = 0;
     for word in NFT_KEYWORDS.iter().chain(NEAR_KEYWORDS) {
@@ -197,9 +178,7 @@ fn table_names_portcullis_accepts_are_names_to_nft() {
             ..CompileConfig::default()
         };
         let ruleset = compile_host(&checked.policy, host, &config).expect("compiles");
-        let file = scratch.path().join(format!("{word}.nft"));
-        std::fs::write(&file, ruleset.to_nft()).unwrap();
-        if let Err(e) = nft_check(&file, false) {
+        if let Err(e) = nft.check(&ruleset.to_nft(), false) {
             failures.push(format!("{word}: {e}"));
         }
         accepted += 1;

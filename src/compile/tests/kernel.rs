@@ -2,7 +2,6 @@
 //! the script and the JSON say the same thing and whether the replacement leaves other tables
 //! alone. Needs root and nft; skipped loudly without them, and failing instead under `CI=true`.
 
-use std::io::Write;
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
@@ -56,37 +55,23 @@ impl Netns {
         Netns { name }
     }
 
-    fn nft(&self, args: &[&str]) -> Output {
-        Command::new("ip")
-            .args(["netns", "exec", &self.name, "nft"])
-            .args(args)
-            .output()
-            .expect("nft runs")
+    /// nft inside this namespace.
+    fn nft(&self) -> crate::nft::Nft {
+        crate::nft::Nft::from_env().in_netns(&self.name)
     }
 
     /// Loads a script (`json: false`) or a JSON batch.
     fn load(&self, text: &str, json: bool) -> Result<(), String> {
-        let mut file = tempfile::NamedTempFile::new().expect("a temporary file");
-        file.write_all(text.as_bytes()).expect("written");
-        let path = file.path().to_str().expect("a UTF-8 path");
-        let out = if json {
-            self.nft(&["-j", "-f", path])
-        } else {
-            self.nft(&["-f", path])
-        };
-        if out.status.success() {
-            Ok(())
-        } else {
-            Err(stderr(&out))
-        }
+        self.nft().load(text, json).map_err(|e| e.to_string())
     }
 
     /// `nft -j list ruleset` without handles and version information.
     fn list(&self) -> serde_json::Value {
-        let out = self.nft(&["-j", "list", "ruleset"]);
-        assert!(out.status.success(), "nft list: {}", stderr(&out));
-        let mut value: serde_json::Value =
-            serde_json::from_slice(&out.stdout).expect("nft lists JSON");
+        let listed = self
+            .nft()
+            .list_ruleset_json()
+            .expect("nft lists the ruleset");
+        let mut value: serde_json::Value = serde_json::from_str(&listed).expect("nft lists JSON");
         strip(&mut value);
         value
     }
