@@ -3,16 +3,19 @@
 use std::path::Path;
 
 use super::arguments::{Arguments, CheckArgs};
+use super::error::CliError;
 use super::output::{Format, Outcome, Output, Stream};
 use super::project;
 use crate::config::Settings;
 use crate::diagnostic::{self, HumanOptions, Severity};
 use crate::pipeline::{self, Checked};
 
-pub fn run(cmd: &CheckArgs, args: &Arguments, out: &mut Output) -> Result<Outcome, String> {
+pub fn run(cmd: &CheckArgs, args: &Arguments, out: &mut Output) -> Result<Outcome, CliError> {
     let flags = project::level_flags(&cmd.levels)?;
     if cmd.files.iter().filter(|f| *f == Path::new("-")).count() > 1 {
-        return Err("standard input (`-`) can be read only once".to_string());
+        return Err(CliError::Usage(
+            "standard input (`-`) can be read only once".to_string(),
+        ));
     }
     let mut outcome = Outcome::Clean;
     let mut all: Vec<Checked> = Vec::new();
@@ -23,7 +26,7 @@ pub fn run(cmd: &CheckArgs, args: &Arguments, out: &mut Output) -> Result<Outcom
         let settings = match settings_for(args.config.as_deref(), anchor, &mut settings_cache) {
             Ok(s) => s,
             Err(e) => {
-                out.fatal(&e);
+                out.fatal(&e.to_string());
                 outcome = Outcome::Fatal;
                 unread += 1;
                 continue;
@@ -76,7 +79,7 @@ fn settings_for(
     explicit: Option<&Path>,
     file: &Path,
     cache: &mut Vec<(Option<std::path::PathBuf>, Settings)>,
-) -> Result<Settings, String> {
+) -> Result<Settings, CliError> {
     let dir = if explicit.is_some() {
         None
     } else {
@@ -85,10 +88,8 @@ fn settings_for(
     if let Some((_, s)) = cache.iter().find(|(d, _)| *d == dir) {
         return Ok(s.clone());
     }
-    let settings = Settings::discover(explicit, Some(file)).map_err(|e| e.to_string())?;
-    settings
-        .check_rule_names(|name| crate::lint::find(name).is_some())
-        .map_err(|e| e.to_string())?;
+    let settings = Settings::discover(explicit, Some(file))?;
+    settings.check_rule_names(|name| crate::lint::find(name).is_some())?;
     cache.push((dir, settings.clone()));
     Ok(settings)
 }

@@ -9,13 +9,14 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use super::arguments::{Arguments, CompileArgs, RulesetFormat};
+use super::error::CliError;
 use super::output::{Outcome, Output, Stream};
 use super::project;
 use crate::compile::{self, Ruleset};
 use crate::diagnostic::{self, HumanOptions, Severity};
 use crate::model::Host;
 
-pub fn run(cmd: &CompileArgs, args: &Arguments, out: &mut Output) -> Result<Outcome, String> {
+pub fn run(cmd: &CompileArgs, args: &Arguments, out: &mut Output) -> Result<Outcome, CliError> {
     let (checked, settings) = project::load(&cmd.file, &cmd.stdin, &cmd.levels, args)?;
     if checked.has_errors() {
         let errors: Vec<_> = checked
@@ -64,7 +65,10 @@ pub fn run(cmd: &CompileArgs, args: &Arguments, out: &mut Output) -> Result<Outc
             &settings.config.compile,
             &checked.loaded.sources,
         )
-        .map_err(|e| format!("cannot compile host `{}`: {e}", host.display_name()))?;
+        .map_err(|error| CliError::Compile {
+            host: host.display_name().to_string(),
+            error,
+        })?;
         compiled.push((host, render(&ruleset, cmd.format)));
     }
 
@@ -82,25 +86,22 @@ pub fn run(cmd: &CompileArgs, args: &Arguments, out: &mut Output) -> Result<Outc
         for (host, text) in &compiled {
             let path = dir.join(file_name(host, cmd.format)?);
             if files.iter().any(|(p, _)| *p == path) {
-                return Err(format!(
+                return Err(CliError::Usage(format!(
                     "two hosts would both be written to `{}`",
                     path.display()
-                ));
+                )));
             }
             files.push((path, text));
         }
-        std::fs::create_dir_all(dir).map_err(|e| {
-            format!(
-                "cannot create `{}`: {}",
-                dir.display(),
-                crate::fsio::reason(&e)
-            )
+        std::fs::create_dir_all(dir).map_err(|e| CliError::CreateDir {
+            path: dir.display().to_string(),
+            reason: crate::fsio::reason(&e),
         })?;
         let files: Vec<(&Path, &[u8])> = files
             .iter()
             .map(|(path, text)| (path.as_path(), text.as_bytes()))
             .collect();
-        crate::fsio::write_all_atomically(&files).map_err(|e| e.to_string())?;
+        crate::fsio::write_all_atomically(&files)?;
         out.note(&format!(
             "wrote {} file{} to {}",
             files.len(),
@@ -108,7 +109,7 @@ pub fn run(cmd: &CompileArgs, args: &Arguments, out: &mut Output) -> Result<Outc
             dir.display()
         ));
     } else if let Some(path) = &cmd.output {
-        crate::fsio::write_atomically(path, compiled[0].1.as_bytes()).map_err(|e| e.to_string())?;
+        crate::fsio::write_atomically(path, compiled[0].1.as_bytes())?;
     } else {
         out.print(&compiled[0].1);
     }

@@ -5,6 +5,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use serde::Serialize;
 
 use super::arguments::{Arguments, ExplainArgs};
+use super::error::CliError;
 use super::output::{DataFormat, Outcome, Output};
 use super::project;
 use crate::model::ChainKind;
@@ -244,16 +245,16 @@ fn rule_line(rule: &RuleRef) -> String {
     }
 }
 
-pub fn run(cmd: &ExplainArgs, args: &Arguments, out: &mut Output) -> Result<Outcome, String> {
+pub fn run(cmd: &ExplainArgs, args: &Arguments, out: &mut Output) -> Result<Outcome, CliError> {
     let path = cmd.chain.kind();
     let packet = parse_packet(&cmd.packet, path)?;
     let (checked, _) = project::load(&cmd.file, &cmd.stdin, &cmd.levels, args)?;
     if checked.has_errors() {
-        return Err(format!(
+        return Err(CliError::Usage(format!(
             "`{}` has errors; run `portcullis check {}` first",
             project::anchor(&cmd.file, &cmd.stdin).display(),
             project::anchor(&cmd.file, &cmd.stdin).display()
-        ));
+        )));
     }
     let host = project::pick_host(&checked, cmd.host.as_deref())?;
     let sources = &checked.loaded.sources;
@@ -298,7 +299,7 @@ pub fn run(cmd: &ExplainArgs, args: &Arguments, out: &mut Output) -> Result<Outc
     };
     match cmd.format {
         DataFormat::Json => {
-            let text = serde_json::to_string_pretty(&explanation).map_err(|e| e.to_string())?;
+            let text = serde_json::to_string_pretty(&explanation)?;
             out.print(&text);
             out.print("\n");
         }

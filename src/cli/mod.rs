@@ -6,6 +6,7 @@
 mod arguments;
 mod check;
 mod compile;
+mod error;
 mod explain;
 mod lookup;
 mod output;
@@ -56,8 +57,8 @@ pub fn run(args: &Arguments) -> Outcome {
     };
     let outcome = match result {
         Ok(outcome) => outcome,
-        Err(message) => {
-            out.fatal(&message);
+        Err(error) => {
+            out.fatal(&error.to_string());
             Outcome::Fatal
         }
     };

@@ -1,6 +1,7 @@
 //! Loading one policy file with its settings, for the commands that act on a single policy.
 
 use super::arguments::{Arguments, LevelArgs, StdinArgs};
+use super::error::CliError;
 use crate::config::Settings;
 use crate::lint::{self, Level, Levels, LintRule};
 use crate::model::Host;
@@ -50,15 +51,12 @@ pub fn load(
     stdin: &StdinArgs,
     flags: &LevelArgs,
     args: &Arguments,
-) -> Result<(Checked, Settings), String> {
+) -> Result<(Checked, Settings), CliError> {
     let flags = level_flags(flags)?;
-    let settings = Settings::discover(args.config.as_deref(), Some(anchor(file, stdin)))
-        .map_err(|e| e.to_string())?;
-    settings
-        .check_rule_names(|name| lint::find(name).is_some())
-        .map_err(|e| e.to_string())?;
+    let settings = Settings::discover(args.config.as_deref(), Some(anchor(file, stdin)))?;
+    settings.check_rule_names(|name| lint::find(name).is_some())?;
     let levels = levels(&settings, &flags);
-    let loaded = crate::load::load_argument(file, &stdin.stdin_name).map_err(|e| e.to_string())?;
+    let loaded = crate::load::load_argument(file, &stdin.stdin_name)?;
     Ok((pipeline::check(loaded, &settings, &levels), settings))
 }
 

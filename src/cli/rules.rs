@@ -1,10 +1,11 @@
 //! `portcullis rules` and `portcullis rule NAME`.
 
 use super::arguments::{RuleArgs, RulesArgs};
+use super::error::CliError;
 use super::output::{DataFormat, Outcome, Output};
 use crate::lint;
 
-pub fn list(cmd: &RulesArgs, out: &mut Output) -> Result<Outcome, String> {
+pub fn list(cmd: &RulesArgs, out: &mut Output) -> Result<Outcome, CliError> {
     match cmd.format {
         DataFormat::Json => {
             let rules: Vec<_> = lint::rules::ALL
@@ -19,7 +20,7 @@ pub fn list(cmd: &RulesArgs, out: &mut Output) -> Result<Outcome, String> {
                     })
                 })
                 .collect();
-            let text = serde_json::to_string_pretty(&rules).map_err(|e| e.to_string())?;
+            let text = serde_json::to_string_pretty(&rules)?;
             out.print(&text);
             out.print("\n");
         }
@@ -43,7 +44,7 @@ pub fn list(cmd: &RulesArgs, out: &mut Output) -> Result<Outcome, String> {
     Ok(Outcome::Clean)
 }
 
-pub fn show(cmd: &RuleArgs, out: &mut Output) -> Result<Outcome, String> {
+pub fn show(cmd: &RuleArgs, out: &mut Output) -> Result<Outcome, CliError> {
     let rule = lint::find(&cmd.name).ok_or_else(|| super::project::unknown_rule(&cmd.name))?;
     out.print(&lint::docs_markdown(rule));
     Ok(Outcome::Clean)
