@@ -5,72 +5,34 @@
 //! file next to its target, and only when all are complete are they renamed over their targets
 //! ([`crate::fsio`]).
 
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use super::arguments::{Arguments, CompileArgs, RulesetFormat};
+use super::build::{build, Hosts};
 use super::error::CliError;
-use super::output::{Outcome, Output, Stream};
+use super::output::{Outcome, Output};
 use super::project;
-use crate::compile::{self, Ruleset};
-use crate::diagnostic::{self, HumanOptions, Severity};
+use crate::compile::Ruleset;
+use crate::diagnostic::Severity;
 use crate::model::Host;
 
 pub fn run(cmd: &CompileArgs, args: &Arguments, out: &mut Output) -> Result<Outcome, CliError> {
-    let (checked, settings) = project::load(&cmd.file, &cmd.stdin, &cmd.levels, args)?;
-    if checked.has_errors() {
-        let errors: Vec<_> = checked
-            .diagnostics
-            .iter()
-            .filter(|d| d.severity == Severity::Error)
-            .cloned()
-            .collect();
-        let options = HumanOptions {
-            color: out.color && std::io::stderr().is_terminal(),
-            width: super::output::terminal_width(Stream::Stderr),
-        };
-        out.note(&diagnostic::render_human(
-            &checked.loaded.sources,
-            &errors,
-            options,
-        ));
-        out.note(&format!(
-            "not compiled: {} has {} error{}; nothing was written",
-            project::anchor(&cmd.file, &cmd.stdin).display(),
-            errors.len(),
-            if errors.len() == 1 { "" } else { "s" }
-        ));
-        return Ok(Outcome::Findings);
-    }
-
-    let hosts: Vec<&Host> = match (&cmd.host, &cmd.out_dir) {
-        (Some(name), _) => vec![project::pick_host(&checked, Some(name))?],
-        (None, Some(_)) if !checked.policy.hosts.is_empty() => {
-            checked.policy.hosts.iter().collect()
-        }
-        (None, _) => vec![project::pick_host(&checked, None).map_err(|e| {
-            if checked.policy.hosts.len() > 1 {
-                format!("{e}, or write one file per host with `--out-dir`")
-            } else {
-                e
-            }
-        })?],
+    let hosts = match (&cmd.host, &cmd.out_dir) {
+        (Some(name), _) => Hosts::Named(name),
+        (None, Some(_)) => Hosts::All,
+        (None, None) => Hosts::Only {
+            hint: ", or write one file per host with `--out-dir`",
+        },
     };
-
-    let mut compiled: Vec<(&Host, String)> = Vec::new();
-    for host in hosts {
-        let ruleset = compile::compile_host_with_sources(
-            &checked.policy,
-            host,
-            &settings.config.compile,
-            &checked.loaded.sources,
-        )
-        .map_err(|error| CliError::Compile {
-            host: host.display_name().to_string(),
-            error,
-        })?;
-        compiled.push((host, render(&ruleset, cmd.format)));
-    }
+    let Some(built) = build(&cmd.file, &cmd.stdin, &cmd.levels, args, hosts, out)? else {
+        return Ok(Outcome::Findings);
+    };
+    let checked = &built.checked;
+    let compiled: Vec<(&Host, String)> = built
+        .rulesets
+        .iter()
+        .map(|(i, ruleset)| (&checked.policy.hosts[*i], render(ruleset, cmd.format)))
+        .collect();
 
     let warnings = checked.count(Severity::Warning);
     if warnings > 0 {

@@ -4,6 +4,7 @@
 //! internal errors (clap's own usage errors exit 2 as well).
 
 mod arguments;
+mod build;
 mod check;
 mod compile;
 mod error;

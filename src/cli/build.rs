@@ -1,0 +1,101 @@
+//! What every command that produces rulesets does first: load and check the policy with its
+//! settings, refuse while it has error-level findings (showing them on stderr), pick the hosts,
+//! and compile each. `compile` uses it; the deploying commands will.
+
+use std::io::IsTerminal;
+use std::path::Path;
+
+use super::arguments::{Arguments, LevelArgs, StdinArgs};
+use super::error::CliError;
+use super::output::{Output, Stream};
+use super::project;
+use crate::compile::{self, Ruleset};
+use crate::diagnostic::{self, HumanOptions, Severity};
+use crate::pipeline::Checked;
+
+/// Which hosts of the policy to compile.
+#[derive(Debug, Clone, Copy)]
+pub enum Hosts<'a> {
+    /// The one `--host` names.
+    Named(&'a str),
+    /// The only host; a policy of several is a usage error (`hint` is added to the message).
+    Only { hint: &'a str },
+    /// Every host (at least one).
+    All,
+}
+
+/// A checked policy and the rulesets of the hosts asked for.
+pub struct Built {
+    pub checked: Checked,
+    /// Each host, by its index in `checked.policy.hosts`, with its ruleset.
+    pub rulesets: Vec<(usize, Ruleset)>,
+}
+
+/// Loads, checks and compiles; `None` when the policy has errors (they have been shown and
+/// nothing may be produced).
+pub fn build(
+    file: &Path,
+    stdin: &StdinArgs,
+    levels: &LevelArgs,
+    args: &Arguments,
+    hosts: Hosts,
+    out: &mut Output,
+) -> Result<Option<Built>, CliError> {
+    let (checked, settings) = project::load(file, stdin, levels, args)?;
+    if checked.has_errors() {
+        let errors: Vec<_> = checked
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .cloned()
+            .collect();
+        let options = HumanOptions {
+            color: out.color && std::io::stderr().is_terminal(),
+            width: super::output::terminal_width(Stream::Stderr),
+        };
+        out.note(&diagnostic::render_human(
+            &checked.loaded.sources,
+            &errors,
+            options,
+        ));
+        out.note(&format!(
+            "not compiled: {} has {} error{}; nothing was written",
+            project::anchor(file, stdin).display(),
+            errors.len(),
+            if errors.len() == 1 { "" } else { "s" }
+        ));
+        return Ok(None);
+    }
+    let all = &checked.policy.hosts;
+    let index_of = |host: &crate::model::Host| {
+        all.iter()
+            .position(|h| std::ptr::eq(h, host))
+            .expect("a host of the policy")
+    };
+    let picked: Vec<usize> = match hosts {
+        Hosts::Named(name) => vec![index_of(project::pick_host(&checked, Some(name))?)],
+        Hosts::All if !all.is_empty() => (0..all.len()).collect(),
+        Hosts::All => vec![index_of(project::pick_host(&checked, None)?)],
+        Hosts::Only { hint } => match project::pick_host(&checked, None) {
+            Ok(host) => vec![index_of(host)],
+            Err(e) if all.len() > 1 => return Err(CliError::Usage(format!("{e}{hint}"))),
+            Err(e) => return Err(e.into()),
+        },
+    };
+    let mut rulesets = Vec::with_capacity(picked.len());
+    for i in picked {
+        let host = &all[i];
+        let ruleset = compile::compile_host_with_sources(
+            &checked.policy,
+            host,
+            &settings.config.compile,
+            &checked.loaded.sources,
+        )
+        .map_err(|error| CliError::Compile {
+            host: host.display_name().to_string(),
+            error,
+        })?;
+        rulesets.push((i, ruleset));
+    }
+    Ok(Some(Built { checked, rulesets }))
+}
