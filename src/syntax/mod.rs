@@ -12,6 +12,7 @@ mod lexical;
 mod parse_error;
 mod parser;
 mod recovery;
+mod scan;
 mod split;
 mod yaml;
 

@@ -8,6 +8,7 @@ use pest::error::{ErrorVariant, InputLocation};
 
 use super::grammar::Rule;
 use super::parser::Origin;
+use super::scan::Place;
 use crate::diagnostic::Diagnostic;
 use crate::rule::SYNTAX_ERROR;
 use crate::source::{floor_char_boundary, FileId};
@@ -395,32 +396,10 @@ fn token_at(text: &str, pos: usize) -> &str {
 /// The innermost `{` never closed, outside comments and strings.
 fn unclosed_brace(text: &str) -> Option<usize> {
     let mut open = Vec::new();
-    let mut in_string = false;
-    let mut in_comment = false;
-    let mut escaped = false;
-    for (i, c) in text.char_indices() {
-        if c == '\n' || c == '\r' {
-            in_comment = false;
-            in_string = false;
-            continue;
-        }
-        if in_comment {
-            continue;
-        }
-        if in_string {
-            match c {
-                _ if escaped => escaped = false,
-                '\\' => escaped = true,
-                '"' => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
-        match c {
-            '#' => in_comment = true,
-            '"' => in_string = true,
-            '{' => open.push(i),
-            '}' => {
+    for (i, b, place) in super::scan::places(text) {
+        match (b, place) {
+            (b'{', Place::Code) => open.push(i),
+            (b'}', Place::Code) => {
                 open.pop();
             }
             _ => {}

@@ -14,6 +14,7 @@ use super::ast::Item;
 use super::grammar::{PolicyParser, Rule};
 use super::parse_error::{self, Context};
 use super::parser::{Builder, Origin};
+use super::scan::{self, Place, Scanner};
 use super::split;
 use crate::diagnostic::Diagnostic;
 use crate::source::{floor_char_boundary, FileId};
@@ -45,25 +46,11 @@ fn too_deep(text: &str) -> Vec<Range<usize>> {
     let mut deep = Vec::new();
     let mut depth = 0usize;
     let mut opened_at: Option<usize> = None;
-    let mut in_string = false;
-    let mut in_comment = false;
-    let mut escaped = false;
-    for (i, b) in text.bytes().enumerate() {
+    for (i, b, place) in scan::places(text) {
+        if place != Place::Code {
+            continue;
+        }
         match b {
-            b'\n' | b'\r' => {
-                in_string = false;
-                in_comment = false;
-                escaped = false;
-            }
-            _ if in_comment => {}
-            _ if in_string => match b {
-                _ if escaped => escaped = false,
-                b'\\' => escaped = true,
-                b'"' => in_string = false,
-                _ => {}
-            },
-            b'#' => in_comment = true,
-            b'"' => in_string = true,
             b'{' => {
                 depth += 1;
                 if depth > MAX_BLOCK_DEPTH && opened_at.is_none() {
@@ -181,32 +168,12 @@ pub(super) fn blank(text: &mut String, range: &Range<usize>, keep_braces: bool) 
     debug_assert!(text.is_char_boundary(range.start) && text.is_char_boundary(range.end));
     let mut bytes = std::mem::take(text).into_bytes();
     let mut changed = false;
-    let mut in_string = false;
-    let mut in_comment = false;
-    let mut escaped = false;
+    let mut scanner = Scanner::default();
     for b in &mut bytes[range.clone()] {
-        if *b == b'\n' || *b == b'\r' {
-            in_string = false;
-            in_comment = false;
-            continue;
-        }
-        let keep = if in_comment {
-            false
-        } else if in_string {
-            match *b {
-                _ if escaped => escaped = false,
-                b'\\' => escaped = true,
-                b'"' => in_string = false,
-                _ => {}
-            }
-            false
-        } else {
-            match *b {
-                b'#' => in_comment = true,
-                b'"' => in_string = true,
-                _ => {}
-            }
-            keep_braces && (*b == b'{' || *b == b'}')
+        let keep = match scanner.place(*b) {
+            Place::LineEnd => true,
+            Place::Code => keep_braces && (*b == b'{' || *b == b'}'),
+            Place::String | Place::Comment => false,
         };
         if !keep && *b != b' ' {
             changed = true;

@@ -16,6 +16,7 @@ use pest::Parser;
 use super::ast::{ChainBlock, HostItem, Item};
 use super::grammar::{PolicyParser, Rule};
 use super::parser::{Builder, Origin};
+use super::scan::{Place, Scanner};
 use crate::diagnostic::Diagnostic;
 use crate::source::FileId;
 
@@ -147,14 +148,14 @@ fn scan_for_cut(text: &str, skip_ordinary: bool) -> Option<Cut> {
     let mut open_braces: Vec<(usize, usize)> = Vec::new();
     let mut blocks: Vec<(usize, usize, usize, usize)> = Vec::new(); // (open, close, depth, lines)
     let mut line_starts: Vec<(usize, usize)> = Vec::new(); // (position, depth) of cuttable lines
-    let (mut in_string, mut in_comment, mut escaped) = (false, false, false);
+    let mut scanner = Scanner::default();
     // The last byte of the line so far: a line after one ending in `\\` continues it. (Also
     // after a comment ending in `\\`, which does not continue: a harmless miss.)
     let mut last_visible = b'\n';
     let mut i = 0;
     while i < bytes.len() {
         let b = bytes[i];
-        if skip_ordinary && !SPECIAL[usize::from(b)] && !in_string && !in_comment {
+        if skip_ordinary && !SPECIAL[usize::from(b)] && scanner.in_code() {
             // Most lines hold none of the bytes that matter here: skip to the next that does.
             let run = bytes[i..]
                 .iter()
@@ -166,44 +167,31 @@ fn scan_for_cut(text: &str, skip_ordinary: bool) -> Option<Cut> {
         }
         let at = i;
         i += 1;
-        if b == b'\n' || b == b'\r' {
-            if b == b'\n' && !in_string && last_visible != b'\\' {
-                line_starts.push((at + 1, open_braces.len()));
-                if let Some((_, lines)) = open_braces.last_mut() {
-                    *lines += 1;
+        let in_string = scanner.in_string();
+        match scanner.place(b) {
+            Place::LineEnd => {
+                if b == b'\n' && !in_string && last_visible != b'\\' {
+                    line_starts.push((at + 1, open_braces.len()));
+                    if let Some((_, lines)) = open_braces.last_mut() {
+                        *lines += 1;
+                    }
                 }
+                if b == b'\n' {
+                    last_visible = b'\n';
+                }
+                continue;
             }
-            in_string = false;
-            in_comment = false;
-            escaped = false;
-            if b == b'\n' {
-                last_visible = b'\n';
-            }
-            continue;
+            Place::Code => match b {
+                b'{' => open_braces.push((at, 0)),
+                b'}' => {
+                    let (open, lines) = open_braces.pop()?;
+                    blocks.push((open, at, open_braces.len() + 1, lines));
+                }
+                _ => {}
+            },
+            Place::String | Place::Comment => {}
         }
         last_visible = b;
-        if in_comment {
-            continue;
-        }
-        if in_string {
-            match b {
-                _ if escaped => escaped = false,
-                b'\\' => escaped = true,
-                b'"' => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
-        match b {
-            b'#' => in_comment = true,
-            b'"' => in_string = true,
-            b'{' => open_braces.push((at, 0)),
-            b'}' => {
-                let (open, lines) = open_braces.pop()?;
-                blocks.push((open, at, open_braces.len() + 1, lines));
-            }
-            _ => {}
-        }
     }
     if !open_braces.is_empty() {
         return None;
