@@ -9,7 +9,6 @@
 //! in `src/registry/tests.rs` re-parses the TSV independently and compares it with these tables.
 
 use std::collections::BTreeMap;
-use std::env;
 use std::fmt::Write as _;
 use std::fs;
 use std::path::Path;
@@ -35,15 +34,12 @@ struct Reservation {
     note: String,
 }
 
-fn main() {
+/// Writes `registry_table.rs` into `out_dir`.
+pub fn write(out_dir: &Path) {
     println!("cargo:rerun-if-changed={REGISTRY}");
-    println!("cargo:rerun-if-changed=build.rs");
-
     let text = fs::read_to_string(REGISTRY).unwrap_or_else(|e| panic!("reading {REGISTRY}: {e}"));
-    let out_dir = env::var("OUT_DIR").expect("cargo sets OUT_DIR");
     let code = generate(&text);
-    fs::write(Path::new(&out_dir).join("registry_table.rs"), code)
-        .expect("writing registry_table.rs");
+    fs::write(out_dir.join("registry_table.rs"), code).expect("writing registry_table.rs");
 }
 
 /// Panics with the record's line number; a build failure is the right outcome for a bad table.
