@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Arg, ArgAction, ArgMatches, Args, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use super::output::{ColorChoice, DataFormat, Format};
 
@@ -164,46 +164,73 @@ pub struct StdinArgs {
     pub stdin_name: String,
 }
 
-/// `--error`, `--warn` and `--ignore`: the levels of lint rules for this run.
-#[derive(Debug, Args)]
+/// `--error`, `--warn` and `--ignore`: the levels of lint rules for this run, in the order the
+/// command line gives them (a later flag for the same rule wins).
+///
+/// clap keeps each flag's values apart and their positions only as indices, so this type reads
+/// the matches itself: the flags are declared by [`Args::augment_args`] and collected, in order,
+/// by [`FromArgMatches::from_arg_matches`].
+#[derive(Debug, Default)]
 pub struct LevelArgs {
-    /// Report RULE (name or code) as an error. Repeatable; later flags win.
-    #[arg(long = "error", value_name = "RULE")]
-    pub error: Vec<String>,
-
-    /// Report RULE as a warning. Repeatable; later flags win.
-    #[arg(long = "warn", value_name = "RULE")]
-    pub warn: Vec<String>,
-
-    /// Do not report RULE. Repeatable; later flags win.
-    #[arg(long = "ignore", value_name = "RULE")]
-    pub ignore: Vec<String>,
-
-    /// `--error`, `--warn` and `--ignore` in the order given on the command line.
-    #[arg(skip)]
+    /// Each flag's rule (name or code, as given) and level, in command-line order.
     pub ordered: Vec<(String, crate::lint::Level)>,
 }
 
-impl LevelArgs {
-    /// Recovers the command-line order of the level flags, which clap keeps only as indices.
-    pub fn order(&mut self, matches: &clap::ArgMatches) {
-        use crate::lint::Level;
+/// The three level flags: their ids, the level each sets, and their help.
+const LEVEL_FLAGS: [(&str, crate::lint::Level, &str); 3] = [
+    (
+        "error",
+        crate::lint::Level::Error,
+        "Report RULE (name or code) as an error. Repeatable; later flags win.",
+    ),
+    (
+        "warn",
+        crate::lint::Level::Warning,
+        "Report RULE as a warning. Repeatable; later flags win.",
+    ),
+    (
+        "ignore",
+        crate::lint::Level::Off,
+        "Do not report RULE. Repeatable; later flags win.",
+    ),
+];
+
+impl FromArgMatches for LevelArgs {
+    fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
         let mut flags = Vec::new();
-        for (id, level) in [
-            ("error", Level::Error),
-            ("warn", Level::Warning),
-            ("ignore", Level::Off),
-        ] {
+        for (id, level, _) in LEVEL_FLAGS {
             if let (Some(indices), Some(values)) =
                 (matches.indices_of(id), matches.get_many::<String>(id))
             {
-                for (index, value) in indices.zip(values) {
-                    flags.push((index, value.clone(), level));
-                }
+                flags.extend(indices.zip(values).map(|(i, v)| (i, v.clone(), level)));
             }
         }
         flags.sort_by_key(|(index, _, _)| *index);
-        self.ordered = flags.into_iter().map(|(_, v, l)| (v, l)).collect();
+        let ordered = flags.into_iter().map(|(_, v, l)| (v, l)).collect();
+        Ok(LevelArgs { ordered })
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(matches)?;
+        Ok(())
+    }
+}
+
+impl Args for LevelArgs {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        LEVEL_FLAGS.iter().fold(cmd, |cmd, (id, _, help)| {
+            cmd.arg(
+                Arg::new(*id)
+                    .long(*id)
+                    .value_name("RULE")
+                    .action(ArgAction::Append)
+                    .help(*help),
+            )
+        })
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
     }
 }
 

@@ -25,18 +25,10 @@ pub use output::{DataFormat, Format, Outcome};
 /// Parses the process arguments and runs the command.
 pub fn main() -> ExitCode {
     let matches = Arguments::command().get_matches();
-    let mut args = match Arguments::from_arg_matches(&matches) {
+    let args = match Arguments::from_arg_matches(&matches) {
         Ok(args) => args,
         Err(e) => e.exit(),
     };
-    if let Some((_, sub)) = matches.subcommand() {
-        match &mut args.command {
-            Command::Check(cmd) => cmd.levels.order(sub),
-            Command::Compile(cmd) => cmd.levels.order(sub),
-            Command::Explain(cmd) => cmd.levels.order(sub),
-            _ => {}
-        }
-    }
     let outcome = run(&args);
     outcome.exit_code()
 }
