@@ -110,7 +110,10 @@ fn render(format: Format, all: &[Checked], out: &mut Output) {
             }
         }
         // One document for all files: diagnostics carry their file names.
-        Format::Json => diagnostic::write_json(&runs(all), &mut |piece| out.print(piece)),
+        Format::Json => {
+            // A failure to write is remembered by `out` and reported when it finishes.
+            let _ = diagnostic::write_json(&runs(all), out);
+        }
         Format::Sarif => out.print(&diagnostic::render_sarif(
             &runs(all),
             crate::lint::rules::ALL,

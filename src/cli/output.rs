@@ -116,12 +116,8 @@ impl Output {
     }
 
     pub fn print(&mut self, text: &str) {
-        if self.failed.is_some() {
-            return;
-        }
-        if let Err(e) = self.stdout.write_all(text.as_bytes()) {
-            self.failed = Some(e);
-        }
+        // A failure is remembered in `failed`; `finish` reports it.
+        let _ = self.write_all(text.as_bytes());
     }
 
     /// A message to stderr (progress, summaries), after what was printed so far.
@@ -161,5 +157,28 @@ impl Output {
             io::ErrorKind::BrokenPipe => WriteFailure::ClosedPipe,
             _ => WriteFailure::Failed(crate::fsio::reason(&e)),
         })
+    }
+}
+
+/// Output as a writer, for renderers that stream (`write_json`). The first failure is remembered
+/// as by [`Output::print`], and every write after it fails at once, so that a writer stops early.
+impl Write for Output {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if let Some(e) = &self.failed {
+            return Err(e.kind().into());
+        }
+        match self.stdout.write_all(buf) {
+            Ok(()) => Ok(buf.len()),
+            Err(e) => {
+                let kind = e.kind();
+                self.failed = Some(e);
+                Err(kind.into())
+            }
+        }
+    }
+
+    /// Flushing is [`Output::finish`]'s, which reports the first failure of the run.
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
 }

@@ -392,31 +392,18 @@ fn render_into(
     }
 }
 
-/// Findings above this many are rendered on two threads: laying out a report (wrapping, source
-/// windows) costs tens of microseconds, which adds up on large generated policies.
-const PARALLEL_FINDINGS: usize = 2_000;
-
 /// Renders all findings, each followed by a blank line, in order.
 pub fn render_human(
     sources: &Sources,
     diagnostics: &[Diagnostic],
     options: HumanOptions,
 ) -> String {
-    let render = |part: &[Diagnostic]| {
-        let handler = handler(options);
-        let mut out = String::new();
-        for d in part {
-            render_into(&mut out, &handler, sources, d);
-            out.push('\n');
-        }
-        out
-    };
-    if diagnostics.len() < PARALLEL_FINDINGS {
-        return render(diagnostics);
+    let handler = handler(options);
+    let mut out = String::new();
+    for d in diagnostics {
+        render_into(&mut out, &handler, sources, d);
+        out.push('\n');
     }
-    let (first, second) = diagnostics.split_at(diagnostics.len() / 2);
-    let (mut out, rest) = crate::parallel::join(|| render(first), || render(second));
-    out.push_str(&rest);
     out
 }
 

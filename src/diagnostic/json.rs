@@ -1,7 +1,9 @@
 //! Findings as JSON, for tools. The schema is documented in `docs/output.md` and versioned: fields
 //! are only ever added.
 
-use serde::Serialize;
+use std::io::{self, Write};
+
+use serde::{Serialize, Serializer};
 
 use super::{Diagnostic, Severity};
 use crate::source::{Sources, Span};
@@ -12,7 +14,7 @@ pub const SCHEMA_VERSION: u32 = 1;
 #[derive(Serialize)]
 struct Output<'a> {
     version: u32,
-    diagnostics: Vec<JsonDiagnostic<'a>>,
+    diagnostics: Findings<'a>,
     summary: Summary,
 }
 
@@ -72,105 +74,42 @@ impl<'a> JsonSpan<'a> {
     }
 }
 
-/// Findings above this many are serialised on two threads: a large generated policy can have a
-/// hundred thousand, and their JSON is over a hundred megabytes.
-const PARALLEL_FINDINGS: usize = 2_000;
-
 /// One document for the findings of several runs, each with the sources its spans point into.
 pub fn render_json(runs: &[(&Sources, &[Diagnostic])]) -> String {
-    let mut text = String::new();
-    write_json(runs, &mut |piece| text.push_str(piece));
-    text
+    let mut text = Vec::new();
+    write_json(runs, &mut text).expect("writing to memory cannot fail");
+    String::from_utf8(text).expect("serde_json writes UTF-8")
 }
 
-/// [`render_json`] handed over in pieces, so that a large document is not copied into one string.
-pub fn write_json(runs: &[(&Sources, &[Diagnostic])], write: &mut dyn FnMut(&str)) {
-    write_pieces(runs, PARALLEL_FINDINGS, write);
-}
-
-fn write_pieces(
-    runs: &[(&Sources, &[Diagnostic])],
-    parallel_from: usize,
-    write: &mut dyn FnMut(&str),
-) {
+/// [`render_json`] written to `out` as it is produced, so that a large document (a generated
+/// policy can have a hundred thousand findings, over a hundred megabytes of JSON) is never held
+/// whole in memory.
+pub fn write_json(runs: &[(&Sources, &[Diagnostic])], out: &mut dyn Write) -> io::Result<()> {
     let all: Vec<(&Sources, &Diagnostic)> = runs
         .iter()
         .flat_map(|&(sources, ds)| ds.iter().map(move |d| (sources, d)))
         .collect();
     let count = |s| all.iter().filter(|(_, d)| d.severity == s).count();
-    let summary = Summary {
-        errors: count(Severity::Error),
-        warnings: count(Severity::Warning),
-        infos: count(Severity::Info),
-    };
-    if all.len() < parallel_from.max(2) {
-        let output = Output {
-            version: SCHEMA_VERSION,
-            diagnostics: all
-                .iter()
-                .map(|&(s, d)| JsonDiagnostic::new(s, d))
-                .collect(),
-            summary,
-        };
-        write(&serde_json::to_string_pretty(&output).expect("plain data serialises"));
-        write("\n");
-        return;
-    }
-    // serde_json writes the envelope with an empty list; each half of the list is written on its
-    // own thread, in a document of its own that holds it as deep, and cut into the empty list.
-    let envelope = serde_json::to_string_pretty(&Output {
+    let output = Output {
         version: SCHEMA_VERSION,
-        diagnostics: Vec::new(),
-        summary,
-    })
-    .expect("plain data serialises");
-    let (first, second) = all.split_at(all.len() / 2);
-    let (first, second) = crate::parallel::join(|| elements(first), || elements(second));
-    let empty_list = "\"diagnostics\": []";
-    let at = envelope
-        .find(empty_list)
-        .expect("the envelope has an empty list")
-        + empty_list.len()
-        - 1;
-    for piece in [
-        &envelope[..at],
-        "\n",
-        items(&first),
-        ",\n",
-        items(&second),
-        "\n  ",
-        &envelope[at..],
-        "\n",
-    ] {
-        write(piece);
-    }
-}
-
-/// A document holding only a list of findings, which serde_json lays out exactly as in [`Output`].
-#[derive(Serialize)]
-struct Part<'a> {
-    diagnostics: Vec<JsonDiagnostic<'a>>,
-}
-
-/// Pretty JSON of a document holding only the list of `part`'s findings, which serde_json lays
-/// out at the depth of the list in [`Output`]; [`items`] cuts them out of it.
-fn elements(part: &[(&Sources, &Diagnostic)]) -> String {
-    let part = Part {
-        diagnostics: part
-            .iter()
-            .map(|&(s, d)| JsonDiagnostic::new(s, d))
-            .collect(),
+        diagnostics: Findings(&all),
+        summary: Summary {
+            errors: count(Severity::Error),
+            warnings: count(Severity::Warning),
+            infos: count(Severity::Info),
+        },
     };
-    serde_json::to_string_pretty(&part).expect("plain data serialises")
+    serde_json::to_writer_pretty(&mut *out, &output).map_err(io::Error::from)?;
+    out.write_all(b"\n")
 }
 
-/// The findings of an [`elements`] document as they stand inside the whole document's list:
-/// separated by commas, without a line end after the last.
-fn items(document: &str) -> &str {
-    document
-        .strip_prefix("{\n  \"diagnostics\": [\n")
-        .and_then(|rest| rest.strip_suffix("\n  ]\n}"))
-        .expect("serde_json lays out a non-empty list of objects as expected")
+/// The list of findings, each converted as it is written.
+struct Findings<'a>(&'a [(&'a Sources, &'a Diagnostic)]);
+
+impl Serialize for Findings<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(|&(s, d)| JsonDiagnostic::new(s, d)))
+    }
 }
 
 impl<'a> JsonDiagnostic<'a> {
@@ -225,14 +164,8 @@ mod tests {
             .collect()
     }
 
-    fn render(runs: &[(&Sources, &[Diagnostic])], parallel_from: usize) -> String {
-        let mut text = String::new();
-        write_pieces(runs, parallel_from, &mut |piece| text.push_str(piece));
-        text
-    }
-
     #[test]
-    fn two_threads_write_what_one_writes() {
+    fn one_document_for_several_runs() {
         let a = sources(
             "a.pcl",
             "allow ssh\nallow https\ndeny tcp/1-1023\nallow smtp\n",
@@ -244,16 +177,19 @@ mod tests {
             vec![(&a, fa.as_slice()), (&b, fb.as_slice())],
             vec![(&a, &fa[..2])],
         ] {
-            let one = render(&runs, usize::MAX);
-            let two = render(&runs, 0);
-            assert_eq!(one, render_json(&runs));
-            assert_eq!(one, two);
-            let value: serde_json::Value = serde_json::from_str(&two).expect("valid JSON");
+            let text = render_json(&runs);
+            let value: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
             let count: usize = runs.iter().map(|(_, ds)| ds.len()).sum();
             assert_eq!(value["diagnostics"].as_array().map(Vec::len), Some(count));
+            let errors = runs
+                .iter()
+                .flat_map(|(_, ds)| ds.iter())
+                .filter(|d| d.severity == Severity::Error)
+                .count();
+            assert_eq!(value["summary"]["errors"], errors);
+            assert!(text.ends_with("}\n"), "{text}");
         }
-        let none = render(&[(&a, &[])], 0);
-        assert_eq!(none, render_json(&[(&a, &[])]));
+        let none = render_json(&[(&a, &[])]);
         assert!(none.contains("\"diagnostics\": [],"), "{none}");
     }
 }

@@ -3,11 +3,10 @@
 
 use std::collections::HashMap;
 
-use super::context::{Check, LintContext};
+use super::context::LintContext;
 use super::rules::{self, UNUSED_SUPPRESSION};
 use super::suppression;
 use super::{Level, LintRule};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::config::LintConfig;
 use crate::diagnostic::{self, Diagnostic, Severity};
@@ -46,81 +45,14 @@ impl Levels {
     }
 }
 
-/// Runs every rule that has a check over a resolved policy.
+/// Runs every rule that has a check over a resolved policy, in code order.
 pub fn run(ctx: &LintContext, levels: &Levels, out: &mut Vec<Diagnostic>) {
-    run_with(ctx, levels, out, PARALLEL_RULES);
-}
-
-/// [`run`], on two threads when the chains have at least `parallel_rules` rules in all.
-fn run_with(ctx: &LintContext, levels: &Levels, out: &mut Vec<Diagnostic>, parallel_rules: usize) {
-    let checks: Vec<(&LintRule, Check)> = rules::CHECKS
-        .iter()
-        .filter(|(rule, _)| levels.level(rule) != Level::Off)
-        .copied()
-        .collect();
-    let size: usize = ctx
-        .policy
-        .hosts
-        .iter()
-        .flat_map(|h| &h.chains)
-        .map(|c| c.rules.len())
-        .sum();
-    if size < parallel_rules {
-        for (_, check) in checks {
+    for (rule, check) in rules::CHECKS {
+        if levels.level(rule) != Level::Off {
             check(ctx, out);
         }
-        return;
-    }
-    // Rules are independent: two workers take them in turn from a shared counter, the longest
-    // first so that neither is left with a long one at the end, and the findings are put back
-    // together in rule order, so the result is what one thread finds.
-    let order: Vec<usize> = {
-        let mut order: Vec<usize> = (0..checks.len()).collect();
-        let rank = |k: &usize| {
-            LONGEST_FIRST
-                .iter()
-                .position(|name| *name == checks[*k].0.name)
-                .unwrap_or(LONGEST_FIRST.len())
-        };
-        order.sort_by_key(rank);
-        order
-    };
-    let next = AtomicUsize::new(0);
-    let work = || {
-        let mut found = Vec::new();
-        loop {
-            let Some(&k) = order.get(next.fetch_add(1, Ordering::Relaxed)) else {
-                return found;
-            };
-            let mut diagnostics = Vec::new();
-            (checks[k].1)(ctx, &mut diagnostics);
-            found.push((k, diagnostics));
-        }
-    };
-    let (mut found, more) = crate::parallel::join(work, work);
-    found.extend(more);
-    found.sort_unstable_by_key(|(k, _)| *k);
-    for (_, diagnostics) in found {
-        out.extend(diagnostics);
     }
 }
-
-/// Chains with this many rules in all are checked on two threads.
-const PARALLEL_RULES: usize = 5_000;
-
-/// The rules whose checks take longest on large chains, longest first (`cargo bench --bench check
-/// -- 100000 --rules`); the coverage analysis is made by the first that needs it. The others
-/// follow in their usual order.
-const LONGEST_FIRST: &[&str] = &[
-    "shadowed-rule",
-    "ephemeral-port",
-    "redundant-rule",
-    "ftp-data-channel",
-    "overlapping-rules",
-    "exposed-admin-port",
-    "any-port-open",
-    "insecure-service",
-];
 
 /// Applies suppressions and levels, reports suppressions that suppressed nothing, and sorts.
 pub fn finish(
@@ -191,57 +123,4 @@ pub fn finish(
     diagnostic::sort(&mut diagnostics);
     diagnostics.dedup();
     diagnostics
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::config::Settings;
-
-    #[test]
-    fn two_threads_find_what_one_finds() {
-        let mut text =
-            String::from("net a = 10.1.0.0/16\nbind ftpd on 0.0.0.0 ftp\ninput drop {\n");
-        for i in 0..300u32 {
-            let verdict = ["allow", "deny", "reject"][(i % 3) as usize];
-            let from = ["", " from a", " from 10.1.5.0/24"][(i % 3) as usize];
-            let lo = 1 + (i * 211) % 60000;
-            text.push_str(&format!("  {verdict} tcp/{lo}-{}{from}\n", lo + i % 40));
-        }
-        text.push_str("  allow ftp\n  allow telnet\n}\n");
-        let loaded = crate::load::load_text("big.pcl", &text);
-        let mut diagnostics = loaded.diagnostics.clone();
-        let policy = crate::resolve::resolve(
-            &loaded,
-            &[],
-            crate::model::baseline::Parts::default(),
-            &mut diagnostics,
-        );
-        let settings = Settings::default();
-        let levels = Levels::from_config(&settings.config.lint);
-        let found = |parallel_rules| {
-            let ctx = LintContext::new(
-                &policy,
-                &loaded.sources,
-                &settings.config.lint,
-                &settings.config.compile,
-            );
-            let mut out = diagnostics.clone();
-            run_with(&ctx, &levels, &mut out, parallel_rules);
-            out
-        };
-        let one = found(usize::MAX);
-        assert!(one.len() > 100, "a policy with many findings");
-        assert_eq!(one, found(0));
-    }
-
-    #[test]
-    fn the_longest_checks_are_named_as_rules_with_checks() {
-        for name in LONGEST_FIRST {
-            assert!(
-                rules::CHECKS.iter().any(|(rule, _)| rule.name == *name),
-                "{name} has no check"
-            );
-        }
-    }
 }

@@ -12,7 +12,7 @@
 
 use foldhash::{HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 
 use super::run_map::RunMap;
 use super::Verdict;
@@ -124,14 +124,9 @@ pub struct Coverage {
     pub rules: Vec<RuleCoverage>,
 }
 
-/// Below this many rule visits (rules summed over cells) a chain is analysed on one thread: the
-/// thread would cost more than it saves.
+/// Below this many rule visits (rules summed over cells) a family's cells are swept on one
+/// thread: the second would cost more than it saves.
 const PARALLEL_WORK: usize = 50_000;
-
-/// Chains of at least `PARALLEL_WORK / PARALLEL_FAMILIES` rules have their IPv4 and IPv6 parts
-/// analysed at once: preparing a family's cells (classes of addresses, each cell's rules) takes
-/// one thread, and runs for tens of milliseconds on 100k rules.
-const PARALLEL_FAMILIES: usize = 10;
 
 /// Cells of at most this many rules are looked up among the cells already swept (see
 /// [`TrafficIds`]). Larger cells are swept directly: they seldom repeat, and keeping their
@@ -139,26 +134,10 @@ const PARALLEL_FAMILIES: usize = 10;
 const MEMO_RULES: usize = 32;
 
 impl Coverage {
-    /// Adds what was found in later cells, or in the other address family: where both found
-    /// something, the earlier finding stays.
-    /// On `two_threads`, by halves of the rules (which are independent).
-    fn append(&mut self, chain: &Chain, mut later: Coverage, two_threads: bool) {
-        if !two_threads {
-            Self::append_rules(chain, &mut self.rules, later.rules);
-            return;
-        }
-        let mid = self.rules.len() / 2;
-        let (first, second) = self.rules.split_at_mut(mid);
-        let later_second = later.rules.split_off(mid);
-        crate::parallel::join(
-            || Self::append_rules(chain, first, later.rules),
-            || Self::append_rules(chain, second, later_second),
-        );
-    }
-
-    /// [`Coverage::append`] for the rules in `rules`, which `later` has in the same order.
-    fn append_rules(chain: &Chain, rules: &mut [RuleCoverage], later: Vec<RuleCoverage>) {
-        for (rule, found) in rules.iter_mut().zip(later) {
+    /// Adds what was found in later cells: where both found something, the earlier finding
+    /// stays.
+    fn append(&mut self, chain: &Chain, later: Coverage) {
+        for (rule, found) in self.rules.iter_mut().zip(later.rules) {
             rule.matches_anything |= found.matches_anything;
             if !found.covered_by.is_empty() {
                 rule.add_covering(chain, found.covered_by, found.first_covering);
@@ -212,36 +191,14 @@ struct Maps {
     last_met: (u32, u32),
 }
 
-/// Maps of finished analyses, kept for the next ones: a fresh set is 2.6 MB of zeroed memory,
-/// and a check analyses several chains, families and derived chains, on two threads.
-static SPARE_MAPS: Mutex<Vec<Maps>> = Mutex::new(Vec::new());
-
-/// How many sets of maps [`SPARE_MAPS`] keeps: one per thread of a family's analysis. (When a
-/// large chain's two families are analysed at once, up to four sets are in use; the other two
-/// are made afresh and dropped.)
-const SPARE: usize = 2;
-
 impl Maps {
-    /// A set of maps, kept from an earlier analysis when there is one. The sweep resets the maps
-    /// it uses at each cell.
-    fn take(detail: Detail) -> Self {
-        let spare = SPARE_MAPS.lock().ok().and_then(|mut spare| spare.pop());
-        let mut maps = spare.unwrap_or_else(|| Maps {
+    /// A fresh set of maps; the sweep resets the maps it uses at each cell.
+    fn new(detail: Detail) -> Self {
+        Maps {
             owners: std::array::from_fn(|_| RunMap::new(GAP)),
             other: std::array::from_fn(|_| RunMap::new(GAP)),
-            record: true,
+            record: detail == Detail::Full,
             last_met: (u32::MAX, u32::MAX),
-        });
-        maps.record = detail == Detail::Full;
-        maps
-    }
-
-    /// Keeps the maps for a later analysis.
-    fn give_back(self) {
-        if let Ok(mut spare) = SPARE_MAPS.lock() {
-            if spare.len() < SPARE {
-                spare.push(self);
-            }
         }
     }
 
@@ -454,8 +411,7 @@ fn attach_coverings(
     chain: &Chain,
     result: &mut Coverage,
     coverings: Found,
-    parallel_from: usize,
-    packet: impl Fn(&Covering) -> Packet + Sync,
+    packet: impl Fn(&Covering) -> Packet,
 ) {
     // Each rule's coverings, in the order found.
     let by_rule = Groups::new(result.rules.len(), || {
@@ -463,56 +419,41 @@ fn attach_coverings(
             .zip(coverings.iter())
             .map(|(k, c)| (c.rule as usize, k))
     });
-    // Rules `first..` are `found`.
-    let attach = |found: &mut [RuleCoverage], first: usize| {
-        // `met_by[owner]` is the last rule (plus one) found covered by `owner`: within a rule's
-        // group, in the order found, an owner's first meeting is the one that counts.
-        let mut met_by = vec![0u32; chain.rules.len()];
-        for (rule, found) in (first..).zip(found) {
-            let group = by_rule.get(rule);
-            if group.is_empty() {
+    // `met_by[owner]` is the last rule (plus one) found covered by `owner`: within a rule's
+    // group, in the order found, an owner's first meeting is the one that counts.
+    let mut met_by = vec![0u32; chain.rules.len()];
+    for (rule, found) in result.rules.iter_mut().enumerate() {
+        let group = by_rule.get(rule);
+        if group.is_empty() {
+            continue;
+        }
+        let mut owners: Vec<usize> = Vec::new();
+        // The first owner of each verdict in rule order, with the covering where it was met
+        // first.
+        let mut firsts: Vec<(usize, &Covering)> = Vec::new();
+        for &k in group {
+            let c = coverings.get(k as usize);
+            let owner = c.owner as usize;
+            if met_by[owner] == rule as u32 + 1 {
                 continue;
             }
-            let mut owners: Vec<usize> = Vec::new();
-            // The first owner of each verdict in rule order, with the covering where it was met
-            // first.
-            let mut firsts: Vec<(usize, &Covering)> = Vec::new();
-            for &k in group {
-                let c = coverings.get(k as usize);
-                let owner = c.owner as usize;
-                if met_by[owner] == rule as u32 + 1 {
-                    continue;
-                }
-                met_by[owner] = rule as u32 + 1;
-                owners.push(owner);
-                let verdict = chain.rules[owner].verdict;
-                match firsts
-                    .iter_mut()
-                    .find(|(i, _)| chain.rules[*i].verdict == verdict)
-                {
-                    Some(first) if first.0 > owner => *first = (owner, c),
-                    Some(_) => {}
-                    None => firsts.push((owner, c)),
-                }
+            met_by[owner] = rule as u32 + 1;
+            owners.push(owner);
+            let verdict = chain.rules[owner].verdict;
+            match firsts
+                .iter_mut()
+                .find(|(i, _)| chain.rules[*i].verdict == verdict)
+            {
+                Some(first) if first.0 > owner => *first = (owner, c),
+                Some(_) => {}
+                None => firsts.push((owner, c)),
             }
-            owners.sort_unstable();
-            firsts.sort_unstable_by_key(|&(i, _)| i);
-            let firsts = firsts.into_iter().map(|(i, c)| (i, packet(c))).collect();
-            found.add_covering(chain, owners, firsts);
         }
-    };
-    // Rules are independent here: from `parallel_from` coverings on, each half of them (by
-    // rule) is attached on a thread of its own.
-    if coverings.len() < parallel_from.max(1) {
-        attach(&mut result.rules, 0);
-        return;
+        owners.sort_unstable();
+        firsts.sort_unstable_by_key(|&(i, _)| i);
+        let firsts = firsts.into_iter().map(|(i, c)| (i, packet(c))).collect();
+        found.add_covering(chain, owners, firsts);
     }
-    let middle = by_rule
-        .start
-        .partition_point(|&before| before * 2 < coverings.len())
-        .clamp(1, result.rules.len());
-    let (first, second) = result.rules.split_at_mut(middle);
-    crate::parallel::join(|| attach(first, 0), || attach(second, middle));
 }
 
 /// The coverings found by one or two threads, in the order found: the second thread's cells
@@ -524,10 +465,6 @@ struct Found<'a> {
 }
 
 impl<'a> Found<'a> {
-    fn len(self) -> usize {
-        self.first.len() + self.second.len()
-    }
-
     fn iter(self) -> impl Iterator<Item = &'a Covering> {
         self.first.iter().chain(self.second)
     }
@@ -790,18 +727,8 @@ impl Chain {
                 |a: u128| IpAddr::V6(Ipv6Addr::from(a)),
             );
         };
-        // The families are independent. On large chains they are analysed at once, IPv6 into a
-        // coverage of its own that is then added to IPv4's: what one thread finds in that order.
-        if self.rules.len() * PARALLEL_FAMILIES < parallel_work {
-            v4(&mut result);
-            v6(&mut result);
-        } else {
-            let mut later = Coverage {
-                rules: vec![RuleCoverage::default(); self.rules.len()],
-            };
-            crate::parallel::join(|| v4(&mut result), || v6(&mut later));
-            result.append(self, later, self.rules.len() >= parallel_work);
-        }
+        v4(&mut result);
+        v6(&mut result);
         result
     }
 
@@ -922,7 +849,7 @@ impl Chain {
         // order, finds what that cell found: its findings are replayed instead of swept again
         // (a per-client allow list has one cell per client, and a handful of distinct ones).
         let analyse = |range: std::ops::Range<usize>, out: &mut Coverage| {
-            let mut maps = Maps::take(detail);
+            let mut maps = Maps::new(detail);
             let mut coverings = Vec::new();
             let mut memo: HashMap<Vec<usize>, std::ops::Range<usize>> = HashMap::default();
             let mut events: Vec<Event> = Vec::new();
@@ -955,11 +882,10 @@ impl Chain {
                 };
                 apply.replay(&events[found]);
             }
-            maps.give_back();
             coverings
         };
         let attach = |result: &mut Coverage, coverings: Found| {
-            attach_coverings(self, result, coverings, parallel_work, |c| {
+            attach_coverings(self, result, coverings, |c| {
                 packet_in(&cells[c.cell as usize], usize::from(c.slot), c.port)
             });
         };
@@ -995,7 +921,7 @@ impl Chain {
             || analyse(0..split, result),
             || analyse(split..cells.len(), &mut later),
         );
-        result.append(self, later, self.rules.len() >= parallel_work);
+        result.append(self, later);
         let found = Found {
             first: &coverings,
             second: &later_coverings,

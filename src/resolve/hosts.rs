@@ -10,22 +10,13 @@ use super::definitions::duplicate;
 use super::nets::NetResolver;
 use super::services::ServiceResolver;
 
-/// How hosts are resolved.
-#[derive(Debug, Clone, Copy)]
-pub struct Options {
-    /// Chains of at least this many rules are resolved on two threads.
-    pub parallel_from: usize,
-    /// The baseline parts every chain starts with.
-    pub baseline: baseline::Parts,
-}
-
 /// Resolves every host.
 pub fn resolve_hosts(
     files: &[PolicyFile],
     services: &mut ServiceResolver,
     nets: &mut NetResolver,
     diagnostics: &mut Vec<Diagnostic>,
-    options: Options,
+    baseline: baseline::Parts,
 ) -> Vec<Host> {
     let mut hosts: Vec<Host> = Vec::new();
     let mut name_spans: Vec<Span> = Vec::new();
@@ -52,7 +43,7 @@ pub fn resolve_hosts(
                         services,
                         nets,
                         diagnostics,
-                        options,
+                        baseline,
                     ));
                     by_name.insert(&block.name.node, name_spans.len());
                     name_spans.push(block.name.span);
@@ -83,7 +74,7 @@ pub fn resolve_hosts(
                 services,
                 nets,
                 diagnostics,
-                options,
+                baseline,
             ));
         }
     }
@@ -106,7 +97,7 @@ fn resolve_host(
     services: &mut ServiceResolver,
     nets: &mut NetResolver,
     diagnostics: &mut Vec<Diagnostic>,
-    options: Options,
+    baseline: baseline::Parts,
 ) -> Host {
     let mut host = Host {
         name,
@@ -136,13 +127,11 @@ fn resolve_host(
                     policy: chain.policy.node,
                     policy_span: chain.policy.span,
                     span: chain.kind.span,
-                    rules: resolve_rules(
-                        &chain.rules,
-                        services,
-                        nets,
-                        diagnostics,
-                        options.parallel_from,
-                    ),
+                    rules: chain
+                        .rules
+                        .iter()
+                        .map(|r| resolve_rule(r, services, nets, diagnostics))
+                        .collect(),
                 });
             }
             HostItem::ForwardPort(forward) => {
@@ -159,7 +148,7 @@ fn resolve_host(
     }
     host.chains.sort_by_key(|c| c.kind);
     settle_stacks(&mut host.binds, items);
-    host.add_implicit_rules(options.baseline);
+    host.add_implicit_rules(baseline);
     host
 }
 
@@ -253,87 +242,6 @@ fn resolve_bind(
         span: bind.span,
         v6only: false,
     }
-}
-
-/// Chains with this many rules are resolved on two threads.
-pub const PARALLEL_RULES: usize = 5_000;
-
-/// The rules of a chain, on two threads when there are at least `parallel_from`. Each rule is
-/// resolved on its own; what they share is the definitions they name, so those are resolved
-/// first, in the order the rules name them, and each half of the rules then finds them done and
-/// reports only its own findings: the same findings one thread reports.
-fn resolve_rules(
-    rules: &[ast::Rule],
-    services: &mut ServiceResolver,
-    nets: &mut NetResolver,
-    diagnostics: &mut Vec<Diagnostic>,
-    parallel_from: usize,
-) -> Vec<model::Rule> {
-    if rules.len() < parallel_from.max(2) {
-        return rules
-            .iter()
-            .map(|r| resolve_rule(r, services, nets, diagnostics))
-            .collect();
-    }
-    // The definitions the rules name are resolved first, in the order the rules first name them,
-    // so that each half reports only its own findings. The names are looked up on two threads,
-    // each half's in order; the first half's then the second's is the order of the whole.
-    let (first, second) = rules.split_at(rules.len() / 2);
-    let named = |half: &[ast::Rule]| {
-        let mut seen_services = vec![false; services.definition_count()];
-        let mut seen_nets = vec![false; nets.definition_count()];
-        let mut order = Vec::new();
-        for rule in half {
-            for index in rule.services.iter().flat_map(|refs| services.named(refs)) {
-                if !std::mem::replace(&mut seen_services[index], true) {
-                    order.push(Named::Service(index));
-                }
-            }
-            for refs in [&rule.from, &rule.to].into_iter().flatten() {
-                for index in nets.named(refs) {
-                    if !std::mem::replace(&mut seen_nets[index], true) {
-                        order.push(Named::Net(index));
-                    }
-                }
-            }
-        }
-        order
-    };
-    let (named_first, named_second) = crate::parallel::join(|| named(first), || named(second));
-    for definition in named_first.into_iter().chain(named_second) {
-        match definition {
-            Named::Service(index) => services.prepare(index, diagnostics),
-            Named::Net(index) => nets.prepare(index, diagnostics),
-        }
-    }
-    let (mut other_services, mut other_nets) = (services.clone(), nets.clone());
-    let resolve_half = |half: &[ast::Rule],
-                        services: &mut ServiceResolver,
-                        nets: &mut NetResolver,
-                        capacity: usize| {
-        let mut found = Vec::new();
-        let mut rules = Vec::with_capacity(capacity);
-        rules.extend(
-            half.iter()
-                .map(|r| resolve_rule(r, services, nets, &mut found)),
-        );
-        (rules, found)
-    };
-    // The first half's list has room for the second's, which is moved in without growing it.
-    let ((mut resolved, found), (rest, rest_found)) = crate::parallel::join(
-        || resolve_half(first, services, nets, rules.len()),
-        || resolve_half(second, &mut other_services, &mut other_nets, second.len()),
-    );
-    resolved.extend(rest);
-    diagnostics.extend(found);
-    diagnostics.extend(rest_found);
-    resolved
-}
-
-/// A definition named by a rule: one of the policy's services or nets, by index.
-enum Named {
-    Service(usize),
-    Net(usize),
 }
 
 fn resolve_rule(

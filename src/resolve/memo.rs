@@ -27,7 +27,6 @@ pub enum Begin<T> {
 /// enough that resolving them can never exhaust the stack.
 pub const MAX_DEPTH: usize = 200;
 
-#[derive(Clone)]
 pub struct Memo<T> {
     state: Vec<State<T>>,
     /// How many definitions are being resolved, one inside the other.

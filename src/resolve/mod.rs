@@ -27,23 +27,6 @@ pub fn resolve(
     baseline: baseline::Parts,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Policy {
-    resolve_with(
-        loaded,
-        overlays,
-        baseline,
-        diagnostics,
-        hosts::PARALLEL_RULES,
-    )
-}
-
-/// [`resolve`], with chains of at least `parallel_from` rules resolved on two threads.
-fn resolve_with(
-    loaded: &Loaded,
-    overlays: &[Overlay],
-    baseline: baseline::Parts,
-    diagnostics: &mut Vec<Diagnostic>,
-    parallel_from: usize,
-) -> Policy {
     let defs = Definitions::collect(&loaded.files, diagnostics);
     let mut services = services::ServiceResolver::new(&defs, overlays);
     let mut nets = nets::NetResolver::new(&defs);
@@ -52,10 +35,7 @@ fn resolve_with(
         &mut services,
         &mut nets,
         diagnostics,
-        hosts::Options {
-            parallel_from,
-            baseline,
-        },
+        baseline,
     );
     let service_defs = services.finish(diagnostics);
     let net_defs = nets.finish(diagnostics);
@@ -96,56 +76,7 @@ pub fn resolve_text(
 
 #[cfg(test)]
 mod tests {
-    use super::{baseline, resolve_text, resolve_with};
-
-    #[test]
-    fn two_threads_resolve_what_one_resolves() {
-        // Definitions that resolve, that do not (unknown names, cycles, host bits), used first
-        // in either half or in both, or never; rules with findings of their own.
-        let mut text = String::from(
-            "service web = http, https\nservice loop1 = loop2\nservice loop2 = loop1, tcp/1\n\
-             service broken = nosuchservice\nservice idle = tcp/9\n\
-             net office = 10.1.0.0/16, 10.2.0.1/8\nnet ring = ring2\nnet ring2 = ring\n\
-             net unused = 192.0.2.0/24\nnet left = right\nnet right = left\ninput drop {\n  \
-             allow ssh from left\n",
-        );
-        let lines = [
-            "allow web from office",
-            "allow loop1",
-            "allow sssh from 10.0.0.1/8",
-            "allow ssh/udp from ring",
-            "deny tcp/22 from nowhere",
-            "allow broken, web",
-            "allow domain from office, 192.0.2.0/24",
-            "reject tcp/1000-2000 to office",
-        ];
-        for i in 0..40 {
-            text.push_str("  ");
-            text.push_str(lines[(i * 5 + i / 8) % lines.len()]);
-            text.push('\n');
-        }
-        // A cycle first named in the first half through one of its nets, in the second through
-        // the other: which is reported depends on which is resolved first.
-        text.push_str("  allow ssh from right\n}\n");
-        let loaded = crate::load::load_text("t.pcl", &text);
-        let run = |parallel_from| {
-            let mut diagnostics = Vec::new();
-            let policy = resolve_with(
-                &loaded,
-                &[],
-                baseline::Parts::default(),
-                &mut diagnostics,
-                parallel_from,
-            );
-            crate::diagnostic::sort(&mut diagnostics);
-            (format!("{policy:?}"), diagnostics)
-        };
-        let (one, one_found) = run(usize::MAX);
-        let (two, two_found) = run(2);
-        assert_eq!(one, two);
-        assert_eq!(one_found, two_found);
-        assert!(one_found.len() > 5, "{one_found:?}");
-    }
+    use super::resolve_text;
 
     fn messages(text: &str) -> Vec<String> {
         let (_, _, diagnostics) = resolve_text("t.pcl", text, &[]);

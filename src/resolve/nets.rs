@@ -12,7 +12,6 @@ use crate::syntax::ast::NetRef;
 use super::memo::{Begin, Memo};
 use super::Definitions;
 
-#[derive(Clone)]
 pub struct NetResolver<'a> {
     defs: &'a Definitions<'a>,
     state: Memo<AddrSet>,
@@ -43,30 +42,6 @@ impl<'a> NetResolver<'a> {
             used: vec![false; n],
             suggestions: std::collections::HashMap::new(),
         }
-    }
-
-    /// How many nets the policy defines: indices from `named` are below it.
-    pub fn definition_count(&self) -> usize {
-        self.defs.nets.len()
-    }
-
-    /// The policy's own definitions that `refs` name, for [`NetResolver::prepare`].
-    pub fn named<'r>(&self, refs: &'r [NetRef]) -> impl Iterator<Item = usize> + use<'a, 'r> {
-        let defs = self.defs;
-        refs.iter().filter_map(move |r| match r {
-            NetRef::Name(name) => defs.net(&name.node),
-            NetRef::Not(inner, _) => match &**inner {
-                NetRef::Name(name) => defs.net(&name.node),
-                _ => None,
-            },
-            _ => None,
-        })
-    }
-
-    /// Resolves the definition `index` (from [`NetResolver::named`]) as resolving a reference to
-    /// it would; afterwards resolving references reports only what concerns them.
-    pub fn prepare(&mut self, index: usize, diagnostics: &mut Vec<Diagnostic>) {
-        self.use_definition(index, diagnostics);
     }
 
     /// A definition a reference names: marked used, and resolved (once).

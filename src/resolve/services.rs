@@ -12,7 +12,6 @@ use crate::syntax::ast::{ServiceDef, ServiceRef};
 use super::memo::{Begin, Memo};
 use super::Definitions;
 
-#[derive(Clone)]
 pub struct ServiceResolver<'a> {
     defs: &'a Definitions<'a>,
     overlays: &'a [Overlay],
@@ -53,26 +52,6 @@ impl<'a> ServiceResolver<'a> {
             known: HashMap::new(),
             suggestions: HashMap::new(),
         }
-    }
-
-    /// How many services the policy defines: indices from `named` are below it.
-    pub fn definition_count(&self) -> usize {
-        self.defs.services.len()
-    }
-
-    /// The policy's own definitions that `refs` name, for [`ServiceResolver::prepare`].
-    pub fn named<'r>(&self, refs: &'r [ServiceRef]) -> impl Iterator<Item = usize> + use<'a, 'r> {
-        let defs = self.defs;
-        refs.iter().filter_map(move |r| match r {
-            ServiceRef::Name { name, .. } => defs.service(&name.node),
-            _ => None,
-        })
-    }
-
-    /// Resolves the definition `index` (from [`ServiceResolver::named`]) as resolving a reference
-    /// to it would; afterwards resolving references reports only what concerns them.
-    pub fn prepare(&mut self, index: usize, diagnostics: &mut Vec<Diagnostic>) {
-        self.use_definition(index, diagnostics);
     }
 
     /// Resolves one reference; `None` when it does not resolve (a finding has been reported).
