@@ -47,35 +47,7 @@ pub(super) fn compile(
     config: &CompileConfig,
     sources: Option<&Sources>,
 ) -> Result<Ruleset, CompileError> {
-    for kind in ChainKind::ALL {
-        if host.chains.iter().filter(|c| c.kind == kind).count() > 1 {
-            return Err(CompileError::DuplicateChain { chain: kind });
-        }
-    }
-    for chain in &host.chains {
-        check_baseline(chain, config)?;
-    }
-    let nat_interfaces = host
-        .forwards
-        .iter()
-        .filter_map(|f| f.interface.as_ref())
-        .map(|i| ("forward-port", i))
-        .chain(host.source_nats.iter().map(|n| {
-            let statement = if n.to.is_some() { "snat" } else { "masquerade" };
-            (statement, &n.interface)
-        }));
-    for (statement, list) in nat_interfaces {
-        if let Some(name) = list
-            .names()
-            .iter()
-            .find(|n| values::check_interface(n).is_err())
-        {
-            return Err(CompileError::NatInterface {
-                statement,
-                name: name.clone(),
-            });
-        }
-    }
+    check_host(host, config)?;
     let mut compiler = Compiler {
         policy,
         host,
@@ -125,6 +97,41 @@ pub(super) fn compile(
         sets: compiler.sets,
         chains,
     })
+}
+
+/// What a host must be before any of it is written: at most one chain of each kind, the baseline
+/// the configuration compiles in each chain, and interface names nft takes in its NAT statements.
+fn check_host(host: &Host, config: &CompileConfig) -> Result<(), CompileError> {
+    for kind in ChainKind::ALL {
+        if host.chains.iter().filter(|c| c.kind == kind).count() > 1 {
+            return Err(CompileError::DuplicateChain { chain: kind });
+        }
+    }
+    for chain in &host.chains {
+        check_baseline(chain, config)?;
+    }
+    let nat_interfaces = host
+        .forwards
+        .iter()
+        .filter_map(|f| f.interface.as_ref())
+        .map(|i| ("forward-port", i))
+        .chain(host.source_nats.iter().map(|n| {
+            let statement = if n.to.is_some() { "snat" } else { "masquerade" };
+            (statement, &n.interface)
+        }));
+    for (statement, list) in nat_interfaces {
+        if let Some(name) = list
+            .names()
+            .iter()
+            .find(|n| values::check_interface(n).is_err())
+        {
+            return Err(CompileError::NatInterface {
+                statement,
+                name: name.clone(),
+            });
+        }
+    }
+    Ok(())
 }
 
 struct Compiler<'a> {
@@ -200,6 +207,52 @@ type Owned = (u16, u16, model::Verdict);
 struct FamilyPart {
     family: Option<Family>,
     matches: Vec<Match>,
+}
+
+/// What every nft rule of a unit shares: the comment that locates the unit's rules, the
+/// interface match, and the name of the chain of its own it jumps to when it needs one.
+struct UnitFrame {
+    comment: String,
+    interface: Vec<Match>,
+    chain_name: String,
+}
+
+impl UnitFrame {
+    /// The interface and address matches a rule of the unit starts with, in one family part.
+    fn prefix(&self, family: &FamilyPart) -> Vec<Match> {
+        self.interface
+            .iter()
+            .chain(&family.matches)
+            .cloned()
+            .collect()
+    }
+
+    /// The action that goes to the unit's own chain.
+    fn jump(&self) -> Vec<Action> {
+        vec![Action::Verdict(Verdict::Jump(self.chain_name.clone()))]
+    }
+}
+
+/// A block's traffic cut into runs, each with the verdict of the first rule owning it: per
+/// protocol with ports, per ICMP family (IPv4's first), and for the other protocols.
+struct OwnedRuns {
+    ports: Vec<(Protocol, Vec<Owned>)>,
+    icmp: [Vec<Owned>; 2],
+    other: Vec<Owned>,
+}
+
+impl OwnedRuns {
+    fn of(rules: &[Numbered]) -> OwnedRuns {
+        OwnedRuns {
+            ports: Protocol::ALL
+                .into_iter()
+                .map(|p| (p, owned_runs(rules, |t| t.of(p).ranges().to_vec())))
+                .collect(),
+            icmp: [Family::V4, Family::V6]
+                .map(|family| owned_runs(rules, |t| byte_ranges(t.icmp_of(family)))),
+            other: owned_runs(rules, |t| byte_ranges(&t.other)),
+        }
+    }
 }
 
 impl Compiler<'_> {
@@ -382,139 +435,136 @@ impl Compiler<'_> {
             // `from 10.0.0.0/8 to 2001:db8::/32`: no packet has both.
             return Vec::new();
         }
-        let interface: Vec<Match> = first
-            .interface
-            .iter()
-            .map(|list| interface_match(kind == ChainKind::Output, list))
-            .collect();
-        let chain_name = format!("{kind}_r{first_index}");
-        let prefix = |family: &FamilyPart| -> Vec<Match> {
-            interface.iter().chain(&family.matches).cloned().collect()
+        let frame = UnitFrame {
+            comment,
+            interface: first
+                .interface
+                .iter()
+                .map(|list| interface_match(kind == ChainKind::Output, list))
+                .collect(),
+            chain_name: format!("{kind}_r{first_index}"),
         };
-        let mut out = Vec::new();
         match unit.kind {
-            UnitKind::Block => {
-                let dispatch = self.block_dispatch(&unit.rules);
-                let per_family: Vec<Emitted<&Vec<Action>>> = families
-                    .iter()
-                    .map(|family| {
-                        let parts = dispatch
-                            .iter()
-                            .filter_map(|d| Some((d.within(family.family)?, &d.with)))
-                            .collect();
-                        (family, parts)
-                    })
-                    .filter(|(_, parts): &(_, Vec<_>)| !parts.is_empty())
-                    .collect();
-                if per_family.is_empty() {
-                    return out;
-                }
-                let elements = dispatch_elements(&dispatch);
-                let inline = per_family.len() == 1
-                    || (dispatch.len() == 1 && elements <= INLINE_ELEMENTS)
-                    || dispatch.iter().any(|d| d.family.is_some());
-                if inline {
-                    for (family, parts) in &per_family {
-                        for (matches, actions) in parts {
-                            let mut m = prefix(family);
-                            m.extend(matches.iter().cloned());
-                            out.push(rule(m, (*actions).clone(), &comment));
-                        }
-                    }
-                } else {
-                    let rules = dispatch
-                        .iter()
-                        .map(|d| rule(d.matches.clone(), d.with.clone(), &comment))
-                        .collect();
-                    self.add_sub_chain(&chain_name, rules);
-                    for (family, _) in &per_family {
-                        out.push(rule(
-                            prefix(family),
-                            vec![Action::Verdict(Verdict::Jump(chain_name.clone()))],
-                            &comment,
-                        ));
-                    }
+            UnitKind::Block => self.block_unit(&unit.rules, &families, &frame),
+            UnitKind::Decorated => self.decorated_unit(kind, &unit.rules, &families, &frame),
+        }
+    }
+
+    /// A block's nft rules: its dispatch written under each family part when that is cheap, else
+    /// written once in a chain of its own that each family part jumps to.
+    fn block_unit(
+        &mut self,
+        rules: &[Numbered],
+        families: &[FamilyPart],
+        frame: &UnitFrame,
+    ) -> Vec<Rule> {
+        let dispatch = self.block_dispatch(rules);
+        let per_family = per_family(families, &dispatch, |actions| actions);
+        let mut out = Vec::new();
+        if per_family.is_empty() {
+            return out;
+        }
+        let elements = dispatch_elements(&dispatch);
+        let inline = per_family.len() == 1
+            || (dispatch.len() == 1 && elements <= INLINE_ELEMENTS)
+            || dispatch.iter().any(|d| d.family.is_some());
+        if inline {
+            for (family, parts) in &per_family {
+                for (matches, actions) in parts {
+                    let mut m = frame.prefix(family);
+                    m.extend(matches.iter().cloned());
+                    out.push(rule(m, (*actions).clone(), &frame.comment));
                 }
             }
-            UnitKind::Decorated => {
-                let traffic = unit
-                    .rules
-                    .iter()
-                    .fold(Traffic::empty(), |t, (_, r)| t.union(&r.traffic));
-                let parts = port_matches(&traffic);
-                // Each family part with the traffic matches it can have.
-                let per_family: Vec<Emitted<Shape>> = families
-                    .iter()
-                    .map(|family| {
-                        let ports = parts
-                            .iter()
-                            .filter_map(|p| Some((p.within(family.family)?, p.with)))
-                            .collect();
-                        (family, ports)
-                    })
-                    .filter(|(_, ports): &(_, Vec<_>)| !ports.is_empty())
-                    .collect();
-                if per_family.is_empty() {
-                    return out;
+        } else {
+            let rules = dispatch
+                .iter()
+                .map(|d| rule(d.matches.clone(), d.with.clone(), &frame.comment))
+                .collect();
+            self.add_sub_chain(&frame.chain_name, rules);
+            for (family, _) in &per_family {
+                out.push(rule(frame.prefix(family), frame.jump(), &frame.comment));
+            }
+        }
+        out
+    }
+
+    /// A decorated unit's nft rules: one per family part and traffic match, each with the
+    /// decorations and the verdict; or, when a limit's one bucket would be split over several of
+    /// them, the same matches jumping to a chain of its own that holds the decorations once.
+    fn decorated_unit(
+        &mut self,
+        kind: ChainKind,
+        rules: &[Numbered],
+        families: &[FamilyPart],
+        frame: &UnitFrame,
+    ) -> Vec<Rule> {
+        let (first_index, first) = rules[0];
+        let traffic = rules
+            .iter()
+            .fold(Traffic::empty(), |t, (_, r)| t.union(&r.traffic));
+        let parts = port_matches(&traffic);
+        // Each family part with the traffic matches it can have.
+        let per_family = per_family(families, &parts, |shape| *shape);
+        let mut out = Vec::new();
+        if per_family.is_empty() {
+            return out;
+        }
+        if needs_chain(first, &per_family) {
+            let rules =
+                self.decoration_chain(kind, first_index, first, families, &per_family, frame);
+            self.add_sub_chain(&frame.chain_name, rules);
+            for (family, ports) in &per_family {
+                for (matches, _) in ports {
+                    let mut m = frame.prefix(family);
+                    m.extend(matches.iter().cloned());
+                    out.push(rule(m, frame.jump(), &frame.comment));
                 }
-                let written: usize = per_family.iter().map(|(_, ports)| ports.len()).sum();
-                let most_per_family = per_family
-                    .iter()
-                    .map(|(_, ports)| ports.len())
-                    .max()
-                    .unwrap_or(0);
-                let needs_chain = match &first.limit {
-                    Some(limit) if !limit.per_source => written > 1,
-                    Some(_) => most_per_family > 1,
-                    None => false,
-                };
-                if needs_chain {
-                    let mut rules = Vec::new();
-                    if per_source {
-                        for (family, _) in &per_family {
-                            let mut matches = Vec::new();
-                            if families.len() > 1 {
-                                matches.extend(family.family.map(Match::Nfproto));
-                            }
-                            let mut actions =
-                                self.decorations(kind, first_index, first, family.family);
-                            // No port match here to tell nft the protocol: `Mixed` rejects
-                            // through the reject chain rather than lean on an implicit one.
-                            actions.extend(self.verdict(first.verdict, Shape::Mixed));
-                            rules.push(rule(matches, actions, &comment));
-                        }
-                    } else {
-                        let mut actions = self.decorations(kind, first_index, first, None);
-                        actions.extend(self.verdict(first.verdict, Shape::Mixed));
-                        rules.push(rule(Vec::new(), actions, &comment));
-                    }
-                    self.add_sub_chain(&chain_name, rules);
-                    for (family, ports) in &per_family {
-                        for (matches, _) in ports {
-                            let mut m = prefix(family);
-                            m.extend(matches.iter().cloned());
-                            out.push(rule(
-                                m,
-                                vec![Action::Verdict(Verdict::Jump(chain_name.clone()))],
-                                &comment,
-                            ));
-                        }
-                    }
-                } else {
-                    for (family, ports) in &per_family {
-                        for (matches, shape) in ports {
-                            let mut m = prefix(family);
-                            m.extend(matches.iter().cloned());
-                            let mut actions =
-                                self.decorations(kind, first_index, first, family.family);
-                            actions.extend(self.verdict(first.verdict, *shape));
-                            out.push(rule(m, actions, &comment));
-                        }
-                    }
+            }
+        } else {
+            for (family, ports) in &per_family {
+                for (matches, shape) in ports {
+                    let mut m = frame.prefix(family);
+                    m.extend(matches.iter().cloned());
+                    let mut actions = self.decorations(kind, first_index, first, family.family);
+                    actions.extend(self.verdict(first.verdict, *shape));
+                    out.push(rule(m, actions, &frame.comment));
                 }
             }
         }
         out
+    }
+
+    /// The rules of a decorated unit's own chain: the decorations and the verdict once, or once
+    /// per family part for a per-source limit, whose meter keys on each family's source address.
+    fn decoration_chain(
+        &mut self,
+        kind: ChainKind,
+        index: usize,
+        first: &model::Rule,
+        families: &[FamilyPart],
+        per_family: &[Emitted<Shape>],
+        frame: &UnitFrame,
+    ) -> Vec<Rule> {
+        let mut rules = Vec::new();
+        if first.limit.as_ref().is_some_and(|l| l.per_source) {
+            for (family, _) in per_family {
+                let mut matches = Vec::new();
+                if families.len() > 1 {
+                    matches.extend(family.family.map(Match::Nfproto));
+                }
+                let mut actions = self.decorations(kind, index, first, family.family);
+                // No port match here to tell nft the protocol: `Mixed` rejects
+                // through the reject chain rather than lean on an implicit one.
+                actions.extend(self.verdict(first.verdict, Shape::Mixed));
+                rules.push(rule(matches, actions, &frame.comment));
+            }
+        } else {
+            let mut actions = self.decorations(kind, index, first, None);
+            actions.extend(self.verdict(first.verdict, Shape::Mixed));
+            rules.push(rule(Vec::new(), actions, &frame.comment));
+        }
+        rules
     }
 
     fn add_sub_chain(&mut self, name: &str, rules: Vec<Rule>) {
@@ -529,77 +579,80 @@ impl Compiler<'_> {
     /// the first rule covering them; then ICMP and ICMPv6 types and other protocols, the same way.
     /// Returns nft rules without the block's address and interface matches.
     fn block_dispatch(&mut self, rules: &[Numbered]) -> Vec<Part<Vec<Action>>> {
-        let first_match_of = |ranges: &dyn Fn(&Traffic) -> Vec<(u16, u16)>| {
-            let intervals: Vec<(u16, u16, usize)> = rules
-                .iter()
-                .enumerate()
-                .flat_map(|(rank, (_, r))| {
-                    ranges(&r.traffic)
-                        .into_iter()
-                        .map(move |(lo, hi)| (lo, hi, rank))
-                })
-                .collect();
-            let mut entries: Vec<(u16, u16, model::Verdict)> = Vec::new();
-            for (lo, hi, rank) in first_match(&intervals) {
-                let verdict = rules[rank].1.verdict;
-                match entries.last_mut() {
-                    Some(last) if last.2 == verdict && u32::from(last.1) + 1 == u32::from(lo) => {
-                        last.1 = hi
-                    }
-                    _ => entries.push((lo, hi, verdict)),
-                }
-            }
-            entries
-        };
-        let bytes = |set: &IntervalSet<u8>| -> Vec<(u16, u16)> {
-            set.ranges()
-                .iter()
-                .map(|&(lo, hi)| (lo.into(), hi.into()))
-                .collect()
-        };
-        let ports: Vec<(Protocol, Vec<Owned>)> = Protocol::ALL
-            .into_iter()
-            .map(|p| (p, first_match_of(&|t: &Traffic| t.of(p).ranges().to_vec())))
-            .collect();
-        let icmp = [Family::V4, Family::V6]
-            .map(|family| first_match_of(&|t: &Traffic| bytes(t.icmp_of(family))));
-        let other = first_match_of(&|t: &Traffic| bytes(&t.other));
-
-        let verdicts: BTreeSet<model::Verdict> = ports
+        let runs = OwnedRuns::of(rules);
+        let verdicts: BTreeSet<model::Verdict> = runs
+            .ports
             .iter()
             .flat_map(|(_, e)| e)
-            .chain(icmp.iter().flatten())
-            .chain(&other)
+            .chain(runs.icmp.iter().flatten())
+            .chain(&runs.other)
             .map(|e| e.2)
             .collect();
         let mut out = Vec::new();
         if verdicts.len() == 1 {
             // One verdict: one set per kind of traffic, or no match at all for everything.
             let verdict = *verdicts.first().expect("one verdict");
-            let narrow = |entries: &[(u16, u16, model::Verdict)]| {
-                entries
-                    .iter()
-                    .map(|e| (e.0 as u8, e.1 as u8))
-                    .collect::<Vec<_>>()
+            let traffic = Traffic {
+                icmp: byte_set(&runs.icmp[0]),
+                icmpv6: byte_set(&runs.icmp[1]),
+                other: byte_set(&runs.other),
+                ..port_traffic(&runs.ports)
             };
-            let mut traffic = Traffic::empty();
-            for (protocol, entries) in &ports {
-                traffic.ports[protocol.index()] =
-                    IntervalSet::from_ranges(entries.iter().map(|e| (e.0, e.1)));
-            }
-            traffic.icmp = IntervalSet::from_ranges(narrow(&icmp[0]));
-            traffic.icmpv6 = IntervalSet::from_ranges(narrow(&icmp[1]));
-            traffic.other = IntervalSet::from_ranges(narrow(&other));
-            for part in port_matches(&traffic) {
-                let actions = self.verdict(verdict, part.with);
-                out.push(Part {
-                    matches: part.matches,
-                    family: part.family,
-                    with: actions,
-                });
-            }
+            self.verdict_parts(verdict, &traffic, &mut out);
             return out;
         }
+        self.port_dispatch(&runs.ports, &mut out);
+        let byte_parts = [
+            (ByteKey::IcmpType(Family::V4), &runs.icmp[0]),
+            (ByteKey::IcmpType(Family::V6), &runs.icmp[1]),
+            (ByteKey::L4proto, &runs.other),
+        ];
+        let byte_verdicts: BTreeSet<model::Verdict> = byte_parts
+            .iter()
+            .flat_map(|(_, e)| e.iter().map(|e| e.2))
+            .collect();
+        if byte_verdicts.len() == 1 {
+            // One verdict for everything without ports: as few rules as the sets allow.
+            let verdict = *byte_verdicts.first().expect("one verdict");
+            let traffic = Traffic {
+                icmp: byte_set(&runs.icmp[0]),
+                icmpv6: byte_set(&runs.icmp[1]),
+                other: byte_set(&runs.other),
+                ..Traffic::empty()
+            };
+            self.verdict_parts(verdict, &traffic, &mut out);
+            return out;
+        }
+        for (key, entries) in byte_parts {
+            self.byte_dispatch(key, entries, &mut out);
+        }
+        out
+    }
+
+    /// The parts that match `traffic` in as few rules as its sets allow, each ending in `verdict`.
+    fn verdict_parts(
+        &mut self,
+        verdict: model::Verdict,
+        traffic: &Traffic,
+        out: &mut Vec<Part<Vec<Action>>>,
+    ) {
+        for part in port_matches(traffic) {
+            let actions = self.verdict(verdict, part.with);
+            out.push(Part {
+                matches: part.matches,
+                family: part.family,
+                with: actions,
+            });
+        }
+    }
+
+    /// A block's ports: sets when all of them have one verdict, else one verdict map over
+    /// protocol and port.
+    fn port_dispatch(
+        &mut self,
+        ports: &[(Protocol, Vec<Owned>)],
+        out: &mut Vec<Part<Vec<Action>>>,
+    ) {
         let port_entries: Vec<(Protocol, u16, u16, model::Verdict)> = ports
             .iter()
             .flat_map(|(p, entries)| entries.iter().map(move |e| (*p, e.0, e.1, e.2)))
@@ -607,12 +660,7 @@ impl Compiler<'_> {
         let port_verdicts: BTreeSet<model::Verdict> = port_entries.iter().map(|e| e.3).collect();
         if port_verdicts.len() == 1 {
             let verdict = port_entries[0].3;
-            let mut traffic = Traffic::empty();
-            for (protocol, entries) in &ports {
-                traffic.ports[protocol.index()] =
-                    IntervalSet::from_ranges(entries.iter().map(|e| (e.0, e.1)));
-            }
-            for part in port_matches(&traffic) {
+            for part in port_matches(&port_traffic(ports)) {
                 let actions = self.verdict(verdict, part.with);
                 out.push(Part {
                     matches: part.matches,
@@ -636,68 +684,39 @@ impl Compiler<'_> {
                 with: vec![Action::Vmap(entries)],
             });
         }
-        let byte_parts = [
-            (ByteKey::IcmpType(Family::V4), &icmp[0]),
-            (ByteKey::IcmpType(Family::V6), &icmp[1]),
-            (ByteKey::L4proto, &other),
-        ];
-        let byte_verdicts: BTreeSet<model::Verdict> = byte_parts
-            .iter()
-            .flat_map(|(_, e)| e.iter().map(|e| e.2))
-            .collect();
-        if byte_verdicts.len() == 1 {
-            // One verdict for everything without ports: as few rules as the sets allow.
-            let verdict = *byte_verdicts.first().expect("one verdict");
-            let narrow = |entries: &[(u16, u16, model::Verdict)]| {
-                IntervalSet::from_ranges(entries.iter().map(|e| (e.0 as u8, e.1 as u8)))
-            };
-            let traffic = Traffic {
-                icmp: narrow(&icmp[0]),
-                icmpv6: narrow(&icmp[1]),
-                other: narrow(&other),
-                ..Traffic::empty()
-            };
-            for part in port_matches(&traffic) {
-                let actions = self.verdict(verdict, part.with);
-                out.push(Part {
-                    matches: part.matches,
-                    family: part.family,
-                    with: actions,
-                });
-            }
-            return out;
+    }
+
+    /// A block's ICMP types of one family, or its other protocols: a set when they have one
+    /// verdict, a verdict map over the byte when they have several, nothing when there are none.
+    fn byte_dispatch(&mut self, key: ByteKey, entries: &[Owned], out: &mut Vec<Part<Vec<Action>>>) {
+        let family = match key {
+            ByteKey::IcmpType(family) => Some(family),
+            ByteKey::L4proto => None,
+        };
+        let kinds: BTreeSet<model::Verdict> = entries.iter().map(|e| e.2).collect();
+        if kinds.len() == 1 {
+            let set = byte_set(entries);
+            let verdict = entries[0].2;
+            out.push(Part {
+                matches: vec![byte_match(key, &set)],
+                family,
+                with: self.verdict(verdict, Shape::NoTcp),
+            });
+        } else if kinds.len() > 1 {
+            let entries = entries
+                .iter()
+                .map(|&(lo, hi, verdict)| ByteEntry {
+                    lo: lo as u8,
+                    hi: hi as u8,
+                    verdict: self.map_verdict(verdict),
+                })
+                .collect();
+            out.push(Part {
+                matches: Vec::new(),
+                family,
+                with: vec![Action::ByteVmap(key, entries)],
+            });
         }
-        for (key, entries) in byte_parts {
-            let family = match key {
-                ByteKey::IcmpType(family) => Some(family),
-                ByteKey::L4proto => None,
-            };
-            let kinds: BTreeSet<model::Verdict> = entries.iter().map(|e| e.2).collect();
-            if kinds.len() == 1 {
-                let set = IntervalSet::from_ranges(entries.iter().map(|e| (e.0 as u8, e.1 as u8)));
-                let verdict = entries[0].2;
-                out.push(Part {
-                    matches: vec![byte_match(key, &set)],
-                    family,
-                    with: self.verdict(verdict, Shape::NoTcp),
-                });
-            } else if kinds.len() > 1 {
-                let entries = entries
-                    .iter()
-                    .map(|&(lo, hi, verdict)| ByteEntry {
-                        lo: lo as u8,
-                        hi: hi as u8,
-                        verdict: self.map_verdict(verdict),
-                    })
-                    .collect();
-                out.push(Part {
-                    matches: Vec::new(),
-                    family,
-                    with: vec![Action::ByteVmap(key, entries)],
-                });
-            }
-        }
-        out
     }
 
     fn map_verdict(&mut self, verdict: model::Verdict) -> Verdict {
@@ -935,6 +954,90 @@ fn dispatch_elements(dispatch: &[Part<Vec<Action>>]) -> usize {
             m + a
         })
         .sum()
+}
+
+/// The family parts of a unit that some of `parts` can match, each with the matches those parts
+/// need there and what `with` takes from each.
+fn per_family<'f, 'p, T, W>(
+    families: &'f [FamilyPart],
+    parts: &'p [Part<T>],
+    with: impl Fn(&'p T) -> W,
+) -> Vec<Emitted<'f, W>> {
+    families
+        .iter()
+        .map(|family| {
+            let emitted = parts
+                .iter()
+                .filter_map(|p| Some((p.within(family.family)?, with(&p.with))))
+                .collect();
+            (family, emitted)
+        })
+        .filter(|(_, emitted): &(_, Vec<_>)| !emitted.is_empty())
+        .collect()
+}
+
+/// Whether a decorated unit's limit needs a chain of its own: its one bucket would otherwise be
+/// written into several rules (for a per-source limit, into several of one family part).
+fn needs_chain(first: &model::Rule, per_family: &[Emitted<Shape>]) -> bool {
+    let written: usize = per_family.iter().map(|(_, ports)| ports.len()).sum();
+    let most_per_family = per_family
+        .iter()
+        .map(|(_, ports)| ports.len())
+        .max()
+        .unwrap_or(0);
+    match &first.limit {
+        Some(limit) if !limit.per_source => written > 1,
+        Some(_) => most_per_family > 1,
+        None => false,
+    }
+}
+
+/// First match over what `ranges` takes from each of a block's rules: the disjoint runs with the
+/// verdict of the first rule covering each, neighbours with the same verdict merged.
+fn owned_runs(rules: &[Numbered], ranges: impl Fn(&Traffic) -> Vec<(u16, u16)>) -> Vec<Owned> {
+    let intervals: Vec<(u16, u16, usize)> = rules
+        .iter()
+        .enumerate()
+        .flat_map(|(rank, (_, r))| {
+            ranges(&r.traffic)
+                .into_iter()
+                .map(move |(lo, hi)| (lo, hi, rank))
+        })
+        .collect();
+    let mut entries: Vec<Owned> = Vec::new();
+    for (lo, hi, rank) in first_match(&intervals) {
+        let verdict = rules[rank].1.verdict;
+        match entries.last_mut() {
+            Some(last) if last.2 == verdict && u32::from(last.1) + 1 == u32::from(lo) => {
+                last.1 = hi
+            }
+            _ => entries.push((lo, hi, verdict)),
+        }
+    }
+    entries
+}
+
+/// The ranges of a set of ICMP types or protocol numbers, widened to be cut like ports.
+fn byte_ranges(set: &IntervalSet<u8>) -> Vec<(u16, u16)> {
+    set.ranges()
+        .iter()
+        .map(|&(lo, hi)| (lo.into(), hi.into()))
+        .collect()
+}
+
+/// The ICMP types or protocol numbers of some runs, narrowed back to bytes.
+fn byte_set(runs: &[Owned]) -> IntervalSet<u8> {
+    IntervalSet::from_ranges(runs.iter().map(|e| (e.0 as u8, e.1 as u8)))
+}
+
+/// The ports of some runs per protocol, whatever their verdicts.
+fn port_traffic(ports: &[(Protocol, Vec<Owned>)]) -> Traffic {
+    let mut traffic = Traffic::empty();
+    for (protocol, entries) in ports {
+        traffic.ports[protocol.index()] =
+            IntervalSet::from_ranges(entries.iter().map(|e| (e.0, e.1)));
+    }
+    traffic
 }
 
 /// The baseline parts in the model's chain must be those the configuration compiles: the model
