@@ -363,37 +363,7 @@ impl Lowering {
 
     fn rule(&mut self, node: &Node) -> Option<ast::Rule> {
         let fields = self.fields(node, "a rule", RULE_KEYS, false)?;
-        let verdicts: Vec<&Field<'_>> = fields
-            .iter()
-            .filter(|f| matches!(f.key, "allow" | "deny" | "reject"))
-            .collect();
-        let verdict_field = match verdicts.as_slice() {
-            [one] => Some(*one),
-            [] => {
-                self.error(
-                    node.span,
-                    "a rule needs one of `allow`, `deny` or `reject`".into(),
-                    Some("write `- {allow: ssh, from: admins}`".into()),
-                );
-                None
-            }
-            [first, second, ..] => {
-                self.diagnostics.push(
-                    Diagnostic::new(
-                        &SYNTAX_ERROR,
-                        second.key_node.span,
-                        format!(
-                            "a rule has one verdict, this one has `{}` and `{}`",
-                            first.key, second.key
-                        ),
-                    )
-                    .label("second verdict")
-                    .secondary(first.key_node.span, "first verdict")
-                    .help("split it into two rules"),
-                );
-                None
-            }
-        };
+        let verdict_field = self.verdict_field(node, &fields);
         // Without a verdict the options are still checked; the rule is dropped at the end.
         let mut valid = verdict_field.is_some();
         let verdict = match verdict_field {
@@ -428,70 +398,122 @@ impl Lowering {
             span: node.span,
         };
         for option in &fields {
-            let value = option.value;
-            match option.key {
-                "from" => rule.from = self.net_refs(value),
-                "to" => rule.to = self.net_refs(value),
-                "on" => {
-                    rule.interface = self.interfaces(value);
-                    valid &= rule.interface.is_some();
-                }
-                "limit" => {
-                    rule.limit = self
-                        .scalar(
-                            value,
-                            Rule::limit_only,
-                            "a rate like `10/minute`",
-                            |b, mut pairs| {
-                                pairs
-                                    .find(|p| p.as_rule() == Rule::limit_body)
-                                    .and_then(|p| b.limit_body(p, value.span))
-                            },
-                        )
-                        .flatten();
-                    valid &= rule.limit.is_some();
-                }
-                "log" => match &value.value {
-                    Value::Bool(true, _) => {
-                        rule.log = Some(Log {
-                            prefix: None,
-                            span: option.key_node.span.to(value.span),
-                        })
-                    }
-                    Value::Bool(false, _) => {}
-                    Value::Text(prefix) => {
-                        let prefix = Spanned::new(prefix.clone(), value.span);
-                        let mut builder =
-                            Builder::new(self.file, value.origin, &[], &mut self.diagnostics);
-                        let prefix = builder.checked_log_prefix(prefix, value.origin);
-                        valid &= prefix.is_some();
-                        rule.log = Some(Log {
-                            prefix,
-                            span: option.key_node.span.to(value.span),
-                        });
-                    }
-                    _ => {
-                        self.expected(value, "`true`, `false` or a log prefix string");
-                        valid = false;
-                    }
-                },
-                "counter" => match &value.value {
-                    Value::Bool(true, _) => {
-                        rule.counter = Some(option.key_node.span.to(value.span))
-                    }
-                    Value::Bool(false, _) => {}
-                    _ => {
-                        self.expected(value, "`true` or `false`");
-                        valid = false;
-                    }
-                },
-                _ => {}
-            }
+            valid &= self.rule_option(&mut rule, option);
         }
         valid &= !fields.iter().any(|f| f.key == "from") || rule.from.is_some();
         valid &= !fields.iter().any(|f| f.key == "to") || rule.to.is_some();
         rule.broken = !valid;
         Some(rule)
+    }
+
+    /// The one `allow`, `deny` or `reject` of a rule; reported when there is none, or more.
+    fn verdict_field<'f, 'n>(
+        &mut self,
+        node: &Node,
+        fields: &'f [Field<'n>],
+    ) -> Option<&'f Field<'n>> {
+        let verdicts: Vec<&Field<'_>> = fields
+            .iter()
+            .filter(|f| matches!(f.key, "allow" | "deny" | "reject"))
+            .collect();
+        match verdicts.as_slice() {
+            [one] => Some(*one),
+            [] => {
+                self.error(
+                    node.span,
+                    "a rule needs one of `allow`, `deny` or `reject`".into(),
+                    Some("write `- {allow: ssh, from: admins}`".into()),
+                );
+                None
+            }
+            [first, second, ..] => {
+                self.diagnostics.push(
+                    Diagnostic::new(
+                        &SYNTAX_ERROR,
+                        second.key_node.span,
+                        format!(
+                            "a rule has one verdict, this one has `{}` and `{}`",
+                            first.key, second.key
+                        ),
+                    )
+                    .label("second verdict")
+                    .secondary(first.key_node.span, "first verdict")
+                    .help("split it into two rules"),
+                );
+                None
+            }
+        }
+    }
+
+    /// One option of a rule (`from`, `to`, `on`, `limit`, `log`, `counter`) into `rule`; false
+    /// when its value is reported as wrong. (A wrong `from` or `to` is told by its missing value.)
+    fn rule_option(&mut self, rule: &mut ast::Rule, option: &Field) -> bool {
+        let value = option.value;
+        match option.key {
+            "from" => rule.from = self.net_refs(value),
+            "to" => rule.to = self.net_refs(value),
+            "on" => {
+                rule.interface = self.interfaces(value);
+                return rule.interface.is_some();
+            }
+            "limit" => {
+                rule.limit = self
+                    .scalar(
+                        value,
+                        Rule::limit_only,
+                        "a rate like `10/minute`",
+                        |b, mut pairs| {
+                            pairs
+                                .find(|p| p.as_rule() == Rule::limit_body)
+                                .and_then(|p| b.limit_body(p, value.span))
+                        },
+                    )
+                    .flatten();
+                return rule.limit.is_some();
+            }
+            "log" => return self.log_option(rule, option),
+            "counter" => match &value.value {
+                Value::Bool(true, _) => rule.counter = Some(option.key_node.span.to(value.span)),
+                Value::Bool(false, _) => {}
+                _ => {
+                    self.expected(value, "`true` or `false`");
+                    return false;
+                }
+            },
+            _ => {}
+        }
+        true
+    }
+
+    /// `log: true`, `log: false` or `log: PREFIX` into `rule`; false when the value is none of
+    /// these or the prefix is not one nft takes.
+    fn log_option(&mut self, rule: &mut ast::Rule, option: &Field) -> bool {
+        let value = option.value;
+        match &value.value {
+            Value::Bool(true, _) => {
+                rule.log = Some(Log {
+                    prefix: None,
+                    span: option.key_node.span.to(value.span),
+                })
+            }
+            Value::Bool(false, _) => {}
+            Value::Text(prefix) => {
+                let prefix = Spanned::new(prefix.clone(), value.span);
+                let mut builder = Builder::new(self.file, value.origin, &[], &mut self.diagnostics);
+                let prefix = builder.checked_log_prefix(prefix, value.origin);
+                let valid = prefix.is_some();
+                rule.log = Some(Log {
+                    prefix,
+                    span: option.key_node.span.to(value.span),
+                });
+                return valid;
+            }
+            _ => {
+                self.expected(value, "`true`, `false` or a log prefix string");
+                return false;
+            }
+        }
+        true
     }
 
     // ---------------------------------------------------------------------------------------------
