@@ -4,7 +4,7 @@ use crate::diagnostic::Diagnostic;
 use crate::lint::describe::rule_text;
 use crate::lint::LintContext;
 use crate::model::{ChainKind, Verdict};
-use crate::model::{Protocol, Rule, ServiceUse, Traffic};
+use crate::model::{Host, Protocol, Rule, ServiceUse, Traffic};
 
 use crate::lint::exposure::{admitted, covers_all_ports, loopback_only, Probe};
 
@@ -56,16 +56,7 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
         if chain.kind != ChainKind::Input || host.binds.is_empty() {
             continue;
         }
-        let (network, loopback) = host.binds.iter().fold(
-            (Traffic::empty(), Traffic::empty()),
-            |(network, loopback), bind| {
-                if bind.is_loopback() {
-                    (network, loopback.union(&bind.traffic))
-                } else {
-                    (network.union(&bind.traffic), loopback)
-                }
-            },
-        );
+        let (network, loopback) = bound(host);
         // Only ports are listened on: ICMP and protocols without ports are the kernel's.
         let unbound = |service: &ServiceUse| {
             let ports = service.traffic.only(&Protocol::ALL);
@@ -98,56 +89,81 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                 if !unbound(service) {
                     continue;
                 }
-                let ports = service.traffic.only(&Protocol::ALL).to_string();
-                let what = if service.text == ports {
-                    format!("`{}`", service.text)
-                } else {
-                    format!("`{}` ({ports})", service.text)
-                };
-                let text = rule_text(ctx.sources, rule);
-                let d = if service.traffic.intersects(&loopback) {
-                    let mut d = Diagnostic::new(
-                        &ALLOW_WITHOUT_BIND,
-                        service.span,
-                        format!(
-                            "`{text}` lets {what} in, but on host `{}` it is only bound on loopback, which the network cannot reach",
-                            host.display_name()
-                        ),
-                    )
-                    .label("only a loopback address listens");
-                    for bind in host
-                        .binds
-                        .iter()
-                        .filter(|b| b.is_loopback() && b.traffic.intersects(&service.traffic))
-                        .take(3)
-                    {
-                        d = d.secondary(
-                            bind.address_span,
-                            format!("`{}` listens only here", bind.process),
-                        );
-                    }
-                    d.help(format!(
-                        "if the network should reach it, bind it to a network address; otherwise take `{}` out of this rule",
-                        service.text
-                    ))
-                } else {
-                    Diagnostic::new(
-                        &ALLOW_WITHOUT_BIND,
-                        service.span,
-                        format!(
-                            "`{text}` lets {what} in, but nothing on host `{}` listens on it",
-                            host.display_name()
-                        ),
-                    )
-                    .label("no bind of this host covers it")
-                    .help(format!(
-                        "take `{}` out of this rule if nothing should answer there, or declare what does: `bind PROCESS on 0.0.0.0 {}`",
-                        service.text, service.text
-                    ))
-                };
-                out.push(d);
+                out.push(report(ctx, host, rule, service, &loopback));
             }
         }
+    }
+}
+
+/// What a host's binds listen on: on network addresses, and on loopback addresses.
+fn bound(host: &Host) -> (Traffic, Traffic) {
+    host.binds.iter().fold(
+        (Traffic::empty(), Traffic::empty()),
+        |(network, loopback), bind| {
+            if bind.is_loopback() {
+                (network, loopback.union(&bind.traffic))
+            } else {
+                (network.union(&bind.traffic), loopback)
+            }
+        },
+    )
+}
+
+/// The finding for a service an allow lets in that no network bind of the host covers;
+/// `loopback` is what the host's loopback binds listen on.
+fn report(
+    ctx: &LintContext,
+    host: &Host,
+    rule: &Rule,
+    service: &ServiceUse,
+    loopback: &Traffic,
+) -> Diagnostic {
+    let ports = service.traffic.only(&Protocol::ALL).to_string();
+    let what = if service.text == ports {
+        format!("`{}`", service.text)
+    } else {
+        format!("`{}` ({ports})", service.text)
+    };
+    let text = rule_text(ctx.sources, rule);
+    if service.traffic.intersects(loopback) {
+        let mut d = Diagnostic::new(
+            &ALLOW_WITHOUT_BIND,
+            service.span,
+            format!(
+                "`{text}` lets {what} in, but on host `{}` it is only bound on loopback, which the network cannot reach",
+                host.display_name()
+            ),
+        )
+        .label("only a loopback address listens");
+        for bind in host
+            .binds
+            .iter()
+            .filter(|b| b.is_loopback() && b.traffic.intersects(&service.traffic))
+            .take(3)
+        {
+            d = d.secondary(
+                bind.address_span,
+                format!("`{}` listens only here", bind.process),
+            );
+        }
+        d.help(format!(
+            "if the network should reach it, bind it to a network address; otherwise take `{}` out of this rule",
+            service.text
+        ))
+    } else {
+        Diagnostic::new(
+            &ALLOW_WITHOUT_BIND,
+            service.span,
+            format!(
+                "`{text}` lets {what} in, but nothing on host `{}` listens on it",
+                host.display_name()
+            ),
+        )
+        .label("no bind of this host covers it")
+        .help(format!(
+            "take `{}` out of this rule if nothing should answer there, or declare what does: `bind PROCESS on 0.0.0.0 {}`",
+            service.text, service.text
+        ))
     }
 }
 

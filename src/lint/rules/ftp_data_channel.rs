@@ -6,12 +6,14 @@ use crate::diagnostic::Diagnostic;
 use crate::lint::describe::rule_text;
 use crate::lint::LintContext;
 use crate::model::{
-    AddrSet, Chain, IntervalSet, Origin, PortRange, Protocol, Rule, Traffic, Transport,
+    AddrSet, Chain, Host, IntervalSet, Origin, PortRange, Protocol, Rule, Traffic, Transport,
 };
 use crate::model::{ChainKind, Verdict};
 use crate::source::Span;
 
-use crate::lint::exposure::{admitted, admitted_by_index, is_inbound, loopback_only, Probe};
+use crate::lint::exposure::{
+    admitted, admitted_by_index, is_inbound, loopback_only, Admitted, Probe,
+};
 
 crate::declare_lint! {
     /// An ftp server is allowed in, but its passive data connections will be dropped.
@@ -120,66 +122,7 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
         if !is_inbound(chain.kind) || chain.policy == Verdict::Accept {
             continue;
         }
-        let mut controls: Vec<Control> = Vec::new();
-        let mut push = |ports: IntervalSet<u16>, bind: Option<(Span, String)>| {
-            // tcp/21 is followed by the helper whenever related connections are accepted.
-            let (standard, other) = (
-                ports.intersection(&IntervalSet::range(FTP, FTP)),
-                ports.difference(&IntervalSet::range(FTP, FTP)),
-            );
-            if !related && !standard.is_empty() {
-                controls.push(Control {
-                    ports: standard,
-                    reason: Reason::NoRelated,
-                    bind: bind.clone(),
-                });
-            }
-            let implicit = other.intersection(&IntervalSet::range(FTPS, FTPS));
-            if !implicit.is_empty() {
-                controls.push(Control {
-                    ports: implicit,
-                    reason: Reason::Implicit,
-                    bind: bind.clone(),
-                });
-            }
-            let other = other.difference(&IntervalSet::range(FTPS, FTPS));
-            if !other.is_empty() {
-                controls.push(Control {
-                    ports: other,
-                    reason: Reason::OtherPort,
-                    bind,
-                });
-            }
-        };
-        push(IntervalSet::range(FTP, FTP), None);
-        push(IntervalSet::range(FTPS, FTPS), None);
-        let mut named = IntervalSet::empty();
-        for rule in chain
-            .rules
-            .iter()
-            .filter(|r| r.resolved && r.verdict == Verdict::Accept)
-        {
-            for service in &rule.services {
-                if is_own_definition(&service.origin)
-                    && service.name.as_deref().is_some_and(ftp_like)
-                {
-                    named = named.union(service.traffic.of(Protocol::Tcp));
-                }
-            }
-        }
-        push(control_part(&named), None);
-        if chain.kind == ChainKind::Input {
-            for bind in host
-                .binds
-                .iter()
-                .filter(|b| ftp_like(&b.process) && !b.is_loopback())
-            {
-                push(
-                    control_part(bind.traffic.of(Protocol::Tcp)),
-                    Some((bind.span, bind.process.clone())),
-                );
-            }
-        }
+        let controls = controls(related, host, chain);
         if controls.is_empty() {
             continue;
         }
@@ -194,46 +137,144 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
         if controls_admitted.is_empty() {
             continue;
         }
-        // Where passive data connections are let in from: the allows of a passive range that
-        // let some of it in. Asked only now, as it can take most of the chain.
-        let passive_ports = IntervalSet::range(1024, u16::MAX).difference(&control_ports);
-        let (mut v4, mut v6) = (Vec::new(), Vec::new());
-        for index in passive_allows(ctx, chain, &control_ports, &passive_ports) {
-            v4.extend_from_slice(chain.rules[index].src.v4.ranges());
-            v6.extend_from_slice(chain.rules[index].src.v6.ranges());
-        }
-        let passive_sources = AddrSet {
-            v4: IntervalSet::from_ranges(v4),
-            v6: IntervalSet::from_ranges(v6),
-        };
-        // (rule, service reference or the whole rule) -> the control it lets in; of several, the
-        // one whose reason comes first.
-        let mut found: BTreeMap<(usize, Option<usize>), usize> = BTreeMap::new();
-        for a in controls_admitted {
-            let Some(index) = a.rule else { continue };
-            let rule = &chain.rules[index];
-            if loopback_only(rule) || rule.src.intersects(&passive_sources) {
-                continue;
-            }
-            let probe = &probes[a.probe].traffic;
-            let services: Vec<usize> = (0..rule.services.len())
-                .filter(|&u| rule.services[u].traffic.intersects(probe))
-                .collect();
-            if services.is_empty() {
-                found.entry((index, None)).or_insert(a.probe);
-            }
-            for u in services {
-                let slot = found.entry((index, Some(u))).or_insert(a.probe);
-                if controls[a.probe].reason < controls[*slot].reason {
-                    *slot = a.probe;
-                }
-            }
-        }
+        // Asked only now, as it can take most of the chain.
+        let passive_sources = passive_sources(ctx, chain, &control_ports);
+        let found = unfollowed(
+            chain,
+            &controls,
+            &probes,
+            controls_admitted,
+            &passive_sources,
+        );
         for ((index, service), k) in found {
             let rule = &chain.rules[index];
             out.push(report(ctx, rule, service, &controls[k]));
         }
     }
+}
+
+/// The ftp control ports of a chain the helper cannot follow: of tcp/21 and tcp/990, of the ftp
+/// services of the policy and overlays the chain allows, and, in an input chain, of the host's
+/// ftp servers.
+fn controls(related: bool, host: &Host, chain: &Chain) -> Vec<Control> {
+    let mut controls: Vec<Control> = Vec::new();
+    push_controls(&mut controls, related, IntervalSet::range(FTP, FTP), None);
+    push_controls(&mut controls, related, IntervalSet::range(FTPS, FTPS), None);
+    let mut named = IntervalSet::empty();
+    for rule in chain
+        .rules
+        .iter()
+        .filter(|r| r.resolved && r.verdict == Verdict::Accept)
+    {
+        for service in &rule.services {
+            if is_own_definition(&service.origin) && service.name.as_deref().is_some_and(ftp_like) {
+                named = named.union(service.traffic.of(Protocol::Tcp));
+            }
+        }
+    }
+    push_controls(&mut controls, related, control_part(&named), None);
+    if chain.kind == ChainKind::Input {
+        for bind in host
+            .binds
+            .iter()
+            .filter(|b| ftp_like(&b.process) && !b.is_loopback())
+        {
+            push_controls(
+                &mut controls,
+                related,
+                control_part(bind.traffic.of(Protocol::Tcp)),
+                Some((bind.span, bind.process.clone())),
+            );
+        }
+    }
+    controls
+}
+
+/// The control ports `ports` of an ftp server, by why the helper cannot follow them: tcp/21 when
+/// related connections are not accepted, tcp/990 as implicit FTPS, any other as another port.
+fn push_controls(
+    controls: &mut Vec<Control>,
+    related: bool,
+    ports: IntervalSet<u16>,
+    bind: Option<(Span, String)>,
+) {
+    // tcp/21 is followed by the helper whenever related connections are accepted.
+    let (standard, other) = (
+        ports.intersection(&IntervalSet::range(FTP, FTP)),
+        ports.difference(&IntervalSet::range(FTP, FTP)),
+    );
+    if !related && !standard.is_empty() {
+        controls.push(Control {
+            ports: standard,
+            reason: Reason::NoRelated,
+            bind: bind.clone(),
+        });
+    }
+    let implicit = other.intersection(&IntervalSet::range(FTPS, FTPS));
+    if !implicit.is_empty() {
+        controls.push(Control {
+            ports: implicit,
+            reason: Reason::Implicit,
+            bind: bind.clone(),
+        });
+    }
+    let other = other.difference(&IntervalSet::range(FTPS, FTPS));
+    if !other.is_empty() {
+        controls.push(Control {
+            ports: other,
+            reason: Reason::OtherPort,
+            bind,
+        });
+    }
+}
+
+/// Where passive data connections are let in from: the sources of the allows of a passive range
+/// that let some of it in.
+fn passive_sources(ctx: &LintContext, chain: &Chain, control_ports: &IntervalSet<u16>) -> AddrSet {
+    let passive_ports = IntervalSet::range(1024, u16::MAX).difference(control_ports);
+    let (mut v4, mut v6) = (Vec::new(), Vec::new());
+    for index in passive_allows(ctx, chain, control_ports, &passive_ports) {
+        v4.extend_from_slice(chain.rules[index].src.v4.ranges());
+        v6.extend_from_slice(chain.rules[index].src.v6.ranges());
+    }
+    AddrSet {
+        v4: IntervalSet::from_ranges(v4),
+        v6: IntervalSet::from_ranges(v6),
+    }
+}
+
+/// The allows that let an ftp control connection in where the helper cannot follow it, from
+/// sources no passive range is allowed from (and not on loopback only): (rule, service reference
+/// or the whole rule) -> the control it lets in; of several, the one whose reason comes first.
+fn unfollowed(
+    chain: &Chain,
+    controls: &[Control],
+    probes: &[Probe],
+    controls_admitted: Vec<Admitted>,
+    passive_sources: &AddrSet,
+) -> BTreeMap<(usize, Option<usize>), usize> {
+    let mut found: BTreeMap<(usize, Option<usize>), usize> = BTreeMap::new();
+    for a in controls_admitted {
+        let Some(index) = a.rule else { continue };
+        let rule = &chain.rules[index];
+        if loopback_only(rule) || rule.src.intersects(passive_sources) {
+            continue;
+        }
+        let probe = &probes[a.probe].traffic;
+        let services: Vec<usize> = (0..rule.services.len())
+            .filter(|&u| rule.services[u].traffic.intersects(probe))
+            .collect();
+        if services.is_empty() {
+            found.entry((index, None)).or_insert(a.probe);
+        }
+        for u in services {
+            let slot = found.entry((index, Some(u))).or_insert(a.probe);
+            if controls[a.probe].reason < controls[*slot].reason {
+                *slot = a.probe;
+            }
+        }
+    }
+    found
 }
 
 /// The allows of a passive range (not on loopback only) that accept some tcp packet to

@@ -3,7 +3,7 @@
 use crate::diagnostic::Diagnostic;
 use crate::lint::describe::chain_name;
 use crate::lint::LintContext;
-use crate::model::{AddrSet, Family, IntervalSet, Protocol, Traffic};
+use crate::model::{AddrSet, Chain, Family, Host, IntervalSet, Protocol, Traffic};
 use crate::model::{ChainKind, Verdict};
 
 use crate::lint::exposure::{admitted, loopback_only, Probe};
@@ -61,7 +61,10 @@ fn link_local() -> AddrSet {
     AddrSet::prefix("fe80::/10".parse().expect("a valid prefix"))
 }
 
-pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
+/// The probes of an incoming and of an outgoing chain. The last probe of each list tells whether
+/// the chain takes IPv6 at all; the others are what IPv6 needs it to accept, at [`NEIGHBOUR`]
+/// and (incoming only) [`TOO_BIG`].
+fn probes() -> ([Probe; 3], [Probe; 2]) {
     let ipv6 = AddrSet {
         v4: IntervalSet::empty(),
         v6: IntervalSet::full(),
@@ -78,10 +81,6 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
         src,
         dst: ipv6.clone(),
     };
-    // The last probe of each list tells whether the chain takes IPv6 at all; the others are what
-    // IPv6 needs it to accept.
-    const NEIGHBOUR: usize = 0;
-    const TOO_BIG: usize = 1;
     let incoming = [
         probe(&neighbour, link_local.clone()),
         probe(
@@ -106,6 +105,16 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
         },
         probe(&ports, ipv6.clone()),
     ];
+    (incoming, outgoing)
+}
+
+/// The probe of neighbour discovery, in both lists.
+const NEIGHBOUR: usize = 0;
+/// The probe of path MTU discovery, in the incoming list.
+const TOO_BIG: usize = 1;
+
+pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
+    let (incoming, outgoing) = probes();
     for (host, chain) in ctx.chains() {
         if chain.rules.iter().any(|r| !r.resolved) {
             continue;
@@ -121,57 +130,66 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                 accepted[a.probe] = true;
             }
         }
-        let broken: Vec<&str> = match chain.kind {
-            ChainKind::Input => [
-                (NEIGHBOUR, "neighbour discovery"),
-                (TOO_BIG, "path MTU discovery"),
-            ]
-            .into_iter()
-            .filter(|&(k, _)| !accepted[k])
-            .map(|(_, what)| what)
-            .collect(),
-            // Neighbour discovery never crosses a router.
-            ChainKind::Forward => (!accepted[TOO_BIG])
-                .then_some("path MTU discovery")
-                .into_iter()
-                .collect(),
-            ChainKind::Output => (!accepted[0])
-                .then_some("neighbour discovery")
-                .into_iter()
-                .collect(),
-        };
+        let broken = what_fails(chain.kind, &accepted);
         let uses_ipv6 = accepted.iter().any(|&a| a);
         if !uses_ipv6 || broken.is_empty() {
             continue; // no IPv6 at all, nothing depends on ICMPv6; or nothing missing
         }
-        let direction = if chain.kind == ChainKind::Output {
-            "out"
-        } else {
-            "in"
-        };
-        let mut d = Diagnostic::new(
-            &ICMPV6_BLOCKED,
-            chain.span,
-            format!(
-                "the {} lets IPv6 {direction} but drops the ICMPv6 it needs: {} will fail",
-                chain_name(host, chain),
-                broken.join(" and ")
-            ),
-        )
-        .label("accepts IPv6, but no ICMPv6");
-        if chain.policy != Verdict::Accept {
-            d = d.secondary(
-                chain.policy_span,
-                format!(
-                    "ICMPv6 falls through to this `{}`",
-                    chain.policy.policy_word()
-                ),
-            );
-        }
-        out.push(d.help(
-            "turn the compiler's ICMP baseline back on (remove `icmp: false` under `compile.baseline` in portcullis.yaml): it accepts exactly the ICMPv6 types RFC 4890 says IPv6 needs; or allow them above the rules that refuse them: `allow icmpv6/nd-neighbor-solicit, icmpv6/nd-neighbor-advert, icmpv6/packet-too-big`",
-        ));
+        out.push(report(host, chain, &broken));
     }
+}
+
+/// What will fail in a chain of `kind`, by which of its probes it accepts.
+fn what_fails(kind: ChainKind, accepted: &[bool; 3]) -> Vec<&'static str> {
+    match kind {
+        ChainKind::Input => [
+            (NEIGHBOUR, "neighbour discovery"),
+            (TOO_BIG, "path MTU discovery"),
+        ]
+        .into_iter()
+        .filter(|&(k, _)| !accepted[k])
+        .map(|(_, what)| what)
+        .collect(),
+        // Neighbour discovery never crosses a router.
+        ChainKind::Forward => (!accepted[TOO_BIG])
+            .then_some("path MTU discovery")
+            .into_iter()
+            .collect(),
+        ChainKind::Output => (!accepted[NEIGHBOUR])
+            .then_some("neighbour discovery")
+            .into_iter()
+            .collect(),
+    }
+}
+
+fn report(host: &Host, chain: &Chain, broken: &[&str]) -> Diagnostic {
+    let direction = if chain.kind == ChainKind::Output {
+        "out"
+    } else {
+        "in"
+    };
+    let mut d = Diagnostic::new(
+        &ICMPV6_BLOCKED,
+        chain.span,
+        format!(
+            "the {} lets IPv6 {direction} but drops the ICMPv6 it needs: {} will fail",
+            chain_name(host, chain),
+            broken.join(" and ")
+        ),
+    )
+    .label("accepts IPv6, but no ICMPv6");
+    if chain.policy != Verdict::Accept {
+        d = d.secondary(
+            chain.policy_span,
+            format!(
+                "ICMPv6 falls through to this `{}`",
+                chain.policy.policy_word()
+            ),
+        );
+    }
+    d.help(
+        "turn the compiler's ICMP baseline back on (remove `icmp: false` under `compile.baseline` in portcullis.yaml): it accepts exactly the ICMPv6 types RFC 4890 says IPv6 needs; or allow them above the rules that refuse them: `allow icmpv6/nd-neighbor-solicit, icmpv6/nd-neighbor-advert, icmpv6/packet-too-big`",
+    )
 }
 
 #[cfg(test)]

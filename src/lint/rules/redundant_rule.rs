@@ -3,7 +3,7 @@
 use crate::diagnostic::Diagnostic;
 use crate::lint::describe::{earlier_labels, earlier_who, rule_text, verdict_verb};
 use crate::lint::LintContext;
-use crate::model::RuleOrigin;
+use crate::model::{Chain, Coverage, Rule, RuleCoverage, RuleOrigin};
 
 crate::declare_lint! {
     /// A rule changes nothing: without it, every packet would get the same verdict.
@@ -57,80 +57,14 @@ enum Redundant {
 
 pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
     for (_, chain, coverage) in ctx.coverages() {
-        // From the last rule to the first: a rule that leaves its traffic to a later one is
-        // reported only if that later one is not reported itself. Of two rules that are each
-        // redundant because of the other (the same rule twice), only the later, covered one is:
-        // deleting both would change what the chain does.
-        let mut found: Vec<Option<Redundant>> = (0..chain.rules.len()).map(|_| None).collect();
-        for (index, (rule, cov)) in chain.rules.iter().zip(&coverage.rules).enumerate().rev() {
-            if !rule.is_written() || !rule.resolved || !cov.matches_anything {
-                continue;
-            }
-            if cov.wins.is_none() {
-                let shadowed = cov
-                    .covering_with_other_verdict(chain, rule.verdict)
-                    .next()
-                    .is_some();
-                // A shadowed rule is shadowed-rule's to report.
-                if !shadowed {
-                    found[index] = Some(Redundant::Covered);
-                }
-                continue;
-            }
-            if cov.needed.is_some() || rule.log.is_some() || rule.counter {
-                continue;
-            }
-            let Some(fallback) = cov.fallback else {
-                continue;
-            };
-            if fallback.is_some_and(|later| found[later].is_some()) {
-                continue;
-            }
-            found[index] = Some(Redundant::Fallback(fallback));
-        }
-        for (index, why) in found.into_iter().enumerate() {
+        for (index, why) in redundant(chain, coverage).into_iter().enumerate() {
             let Some(why) = why else {
                 continue;
             };
             let rule = &chain.rules[index];
-            let cov = &coverage.rules[index];
             let text = rule_text(ctx.sources, rule);
             let d = match why {
-                Redundant::Covered => {
-                    let covering = &cov.covered_by;
-                    let (who, plural) = earlier_who(chain, covering);
-                    let mut d = Diagnostic::new(
-                        &REDUNDANT_RULE,
-                        rule.span,
-                        format!(
-                            "`{text}` is redundant: {who} already {} all of its traffic",
-                            verdict_verb(rule.verdict, plural)
-                        ),
-                    )
-                    .label("never matches");
-                    let whole = if covering.len() == 1 {
-                        "covers all of it"
-                    } else {
-                        "covers part of it"
-                    };
-                    for (span, label) in
-                        earlier_labels(chain, covering, MAX_LABELS, |_| whole.to_string())
-                    {
-                        d = d.secondary(span, label);
-                    }
-                    let baseline = covering.iter().find_map(|&i| match chain.rules[i].origin {
-                        RuleOrigin::Baseline(part) => Some(part),
-                        _ => None,
-                    });
-                    match baseline {
-                        Some(part) => d.help(format!(
-                            "{} accepts this from anywhere, before any rule; to decide it with the policy's rules (from some sources only, say), switch the part off in portcullis.yaml (`{}: false`), otherwise delete this rule",
-                            part.describe(),
-                            part.config_key()
-                        )),
-                        None => d.help("delete this rule"),
-                    }
-                }
+                Redundant::Covered => covered(chain, rule, &coverage.rules[index], &text),
                 Redundant::Fallback(Some(later)) => Diagnostic::new(
                     &REDUNDANT_RULE,
                     rule.span,
@@ -161,6 +95,77 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
             };
             out.push(d);
         }
+    }
+}
+
+/// Why each rule of a chain is redundant, if it is one to report.
+fn redundant(chain: &Chain, coverage: &Coverage) -> Vec<Option<Redundant>> {
+    // From the last rule to the first: a rule that leaves its traffic to a later one is
+    // reported only if that later one is not reported itself. Of two rules that are each
+    // redundant because of the other (the same rule twice), only the later, covered one is:
+    // deleting both would change what the chain does.
+    let mut found: Vec<Option<Redundant>> = (0..chain.rules.len()).map(|_| None).collect();
+    for (index, (rule, cov)) in chain.rules.iter().zip(&coverage.rules).enumerate().rev() {
+        if !rule.is_written() || !rule.resolved || !cov.matches_anything {
+            continue;
+        }
+        if cov.wins.is_none() {
+            let shadowed = cov
+                .covering_with_other_verdict(chain, rule.verdict)
+                .next()
+                .is_some();
+            // A shadowed rule is shadowed-rule's to report.
+            if !shadowed {
+                found[index] = Some(Redundant::Covered);
+            }
+            continue;
+        }
+        if cov.needed.is_some() || rule.log.is_some() || rule.counter {
+            continue;
+        }
+        let Some(fallback) = cov.fallback else {
+            continue;
+        };
+        if fallback.is_some_and(|later| found[later].is_some()) {
+            continue;
+        }
+        found[index] = Some(Redundant::Fallback(fallback));
+    }
+    found
+}
+
+/// The finding for a rule whose traffic earlier rules with its verdict all decide.
+fn covered(chain: &Chain, rule: &Rule, cov: &RuleCoverage, text: &str) -> Diagnostic {
+    let covering = &cov.covered_by;
+    let (who, plural) = earlier_who(chain, covering);
+    let mut d = Diagnostic::new(
+        &REDUNDANT_RULE,
+        rule.span,
+        format!(
+            "`{text}` is redundant: {who} already {} all of its traffic",
+            verdict_verb(rule.verdict, plural)
+        ),
+    )
+    .label("never matches");
+    let whole = if covering.len() == 1 {
+        "covers all of it"
+    } else {
+        "covers part of it"
+    };
+    for (span, label) in earlier_labels(chain, covering, MAX_LABELS, |_| whole.to_string()) {
+        d = d.secondary(span, label);
+    }
+    let baseline = covering.iter().find_map(|&i| match chain.rules[i].origin {
+        RuleOrigin::Baseline(part) => Some(part),
+        _ => None,
+    });
+    match baseline {
+        Some(part) => d.help(format!(
+            "{} accepts this from anywhere, before any rule; to decide it with the policy's rules (from some sources only, say), switch the part off in portcullis.yaml (`{}: false`), otherwise delete this rule",
+            part.describe(),
+            part.config_key()
+        )),
+        None => d.help("delete this rule"),
     }
 }
 

@@ -3,7 +3,7 @@
 use crate::diagnostic::Diagnostic;
 use crate::lint::describe::chain_name;
 use crate::lint::LintContext;
-use crate::model::{AddrSet, Host, PortRange, Protocol, Rule, Traffic};
+use crate::model::{AddrSet, Chain, Host, PortRange, Protocol, Rule, Traffic};
 use crate::model::{ChainKind, Verdict};
 use crate::registry;
 
@@ -187,20 +187,7 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
             .filter(|text| resolve(ctx, text.trim()).is_none_or(|t| t.is_empty()))
             .collect();
         if !unknown.is_empty() {
-            let names: Vec<String> = unknown.iter().map(|t| format!("`{}`", t.trim())).collect();
-            out.push(
-                Diagnostic::new(
-                    &SSH_LOCKOUT,
-                    chain.span,
-                    format!(
-                        "`lint.management-services` names {}, which this policy does not define and the registry does not know: the {} cannot be checked for a lock-out",
-                        names.join(", "),
-                        chain_name(host, chain),
-                    ),
-                )
-                .label("not checked")
-                .help("name the services you manage hosts through as port specs (`tcp/2222`) or by a name the policy or registry defines"),
-            );
+            out.push(unknown_services(host, chain, &unknown));
             continue;
         }
         let services = management_services(ctx, host);
@@ -214,58 +201,78 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                 ..Probe::traffic(s.traffic.clone())
             })
             .collect();
-        let all = services
-            .iter()
-            .fold(Traffic::empty(), |t, s| t.union(&s.traffic));
         let reachable = admitted(chain, &probes, |r| !loopback_only(r))
             .iter()
             .any(|a| a.rule.is_none_or(|i| !loopback_only(&chain.rules[i])));
         if reachable {
             continue;
         }
-        let names: Vec<String> = services.iter().map(|s| s.text.clone()).collect();
-        let names = names.join(" or ");
-        let mut d = Diagnostic::new(
-            &SSH_LOCKOUT,
-            chain.span,
-            format!(
-                "the {} accepts no {names} connection from anywhere: applying it locks you out",
-                chain_name(host, chain),
-            ),
-        )
-        .label(format!("no {names} connection gets in"));
-        let mut labelled = 0;
-        for rule in &chain.rules {
-            if labelled == MAX_LABELS {
-                break;
-            }
-            if !rule.is_written()
-                || rule.verdict != Verdict::Accept
-                || !rule.traffic.intersects(&all)
-            {
-                continue;
-            }
-            let why = if loopback_only(rule) {
-                "only on the loopback interface".to_string()
-            } else if !probes.iter().any(|p| reaches(rule, p)) {
-                format!("not to the address {names} listens on")
-            } else {
-                format!("never lets {names} in: earlier rules decide it first")
-            };
-            d = d.secondary(rule.span, why);
-            labelled += 1;
-        }
-        if chain.policy != Verdict::Accept {
-            d = d.secondary(
-                chain.policy_span,
-                format!("everything no rule allows is {}", chain.policy.past_tense()),
-            );
-        }
-        let example = &services[0].example;
-        out.push(d.help(format!(
-            "allow it from the administrators' network, above any rule that refuses it: `allow {example} from <admin-net>`"
-        )));
+        out.push(lockout(host, chain, &services, &probes));
     }
+}
+
+/// The finding for `lint.management-services` entries that name nothing: the chain cannot be
+/// checked.
+fn unknown_services(host: &Host, chain: &Chain, unknown: &[&String]) -> Diagnostic {
+    let names: Vec<String> = unknown.iter().map(|t| format!("`{}`", t.trim())).collect();
+    Diagnostic::new(
+        &SSH_LOCKOUT,
+        chain.span,
+        format!(
+            "`lint.management-services` names {}, which this policy does not define and the registry does not know: the {} cannot be checked for a lock-out",
+            names.join(", "),
+            chain_name(host, chain),
+        ),
+    )
+    .label("not checked")
+    .help("name the services you manage hosts through as port specs (`tcp/2222`) or by a name the policy or registry defines")
+}
+
+/// The finding for an input chain that lets none of `services` (reached by `probes`) in, with
+/// why each of the first allows of their traffic does not.
+fn lockout(host: &Host, chain: &Chain, services: &[Management], probes: &[Probe]) -> Diagnostic {
+    let all = services
+        .iter()
+        .fold(Traffic::empty(), |t, s| t.union(&s.traffic));
+    let names: Vec<String> = services.iter().map(|s| s.text.clone()).collect();
+    let names = names.join(" or ");
+    let mut d = Diagnostic::new(
+        &SSH_LOCKOUT,
+        chain.span,
+        format!(
+            "the {} accepts no {names} connection from anywhere: applying it locks you out",
+            chain_name(host, chain),
+        ),
+    )
+    .label(format!("no {names} connection gets in"));
+    let mut labelled = 0;
+    for rule in &chain.rules {
+        if labelled == MAX_LABELS {
+            break;
+        }
+        if !rule.is_written() || rule.verdict != Verdict::Accept || !rule.traffic.intersects(&all) {
+            continue;
+        }
+        let why = if loopback_only(rule) {
+            "only on the loopback interface".to_string()
+        } else if !probes.iter().any(|p| reaches(rule, p)) {
+            format!("not to the address {names} listens on")
+        } else {
+            format!("never lets {names} in: earlier rules decide it first")
+        };
+        d = d.secondary(rule.span, why);
+        labelled += 1;
+    }
+    if chain.policy != Verdict::Accept {
+        d = d.secondary(
+            chain.policy_span,
+            format!("everything no rule allows is {}", chain.policy.past_tense()),
+        );
+    }
+    let example = &services[0].example;
+    d.help(format!(
+        "allow it from the administrators' network, above any rule that refuses it: `allow {example} from <admin-net>`"
+    ))
 }
 
 #[cfg(test)]
