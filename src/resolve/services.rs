@@ -6,7 +6,7 @@ use crate::diagnostic::Diagnostic;
 use crate::model::{IntervalSet, Origin, Protocol, ServiceDefinition, ServiceUse, Traffic};
 use crate::registry::{self, Overlay};
 use crate::rule::{PROTOCOL_MISMATCH, UNKNOWN_SERVICE};
-use crate::source::Span;
+use crate::source::{Span, Spanned};
 use crate::syntax::ast::{ServiceDef, ServiceRef};
 
 use super::memo::{Begin, Memo};
@@ -96,18 +96,11 @@ impl<'a> ServiceResolver<'a> {
                     Some(ports) => Traffic::ports(spec.protocol.node, ports.node),
                     None => Traffic::protocol(spec.protocol.node),
                 };
-                Some(ServiceUse {
-                    text: match spec.ports {
-                        Some(ports) => format!("{}/{}", spec.protocol.node, ports.node),
-                        None => spec.protocol.node.to_string(),
-                    },
-                    span: spec.span,
-                    origin: Origin::Spec,
-                    name: None,
-                    explicit_protocol: true,
-                    registered_protocols: Vec::new(),
-                    traffic,
-                })
+                let text = match spec.ports {
+                    Some(ports) => format!("{}/{}", spec.protocol.node, ports.node),
+                    None => spec.protocol.node.to_string(),
+                };
+                Some(written_use(text, spec.span, traffic))
             }
             ServiceRef::Icmp {
                 family,
@@ -125,25 +118,17 @@ impl<'a> ServiceResolver<'a> {
                     ),
                     None => (keyword.to_string(), IntervalSet::full()),
                 };
-                Some(ServiceUse {
+                Some(written_use(
                     text,
-                    span: *span,
-                    origin: Origin::Spec,
-                    name: None,
-                    explicit_protocol: true,
-                    registered_protocols: Vec::new(),
-                    traffic: Traffic::icmp_types(*family, types),
-                })
+                    *span,
+                    Traffic::icmp_types(*family, types),
+                ))
             }
-            ServiceRef::IpProtocol { number, span } => Some(ServiceUse {
-                text: Traffic::ip_protocol(*number).to_string(),
-                span: *span,
-                origin: Origin::Spec,
-                name: None,
-                explicit_protocol: true,
-                registered_protocols: Vec::new(),
-                traffic: Traffic::ip_protocol(*number),
-            }),
+            ServiceRef::IpProtocol { number, span } => Some(written_use(
+                Traffic::ip_protocol(*number).to_string(),
+                *span,
+                Traffic::ip_protocol(*number),
+            )),
             ServiceRef::Name {
                 name,
                 protocol,
@@ -155,41 +140,7 @@ impl<'a> ServiceResolver<'a> {
                     Some(p) => format!("{}/{}", name.node, p.node),
                     None => name.node.clone(),
                 };
-                let traffic = match protocol {
-                    Some(p) => {
-                        if !registered.contains(&p.node) {
-                            let ports = all_ports(&named.traffic);
-                            diagnostics.push(protocol_mismatch(
-                                &named,
-                                p.node,
-                                p.span,
-                                &registered,
-                                &ports,
-                            ));
-                            let mut t = Traffic::empty();
-                            t.ports[p.node.index()] = ports;
-                            t
-                        } else {
-                            if let Some(in_use) =
-                                named.in_use.as_ref().filter(|u| !u.contains(&p.node))
-                            {
-                                diagnostics.push(unusual_protocol(&named, p.node, p.span, in_use));
-                            }
-                            named.traffic.only(&[p.node])
-                        }
-                    }
-                    None => match &named.in_use {
-                        Some(in_use) => {
-                            let chosen = named.traffic.only(in_use);
-                            if chosen.is_empty() {
-                                named.traffic.clone()
-                            } else {
-                                chosen
-                            }
-                        }
-                        None => named.traffic.clone(),
-                    },
-                };
+                let traffic = named_traffic(&named, protocol.as_ref(), &registered, diagnostics);
                 Some(ServiceUse {
                     text,
                     span: *span,
@@ -370,6 +321,58 @@ impl<'a> ServiceResolver<'a> {
                 }
             })
             .collect()
+    }
+}
+
+/// A use of traffic written out rather than named (`tcp/22`, `icmp/echo-request`, `gre`): its
+/// protocol is explicit and no registration applies.
+fn written_use(text: String, span: Span, traffic: Traffic) -> ServiceUse {
+    ServiceUse {
+        text,
+        span,
+        origin: Origin::Spec,
+        name: None,
+        explicit_protocol: true,
+        registered_protocols: Vec::new(),
+        traffic,
+    }
+}
+
+/// The traffic a name stands for with the protocol it is given (`dns/udp`): that protocol's ports,
+/// reported when the name is not registered for it (then all of its ports, on that protocol) or
+/// not used on it. Without a protocol, the protocols it is used on, when known and registered.
+fn named_traffic(
+    named: &Named,
+    protocol: Option<&Spanned<Protocol>>,
+    registered: &[Protocol],
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Traffic {
+    match protocol {
+        Some(p) => {
+            if !registered.contains(&p.node) {
+                let ports = all_ports(&named.traffic);
+                diagnostics.push(protocol_mismatch(named, p.node, p.span, registered, &ports));
+                let mut t = Traffic::empty();
+                t.ports[p.node.index()] = ports;
+                t
+            } else {
+                if let Some(in_use) = named.in_use.as_ref().filter(|u| !u.contains(&p.node)) {
+                    diagnostics.push(unusual_protocol(named, p.node, p.span, in_use));
+                }
+                named.traffic.only(&[p.node])
+            }
+        }
+        None => match &named.in_use {
+            Some(in_use) => {
+                let chosen = named.traffic.only(in_use);
+                if chosen.is_empty() {
+                    named.traffic.clone()
+                } else {
+                    chosen
+                }
+            }
+            None => named.traffic.clone(),
+        },
     }
 }
 
