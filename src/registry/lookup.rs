@@ -224,51 +224,67 @@ impl fmt::Display for LookupResult {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "query:   {}", self.query.trim())?;
         match self.kind {
-            QueryKind::Name => {
-                if let Some(name) = self.name {
-                    if !name.eq_ignore_ascii_case(self.query.trim()) {
-                        writeln!(f, "name:    {name}")?;
-                    }
-                }
-                match self.in_use {
-                    Some(protocols) => writeln!(
-                        f,
-                        "in use:  {} (the protocols Debian's /etc/services lists)",
-                        join_protocols(protocols)
-                    )?,
-                    None => writeln!(f, "in use:  not listed in Debian's /etc/services")?,
-                }
-            }
-            QueryKind::Port => {
-                // One class for the whole query needs no range; a range across classes lists
-                // the part in each.
-                let whole = self.classes.len() == 1 && Some(self.classes[0].ports) == self.ports;
-                for (i, span) in self.classes.iter().enumerate() {
-                    let label = if i == 0 { "class:" } else { "" };
-                    write!(f, "{label:<8} ")?;
-                    if !whole {
-                        write!(f, "{} ", span.ports)?;
-                    }
-                    writeln!(f, "{}: {}", span.class, span.class.description())?;
-                }
-                for (i, run) in self.status.iter().enumerate() {
-                    let label = if i == 0 { "status:" } else { "" };
-                    write!(
-                        f,
-                        "{label:<8} {} {} {}",
-                        run.protocol, run.ports, run.status
-                    )?;
-                    match run.note {
-                        Some(note) => writeln!(f, " ({note})")?,
-                        None => writeln!(f)?,
-                    }
-                }
-            }
+            QueryKind::Name => self.write_name_header(f)?,
+            QueryKind::Port => self.write_port_header(f)?,
         }
         writeln!(f)?;
         if self.services.is_empty() {
             return writeln!(f, "no registered service");
         }
+        self.write_services(f)
+    }
+}
+
+impl LookupResult {
+    /// The header of a name query after `query:`: the name it found when spelt otherwise, and the
+    /// protocols the name is in use on.
+    fn write_name_header(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(name) = self.name {
+            if !name.eq_ignore_ascii_case(self.query.trim()) {
+                writeln!(f, "name:    {name}")?;
+            }
+        }
+        match self.in_use {
+            Some(protocols) => writeln!(
+                f,
+                "in use:  {} (the protocols Debian's /etc/services lists)",
+                join_protocols(protocols)
+            ),
+            None => writeln!(f, "in use:  not listed in Debian's /etc/services"),
+        }
+    }
+
+    /// The header of a port query after `query:`: the classes of its ports, then their status
+    /// per protocol.
+    fn write_port_header(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // One class for the whole query needs no range; a range across classes lists
+        // the part in each.
+        let whole = self.classes.len() == 1 && Some(self.classes[0].ports) == self.ports;
+        for (i, span) in self.classes.iter().enumerate() {
+            let label = if i == 0 { "class:" } else { "" };
+            write!(f, "{label:<8} ")?;
+            if !whole {
+                write!(f, "{} ", span.ports)?;
+            }
+            writeln!(f, "{}: {}", span.class, span.class.description())?;
+        }
+        for (i, run) in self.status.iter().enumerate() {
+            let label = if i == 0 { "status:" } else { "" };
+            write!(
+                f,
+                "{label:<8} {} {} {}",
+                run.protocol, run.ports, run.status
+            )?;
+            match run.note {
+                Some(note) => writeln!(f, " ({note})")?,
+                None => writeln!(f)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// The services as a table with a header row, each column as wide as its widest cell.
+    fn write_services(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let header = [
             "NAME",
             "PROTOCOL",

@@ -265,10 +265,28 @@ fn parse_line(raw: &str) -> Result<Option<ParsedLine>, (usize, String)> {
         ));
     };
     let ports = parse_ports(port_text).map_err(|message| (port_word.column, message))?;
+    let column = port_word.column + port_text.chars().count() + 1;
+    let Some(protocols) = parse_protocols(protocol_text, column)? else {
+        return Ok(None);
+    };
+    let aliases = parse_aliases(&words[2..])?;
+    Ok(Some(ParsedLine {
+        name: name.text.to_string(),
+        ports,
+        protocols,
+        aliases,
+        description: comment.to_string(),
+    }))
+}
 
+/// The protocols after a port (`tcp`, `tcp/udp`), each once; `column` is where the first starts.
+/// `None` for a line of a protocol without ports (`ddp`), which is skipped.
+fn parse_protocols(
+    text: &str,
+    mut column: usize,
+) -> Result<Option<Vec<Protocol>>, (usize, String)> {
     let mut protocols = Vec::new();
-    let mut column = port_word.column + port_text.chars().count() + 1;
-    for part in protocol_text.split('/') {
+    for part in text.split('/') {
         if PORTLESS_PROTOCOLS.contains(&part.to_ascii_lowercase().as_str()) {
             return Ok(None);
         }
@@ -286,9 +304,13 @@ fn parse_line(raw: &str) -> Result<Option<ParsedLine>, (usize, String)> {
         }
         column += part.chars().count() + 1;
     }
+    Ok(Some(protocols))
+}
 
+/// The aliases after the port word, each a name with a letter.
+fn parse_aliases(words: &[Token]) -> Result<Vec<String>, (usize, String)> {
     let mut aliases = Vec::new();
-    for alias in &words[2..] {
+    for alias in words {
         if !is_name(alias.text) {
             return Err((
                 alias.column,
@@ -297,13 +319,7 @@ fn parse_line(raw: &str) -> Result<Option<ParsedLine>, (usize, String)> {
         }
         aliases.push(alias.text.to_string());
     }
-    Ok(Some(ParsedLine {
-        name: name.text.to_string(),
-        ports,
-        protocols,
-        aliases,
-        description: comment.to_string(),
-    }))
+    Ok(aliases)
 }
 
 /// `22` or `6000-6063`.
