@@ -112,39 +112,17 @@ fn add_file(
     bytes: Vec<u8>,
     stack: &mut Vec<PathBuf>,
 ) -> FileId {
-    let (text, utf8_error) = match String::from_utf8(bytes) {
-        Ok(text) => (text, None),
-        Err(e) => {
-            let valid = e.utf8_error().valid_up_to();
-            let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
-            (text, Some(valid))
-        }
-    };
+    let (text, utf8_error) = decode(bytes);
     let id = loaded
         .sources
         .add(SourceFile::new(name.clone(), path.clone(), text));
     let canonical = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
     loaded.canonical_paths.push(canonical.clone());
     let text = loaded.sources.get(id).text.clone();
-    let unreadable = match utf8_error {
-        Some(offset) => Some((offset, "the file is not valid UTF-8")),
-        None => text
-            .char_indices()
-            .find(|&(_, c)| c.is_control() && !matches!(c, '\n' | '\r' | '\t' | '\u{c}'))
-            .map(|(offset, _)| (offset, "the file holds a control character")),
-    };
-    if let Some((offset, message)) = unreadable {
-        // A file that is not text is not quoted: it may be anything (a key, a binary).
-        let end = text[offset..]
-            .char_indices()
-            .nth(1)
-            .map_or(text.len(), |(i, _)| offset + i);
-        loaded.diagnostics.push(
-            Diagnostic::new(&SYNTAX_ERROR, Span::new(id, offset, end), message)
-                .label("here")
-                .help("policy files are UTF-8 text without control characters; is this the file you meant?")
-                .without_quote(),
-        );
+    if let Some((offset, message)) = unreadable(&text, utf8_error) {
+        loaded
+            .diagnostics
+            .push(unreadable_finding(id, &text, offset, message));
         loaded.files.push(ast::PolicyFile {
             file: id,
             items: Vec::new(),
@@ -152,8 +130,72 @@ fn add_file(
         return id;
     }
     let (file, diagnostics) = syntax::parse(id, &name, &text);
+    push_syntax_findings(loaded, &name, &file, diagnostics);
+    stack.push(canonical);
+    let includes: Vec<ast::Include> = file
+        .items
+        .iter()
+        .filter_map(|item| match item {
+            ast::Item::Include(include) => Some(include.clone()),
+            _ => None,
+        })
+        .collect();
+    loaded.files.push(file);
+    for include in includes {
+        follow_include(loaded, &path, &include, stack);
+    }
+    stack.pop();
+    id
+}
+
+/// A file's bytes as text, with the offset where they stop being UTF-8 if they do (the text is
+/// then decoded lossily).
+fn decode(bytes: Vec<u8>) -> (String, Option<usize>) {
+    match String::from_utf8(bytes) {
+        Ok(text) => (text, None),
+        Err(e) => {
+            let valid = e.utf8_error().valid_up_to();
+            let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+            (text, Some(valid))
+        }
+    }
+}
+
+/// Where a file stops being policy text, and why: at its first byte that is not UTF-8, or else at
+/// its first control character other than line ends, tabs and form feeds.
+fn unreadable(text: &str, utf8_error: Option<usize>) -> Option<(usize, &'static str)> {
+    match utf8_error {
+        Some(offset) => Some((offset, "the file is not valid UTF-8")),
+        None => text
+            .char_indices()
+            .find(|&(_, c)| c.is_control() && !matches!(c, '\n' | '\r' | '\t' | '\u{c}'))
+            .map(|(offset, _)| (offset, "the file holds a control character")),
+    }
+}
+
+/// The finding for a file that is not text, at the character where it stops being text.
+fn unreadable_finding(id: FileId, text: &str, offset: usize, message: &str) -> Diagnostic {
+    // A file that is not text is not quoted: it may be anything (a key, a binary).
+    let end = text[offset..]
+        .char_indices()
+        .nth(1)
+        .map_or(text.len(), |(i, _)| offset + i);
+    Diagnostic::new(&SYNTAX_ERROR, Span::new(id, offset, end), message)
+        .label("here")
+        .help("policy files are UTF-8 text without control characters; is this the file you meant?")
+        .without_quote()
+}
+
+/// The syntax findings of a parsed file; for a policy-language file of which nothing parses, one
+/// finding that it is not a policy instead.
+fn push_syntax_findings(
+    loaded: &mut Loaded,
+    name: &str,
+    file: &ast::PolicyFile,
+    diagnostics: Vec<Diagnostic>,
+) {
     // (A YAML file that does not parse is one finding already, at the YAML error.)
-    let text_form = !syntax::is_yaml_name(&name);
+    let text_form = !syntax::is_yaml_name(name);
     if text_form && file.items.is_empty() && diagnostics.iter().any(|d| d.rule == SYNTAX_ERROR.name)
     {
         // Nothing of it reads as a policy: it is some other file (`include "/etc/shadow"`), and
@@ -174,21 +216,6 @@ fn add_file(
     } else {
         loaded.diagnostics.extend(diagnostics);
     }
-    stack.push(canonical);
-    let includes: Vec<ast::Include> = file
-        .items
-        .iter()
-        .filter_map(|item| match item {
-            ast::Item::Include(include) => Some(include.clone()),
-            _ => None,
-        })
-        .collect();
-    loaded.files.push(file);
-    for include in includes {
-        follow_include(loaded, &path, &include, stack);
-    }
-    stack.pop();
-    id
 }
 
 fn follow_include(
