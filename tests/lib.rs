@@ -1,5 +1,5 @@
 //! The integration test binary: every topic is a module (one binary links once, which keeps the
-//! suite fast on small machines).
+//! suite fast on small machines). The kernel tests are a target of their own (`tests/kernel/`).
 
 mod support;
 
@@ -8,6 +8,5 @@ mod coverage;
 mod docs;
 mod fuzz;
 mod hostile;
-mod kernel;
 mod lints;
 mod robustness;

@@ -19,8 +19,6 @@ use crate::model::{ChainKind, RateUnit, Verdict};
 use crate::pipeline::{self, Checked};
 use crate::source::Span;
 
-mod kernel;
-
 // ---------------------------------------------------------------------------------------------
 // Building policies
 

@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use portcullis::model::Protocol;
 
-use super::env;
 use super::listen::Listeners;
 use super::netns::Netns;
 use super::probe::{self, Outcome, Probe};
@@ -92,11 +91,7 @@ fn assert_open(topology: &Topology, open: u16, when: &str) {
     }
 }
 
-#[test]
 fn loading_replaces_only_its_own_table() {
-    if !env::ready("kernel::atomic::loading_replaces_only_its_own_table") {
-        return;
-    }
     let topology = Topology::basic();
     let ports: BTreeSet<(Protocol, u16)> = [(Protocol::Tcp, 2000), (Protocol::Tcp, 2001)]
         .into_iter()
@@ -148,4 +143,8 @@ fn loading_replaces_only_its_own_table() {
             "{round}: the first policy's set or rules are still there:\n{listing}"
         );
     }
+}
+
+super::trials::tests! {
+    Kernel: loading_replaces_only_its_own_table;
 }

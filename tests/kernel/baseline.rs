@@ -13,7 +13,6 @@ use std::time::Duration;
 use portcullis::config::CompileConfig;
 use portcullis::model::{Packet, Protocol, Transport};
 
-use super::env;
 use super::oracle::{verdict_admits, Path};
 use super::probe::{self, Outcome, Probe};
 use super::scenario::{Bench, PolicyCase};
@@ -230,24 +229,14 @@ fn check(label: &str, policy: &str, config: CompileConfig, yaml: &str) {
     }
 }
 
-#[test]
 fn the_baseline_accepts_loopback_echo_and_neighbour_discovery() {
-    if !env::ready("kernel::baseline::the_baseline_accepts_loopback_echo_and_neighbour_discovery") {
-        return;
-    }
     // Nothing allowed but one port: the baseline alone lets loopback, echo and neighbour
     // discovery in; other protocols fall to the default.
     let policy = "input drop {\n  allow ssh, tcp/2000 from 10.99.0.0/24\n}\n";
     check("baseline.pcl", policy, CompileConfig::default(), "");
 }
 
-#[test]
 fn without_the_baseline_the_rules_decide_icmp_loopback_and_protocols() {
-    if !env::ready(
-        "kernel::baseline::without_the_baseline_the_rules_decide_icmp_loopback_and_protocols",
-    ) {
-        return;
-    }
     let policy = "\
 input drop {
   allow ssh from 10.99.0.0/24
@@ -270,13 +259,7 @@ input drop {
     );
 }
 
-#[test]
 fn without_the_baseline_a_rule_can_drop_link_local_neighbour_discovery() {
-    if !env::ready(
-        "kernel::baseline::without_the_baseline_a_rule_can_drop_link_local_neighbour_discovery",
-    ) {
-        return;
-    }
     // Neighbour discovery from the client's global address still works (the probes need it), but
     // not from link-local addresses, where the solicitation probe comes from.
     let policy = "input drop {\n  allow ssh from 10.99.0.0/24\n  deny icmpv6 from fe80::/10\n  allow icmpv6/nd-neighbor-solicit, icmpv6/nd-neighbor-advert\n  allow ospf, icmp\n}\n";
@@ -288,4 +271,11 @@ fn without_the_baseline_a_rule_can_drop_link_local_neighbour_discovery() {
         config,
         "compile:\n  baseline:\n    icmp: false\n",
     );
+}
+
+super::trials::tests! {
+    Kernel:
+        the_baseline_accepts_loopback_echo_and_neighbour_discovery,
+        without_the_baseline_the_rules_decide_icmp_loopback_and_protocols,
+        without_the_baseline_a_rule_can_drop_link_local_neighbour_discovery;
 }

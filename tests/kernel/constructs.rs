@@ -8,26 +8,23 @@ use std::time::Duration;
 
 use portcullis::model::Protocol;
 
-use super::env;
 use super::probe::{self, Outcome, Probe};
 use super::ruleset::Format;
 use super::scenario::{verify_host, Bench, PolicyCase};
 use super::topology::{Spec, CLIENT_V4, CLIENT_V6, SERVER_V4, SERVER_V6};
+use super::trials::say;
 
 fn fixture(name: &str) -> PathBuf {
     // Relative to the package root, where cargo runs tests, for short names in messages.
     PathBuf::from("tests/fixtures/kernel").join(name)
 }
 
-fn verify_fixture(test: &str, name: &str, format: Format) {
-    if !env::ready(test) {
-        return;
-    }
+fn verify_fixture(name: &str, format: Format) {
     let case = PolicyCase::from_file(&fixture(name));
     assert!(!case.checked.policy.hosts.is_empty(), "{name} has no host");
     for host in &case.checked.policy.hosts {
         let verified = verify_host(&case, host, format);
-        eprintln!("{}", verified.summary);
+        say!("{}", verified.summary);
     }
 }
 
@@ -36,13 +33,8 @@ macro_rules! fixture_test {
         fixture_test!($test, $file, Format::Nft);
     };
     ($test:ident, $file:literal, $format:expr) => {
-        #[test]
         fn $test() {
-            verify_fixture(
-                concat!("kernel::constructs::", stringify!($test)),
-                $file,
-                $format,
-            );
+            verify_fixture($file, $format);
         }
     };
 }
@@ -76,12 +68,7 @@ fixture_test!(
 /// A block of rules that differ only in their ports, too large to write inline for both families
 /// (the compiler moves it to a chain of its own): 70 rules cycling through the three verdicts,
 /// over single ports and ranges of both protocols, all from a net of both families.
-#[test]
 fn a_large_block_of_port_rules_over_both_families() {
-    let test = "kernel::constructs::a_large_block_of_port_rules_over_both_families";
-    if !env::ready(test) {
-        return;
-    }
     let mut text = String::from(
         "net lab = 10.99.0.0/24, fd00:99::/64\n\ninput drop {\n  allow ssh from 10.99.0.0/24\n",
     );
@@ -99,17 +86,12 @@ fn a_large_block_of_port_rules_over_both_families() {
     text.push_str("  reject tcp/2000-2300\n}\n");
     let case = PolicyCase::from_text("large-block.pcl", &text);
     let verified = verify_host(&case, case.host(None), Format::Nft);
-    eprintln!("{}", verified.summary);
+    say!("{}", verified.summary);
 }
 
 /// `counter` counts the packets its rule decides, and a rate-limited rule counts only those under
 /// its rate (docs/compile.md: limit, counter and log come in that order).
-#[test]
 fn counters_count_what_their_rule_decides() {
-    let test = "kernel::constructs::counters_count_what_their_rule_decides";
-    if !env::ready(test) {
-        return;
-    }
     let case = PolicyCase::from_text(
         "counters.pcl",
         "input drop {
@@ -195,4 +177,26 @@ fn counters_count_what_their_rule_decides() {
             ));
         }
     }
+}
+
+super::trials::tests! {
+    Kernel:
+        interleaved_allow_deny_reject_over_overlapping_ranges,
+        from_and_to_nets,
+        interfaces,
+        interface_names_are_exact,
+        one_protocol_does_not_open_another,
+        both_families_in_one_policy,
+        reject_is_refused_and_drop_times_out,
+        rules_without_services_match_everything,
+        log_and_counter_leave_the_verdict_alone,
+        output_chain,
+        named_services_and_default_reject,
+        forward_chain_and_port_forwards,
+        json_interleaved,
+        json_from_and_to_nets,
+        json_interfaces_and_output,
+        json_forward_chain_and_port_forwards,
+        a_large_block_of_port_rules_over_both_families,
+        counters_count_what_their_rule_decides;
 }

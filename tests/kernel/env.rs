@@ -1,32 +1,44 @@
-//! Whether this machine can run kernel tests: root, `ip` and `nft`, and network namespaces.
-//!
-//! Without them a kernel test is skipped with a loud message, except on CI (`CI=true`), where a
-//! skipped proof is a failed proof.
+//! Whether this machine can run kernel tests: root, `ip` and `nft`, and network namespaces. The
+//! one rule for what happens when it cannot is [`machine`]: the kernel tests are reported as
+//! ignored, with one line that says why, except on CI (`CI=true` or `CI=1`), where a skipped
+//! proof is a failed proof and the run fails with the reason.
 
-use std::io::Write;
 use std::process::Command;
 use std::sync::OnceLock;
 
-/// Returns whether the calling test can go on. Call it first in every kernel test:
-///
-/// ```ignore
-/// if !env::ready("kernel::constructs::reject_is_not_drop") { return; }
-/// ```
-pub fn ready(test: &str) -> bool {
+use portcullis::nft::Nft;
+
+/// What this machine does with the kernel tests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Machine {
+    /// They run.
+    Ready,
+    /// They cannot run here and this is not CI: they are ignored, and this line says why.
+    Ignore(String),
+    /// They cannot run here and this is CI: the run fails with this message.
+    Fail(String),
+}
+
+/// Looks at the machine (once per process) and applies the rule.
+pub fn machine() -> Machine {
     match availability() {
-        Ok(()) => true,
-        Err(reason) if on_ci() => {
-            panic!("kernel test `{test}` cannot run on CI: {reason}; the kernel tests need root and nftables")
-        }
-        Err(reason) => {
-            // Straight to stderr: the test harness captures `eprintln!` of passing tests.
-            let _ = writeln!(
-                std::io::stderr(),
-                "SKIPPED kernel test `{test}`: {reason} (needs root and nftables)"
-            );
-            false
-        }
+        Ok(()) => Machine::Ready,
+        Err(reason) if on_ci() => Machine::Fail(format!(
+            "the kernel tests cannot run on CI: {reason} (they need root, ip and nft); \
+             on CI a skipped kernel test is a failed one"
+        )),
+        Err(reason) => Machine::Ignore(format!(
+            "kernel tests ignored: {reason} (needs root, ip and nft)"
+        )),
     }
+}
+
+/// Whether a kernel test can run here, for one run anyway (`--ignored`, `--include-ignored`): the
+/// test's failure if it cannot.
+pub fn require() -> Result<(), String> {
+    availability().map_err(|reason| {
+        format!("cannot run a kernel test here: {reason} (needs root, ip and nft)")
+    })
 }
 
 fn on_ci() -> bool {
@@ -42,18 +54,17 @@ fn probe_machine() -> Result<(), String> {
     if !is_root() {
         return Err("not running as root".to_string());
     }
-    for (tool, arg) in [("ip", "-V"), ("nft", "--version")] {
-        match Command::new(tool).arg(arg).output() {
-            Ok(out) if out.status.success() => {}
-            Ok(out) => {
-                return Err(format!(
-                    "`{tool} {arg}` failed: {}",
-                    String::from_utf8_lossy(&out.stderr).trim()
-                ))
-            }
-            Err(e) => return Err(format!("`{tool}` is not installed ({e})")),
+    match Command::new("ip").arg("-V").output() {
+        Ok(out) if out.status.success() => {}
+        Ok(out) => {
+            return Err(format!(
+                "`ip -V` failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ))
         }
+        Err(e) => return Err(format!("`ip` is not installed ({e})")),
     }
+    Nft::from_env().version().map_err(|e| e.to_string())?;
     remove_stale_namespaces();
     // Namespaces can be forbidden even to root (containers without CAP_SYS_ADMIN).
     let name = format!("pc-envcheck-{}", std::process::id());
@@ -67,18 +78,11 @@ fn probe_machine() -> Result<(), String> {
             String::from_utf8_lossy(&added.stderr).trim()
         ));
     }
-    let nft = Command::new("ip")
-        .args(["netns", "exec", &name, "nft", "list", "ruleset"])
-        .output();
+    let listed = Nft::from_env().in_netns(&name).list_ruleset_json();
     let _ = Command::new("ip").args(["netns", "del", &name]).status();
-    match nft {
-        Ok(out) if out.status.success() => Ok(()),
-        Ok(out) => Err(format!(
-            "nftables does not work in a network namespace: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        )),
-        Err(e) => Err(e.to_string()),
-    }
+    listed
+        .map(drop)
+        .map_err(|e| format!("nftables does not work in a network namespace: {e}"))
 }
 
 /// The effective user id from /proc, so that no extra nix feature is needed.

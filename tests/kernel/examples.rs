@@ -3,9 +3,9 @@
 
 use std::path::PathBuf;
 
-use super::env;
 use super::ruleset::{self, Format};
 use super::scenario::{try_verify_host, PolicyCase};
+use super::trials::say;
 
 fn example_files() -> Vec<PathBuf> {
     // Relative to the package root, where cargo runs tests: messages show `examples/web.pcl`.
@@ -19,11 +19,7 @@ fn example_files() -> Vec<PathBuf> {
     files
 }
 
-#[test]
 fn every_example_host_does_what_its_policy_says() {
-    if !env::ready("kernel::examples::every_example_host_does_what_its_policy_says") {
-        return;
-    }
     let files = example_files();
     assert!(!files.is_empty(), "no examples/*.pcl found");
     let mut failures = Vec::new();
@@ -34,7 +30,7 @@ fn every_example_host_does_what_its_policy_says() {
             // Hosts the compiler refuses are not this test's concern (the compile tests say
             // why); everything it accepts must behave.
             if let Err(e) = ruleset::compile(&case.checked.policy, host) {
-                eprintln!(
+                say!(
                     "note: {}: host `{}` does not compile, not probed: {e}",
                     case.label,
                     host.display_name()
@@ -45,7 +41,7 @@ fn every_example_host_does_what_its_policy_says() {
                 match try_verify_host(&case, host, format) {
                     Ok(v) => {
                         verified += 1;
-                        eprintln!("{}", v.summary);
+                        say!("{}", v.summary);
                     }
                     Err(message) => failures.push(message),
                 }
@@ -59,4 +55,8 @@ fn every_example_host_does_what_its_policy_says() {
         failures.join("\n\n")
     );
     assert!(verified > 0, "no example host compiled");
+}
+
+super::trials::tests! {
+    Kernel: every_example_host_does_what_its_policy_says;
 }

@@ -7,7 +7,6 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use portcullis::model::Protocol;
 
-use super::env;
 use super::oracle::Path;
 use super::plan::Routed;
 use super::probe::{Outcome, Probe};
@@ -31,13 +30,7 @@ forward-port tcp/8080 to [fd00:97::2]:80
 forward-port udp/5353 from 10.99.0.0/24 to 10.97.0.2:53
 ";
 
-#[test]
 fn a_forwarded_port_reaches_the_target_through_a_dropping_forward_chain() {
-    if !env::ready(
-        "kernel::forwarding::a_forwarded_port_reaches_the_target_through_a_dropping_forward_chain",
-    ) {
-        return;
-    }
     let case = PolicyCase::from_text("forward.pcl", POLICY);
     let host = case.host(None);
     let outsider = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 10));
@@ -202,13 +195,7 @@ fn target_saw(bench: &Bench, protocol: Protocol, port: u16, src: IpAddr) -> bool
     }
 }
 
-#[test]
 fn a_forwarded_port_leaves_connections_through_the_router_alone() {
-    if !env::ready(
-        "kernel::forwarding::a_forwarded_port_leaves_connections_through_the_router_alone",
-    ) {
-        return;
-    }
     // A home router: the LAN (the client) browses the world (the target) on tcp/443, and the
     // router publishes the NAS's tcp/8443 as its own tcp/443, in both families.
     let policy = "\
@@ -267,13 +254,7 @@ forward-port tcp/443 to [fd00:96::10]:8443
     }
 }
 
-#[test]
 fn a_forwarded_port_can_be_narrowed_to_an_interface_and_widened_to_other_addresses() {
-    if !env::ready(
-        "kernel::forwarding::a_forwarded_port_can_be_narrowed_to_an_interface_and_widened_to_other_addresses",
-    ) {
-        return;
-    }
     // tcp/8080 only from the second link; tcp/9090 for a routed public address that is not the
     // router's own.
     let policy = "\
@@ -329,11 +310,7 @@ forward-port tcp/9090 at 198.51.100.7 to 10.96.0.10:90
     assert!(target_saw(&bench, Protocol::Tcp, 90, v4));
 }
 
-#[test]
 fn masquerade_and_snat_give_the_outside_the_router_address() {
-    if !env::ready("kernel::forwarding::masquerade_and_snat_give_the_outside_the_router_address") {
-        return;
-    }
     // The LAN reaches the world with the router's address: masquerade for tcp, and a fixed
     // address for udp (one the router holds on that link, so that replies find it).
     let policy = "\
@@ -418,4 +395,12 @@ masquerade on pcs2 from 10.99.0.0/24
             }
         }
     }
+}
+
+super::trials::tests! {
+    Kernel:
+        a_forwarded_port_reaches_the_target_through_a_dropping_forward_chain,
+        a_forwarded_port_leaves_connections_through_the_router_alone,
+        a_forwarded_port_can_be_narrowed_to_an_interface_and_widened_to_other_addresses,
+        masquerade_and_snat_give_the_outside_the_router_address;
 }

@@ -2,7 +2,6 @@
 //! that does what the policy says must pass; one that is subtly wrong must be caught, with the
 //! probe that shows it.
 
-use super::env;
 use super::ruleset::{Compiled, Format};
 use super::scenario::{try_verify_compiled, PolicyCase};
 
@@ -43,21 +42,13 @@ fn verify(compiled: &Compiled) -> Result<(), String> {
     try_verify_compiled(&case, host, compiled, Format::Nft).map(drop)
 }
 
-#[test]
 fn a_faithful_ruleset_passes() {
-    if !env::ready("kernel::harness::a_faithful_ruleset_passes") {
-        return;
-    }
     if let Err(message) = verify(&by_hand("reject with tcp reset", "192.0.2.0/24")) {
         panic!("a correct hand-written ruleset was reported wrong:\n{message}");
     }
 }
 
-#[test]
 fn a_drop_where_the_policy_rejects_is_caught() {
-    if !env::ready("kernel::harness::a_drop_where_the_policy_rejects_is_caught") {
-        return;
-    }
     let message = verify(&by_hand("drop", "192.0.2.0/24"))
         .expect_err("a ruleset that drops instead of rejecting passed");
     assert!(
@@ -68,11 +59,7 @@ fn a_drop_where_the_policy_rejects_is_caught() {
     );
 }
 
-#[test]
 fn a_source_net_too_wide_is_caught() {
-    if !env::ready("kernel::harness::a_source_net_too_wide_is_caught") {
-        return;
-    }
     // One address more than the policy allows: the first address above the net.
     let message = verify(&by_hand("reject with tcp reset", "192.0.2.0-192.0.3.0"))
         .expect_err("a ruleset that admits a source outside the net passed");
@@ -81,4 +68,11 @@ fn a_source_net_too_wide_is_caught() {
             && message.contains("kernel: echoed"),
         "the failure does not show the probe that proves it:\n{message}"
     );
+}
+
+super::trials::tests! {
+    Kernel:
+        a_faithful_ruleset_passes,
+        a_drop_where_the_policy_rejects_is_caught,
+        a_source_net_too_wide_is_caught;
 }

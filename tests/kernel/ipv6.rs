@@ -10,7 +10,6 @@ use std::time::Duration;
 use portcullis::config::CompileConfig;
 use portcullis::model::Protocol;
 
-use super::env;
 use super::netns::Netns;
 use super::probe::{self, Outcome, Probe};
 use super::ruleset::Format;
@@ -64,11 +63,7 @@ fn forget_neighbours(bench: &Bench) {
     }
 }
 
-#[test]
 fn ipv6_works_through_a_default_drop_input_by_neighbour_discovery() {
-    if !env::ready("kernel::ipv6::ipv6_works_through_a_default_drop_input_by_neighbour_discovery") {
-        return;
-    }
     let case = PolicyCase::from_text("ipv6.pcl", POLICY);
     let host = case.host(None);
     let bench = Bench::new(&case, host, Spec::default(), &ports());
@@ -108,11 +103,7 @@ fn ipv6_works_through_a_default_drop_input_by_neighbour_discovery() {
     }
 }
 
-#[test]
 fn without_the_icmp_baseline_ipv6_is_cut_off_and_ipv4_is_not() {
-    if !env::ready("kernel::ipv6::without_the_icmp_baseline_ipv6_is_cut_off_and_ipv4_is_not") {
-        return;
-    }
     // The control for the test above: the same policy without the ICMP part of the baseline.
     let mut config = CompileConfig::default();
     config.baseline.icmp = false;
@@ -147,4 +138,10 @@ fn without_the_icmp_baseline_ipv6_is_cut_off_and_ipv4_is_not() {
             ));
         }
     }
+}
+
+super::trials::tests! {
+    Kernel:
+        ipv6_works_through_a_default_drop_input_by_neighbour_discovery,
+        without_the_icmp_baseline_ipv6_is_cut_off_and_ipv4_is_not;
 }

@@ -6,6 +6,7 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use nix::sched::{setns, CloneFlags};
+use portcullis::nft::Nft;
 
 /// A network namespace made for one test. Names carry the process id and a counter so tests in
 /// parallel threads (and leftovers of a crashed run) never collide.
@@ -68,6 +69,11 @@ impl Netns {
             self.name,
             String::from_utf8_lossy(&out.stderr)
         );
+    }
+
+    /// The library's nft, run inside the namespace.
+    pub fn nft(&self) -> Nft {
+        Nft::from_env().in_netns(&self.name)
     }
 
     /// Runs a program inside the namespace; panics with its output if it fails.

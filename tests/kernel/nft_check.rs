@@ -8,7 +8,7 @@ use portcullis::config::Settings;
 use portcullis::lint::Levels;
 use portcullis::nft::Nft;
 
-use super::env;
+use super::trials::say;
 
 fn policy_files(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
@@ -28,11 +28,7 @@ fn policy_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-#[test]
 fn nft_accepts_every_example_and_fixture() {
-    if !env::ready("kernel::nft_check::nft_accepts_every_example_and_fixture") {
-        return;
-    }
     let mut files = Vec::new();
     for dir in ["examples", "tests/fixtures"] {
         policy_files(Path::new(dir), &mut files);
@@ -79,7 +75,7 @@ fn nft_accepts_every_example_and_fixture() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert!(compiled >= 40, "only {compiled} rulesets were checked");
-    eprintln!(
+    say!(
         "nft -c accepted {compiled} rulesets from {} files",
         files.len()
     );
@@ -151,14 +147,10 @@ const NEAR_KEYWORDS: &[&str] = &[
     "expiration",
 ];
 
-#[test]
 fn table_names_portcullis_accepts_are_names_to_nft() {
     use portcullis::compile::compile_host;
     use portcullis::config::CompileConfig;
     use portcullis::model::values::{TableName, NFT_KEYWORDS};
-    if !env::ready("kernel::nft_check::table_names_portcullis_accepts_are_names_to_nft") {
-        return;
-    }
     let checked = portcullis::pipeline::check_text("t.pcl", "input drop {\n  allow ssh\n}\n");
     let host = &checked.policy.hosts[0];
     let nft = Nft::from_env();
@@ -189,4 +181,8 @@ fn table_names_portcullis_accepts_are_names_to_nft() {
         failures.join("\n")
     );
     assert_eq!(accepted, NEAR_KEYWORDS.len());
+}
+
+super::trials::tests! {
+    Kernel: nft_accepts_every_example_and_fixture, table_names_portcullis_accepts_are_names_to_nft;
 }

@@ -18,7 +18,6 @@ use std::time::{Duration, Instant};
 
 use portcullis::model::Protocol;
 
-use super::env;
 use super::oracle::Path;
 use super::plan::Routed;
 use super::probe::Probe;
@@ -26,6 +25,7 @@ use super::rng::Rng;
 use super::ruleset::{self, Format};
 use super::scenario::PolicyCase;
 use super::topology::{Spec, Topology, CLIENT_V4, CLIENT_V6, SERVER_V4, SERVER_V6};
+use super::trials::say;
 use super::verify::{self, Listening, Report};
 
 const DEFAULT_CASES: usize = 200;
@@ -333,11 +333,7 @@ fn env_number(name: &str, default: u64) -> u64 {
     }
 }
 
-#[test]
 fn random_policies_behave_as_the_model_says() {
-    if !env::ready("kernel::random_policies::random_policies_behave_as_the_model_says") {
-        return;
-    }
     let cases = env_number("PORTCULLIS_KERNEL_CASES", DEFAULT_CASES as u64) as usize;
     let seed = env_number("PORTCULLIS_KERNEL_SEED", DEFAULT_SEED);
     let start = Instant::now();
@@ -365,13 +361,12 @@ fn random_policies_behave_as_the_model_says() {
             );
         }
     }
-    eprintln!(
+    say!(
         "{cases} random policies (seed {seed:#x}), {probes_sent} probes, in {:.1}s",
         start.elapsed().as_secs_f64()
     );
 }
 
-#[test]
 fn generated_policies_pass_check() {
     // Outside the kernel: every generated policy must be a clean policy, or the kernel test
     // above would be testing the generator.
@@ -388,7 +383,6 @@ fn generated_policies_pass_check() {
     }
 }
 
-#[test]
 fn shrinking_leaves_out_one_rule_at_a_time() {
     let named: BTreeSet<&str> = ["lab"].into_iter().collect();
     let rules = [
@@ -403,4 +397,9 @@ fn shrinking_leaves_out_one_rule_at_a_time() {
         "net lab = 10.99.0.0/24, fd00:99::/64\ninput drop {\n  allow ssh from 198.18.0.0/15\n  deny udp/2001\n}\n"
     );
     assert_eq!(rule_count(&without_first), 1);
+}
+
+super::trials::tests! {
+    Kernel: random_policies_behave_as_the_model_says;
+    Nothing: generated_policies_pass_check, shrinking_leaves_out_one_rule_at_a_time;
 }

@@ -11,12 +11,12 @@ use std::time::Duration;
 use portcullis::model::{ChainKind, Verdict};
 use portcullis::model::{Packet, Protocol, Transport};
 
-use super::env;
 use super::oracle::verdict_admits;
 use super::probe::{self, Probe};
 use super::ruleset::Format;
 use super::scenario::{Bench, PolicyCase};
 use super::topology::{Spec, CLIENT_V4, CLIENT_V6, SERVER_IF, SERVER_V4, SERVER_V6};
+use super::trials::say;
 
 /// How long each probe of a sequence waits: long enough that a slow machine never turns an
 /// admitted connection into a timeout (limited probes are not asked twice).
@@ -88,7 +88,7 @@ fn assert_sequence(bench: &Bench, steps: &[(Probe, Phase)]) {
             steps.len()
         ));
     }
-    eprintln!(
+    say!(
         "{} (loaded with `{format}`): rate limit held:\n{table}",
         bench.case.label
     );
@@ -98,13 +98,9 @@ fn ports(list: &[(Protocol, u16)]) -> BTreeSet<(Protocol, u16)> {
     list.iter().copied().collect()
 }
 
-#[test]
 fn beyond_the_burst_connections_fall_through_to_the_next_rule() {
-    if env::ready("kernel::rate_limits::beyond_the_burst_connections_fall_through_to_the_next_rule")
-    {
-        for format in [Format::Nft, Format::Json] {
-            beyond_the_burst_connections_fall_through_to_the_next_rule_as(format);
-        }
+    for format in [Format::Nft, Format::Json] {
+        beyond_the_burst_connections_fall_through_to_the_next_rule_as(format);
     }
 }
 
@@ -129,12 +125,9 @@ fn beyond_the_burst_connections_fall_through_to_the_next_rule_as(format: Format)
     assert_sequence(&bench, &steps);
 }
 
-#[test]
 fn a_per_source_limit_keeps_one_budget_per_source() {
-    if env::ready("kernel::rate_limits::a_per_source_limit_keeps_one_budget_per_source") {
-        for format in [Format::Nft, Format::Json] {
-            a_per_source_limit_keeps_one_budget_per_source_as(format);
-        }
+    for format in [Format::Nft, Format::Json] {
+        a_per_source_limit_keeps_one_budget_per_source_as(format);
     }
 }
 
@@ -161,12 +154,9 @@ fn a_per_source_limit_keeps_one_budget_per_source_as(format: Format) {
     assert_sequence(&bench, &steps);
 }
 
-#[test]
 fn one_bucket_for_a_rule_over_both_families_and_protocols() {
-    if env::ready("kernel::rate_limits::one_bucket_for_a_rule_over_both_families_and_protocols") {
-        for format in [Format::Nft, Format::Json] {
-            one_bucket_for_a_rule_over_both_families_and_protocols_as(format);
-        }
+    for format in [Format::Nft, Format::Json] {
+        one_bucket_for_a_rule_over_both_families_and_protocols_as(format);
     }
 }
 
@@ -196,12 +186,9 @@ fn one_bucket_for_a_rule_over_both_families_and_protocols_as(format: Format) {
     assert_sequence(&bench, &steps);
 }
 
-#[test]
 fn a_limited_reject_falls_through_to_allow() {
-    if env::ready("kernel::rate_limits::a_limited_reject_falls_through_to_allow") {
-        for format in [Format::Nft, Format::Json] {
-            a_limited_reject_falls_through_to_allow_as(format);
-        }
+    for format in [Format::Nft, Format::Json] {
+        a_limited_reject_falls_through_to_allow_as(format);
     }
 }
 
@@ -231,7 +218,6 @@ fn a_limited_reject_falls_through_to_allow_as(format: Format) {
 
 /// The model's two verdicts for a limited probe must differ in these tests, or they would prove
 /// nothing about the limit.
-#[test]
 fn the_sequences_above_distinguish_under_from_over() {
     let cases = [
         (
@@ -278,13 +264,7 @@ fn the_sequences_above_distinguish_under_from_over() {
 /// Regression: a limit without `burst` once compiled to a bare `limit rate 2/second`, which the
 /// kernel gives its default burst of 5 packets, so five connections got in at once (and
 /// `limit 1/hour` admitted five too). Without `burst`, at most one period's worth passes at once.
-#[test]
 fn without_burst_a_limit_admits_no_more_than_its_rate_at_once() {
-    if !env::ready(
-        "kernel::rate_limits::without_burst_a_limit_admits_no_more_than_its_rate_at_once",
-    ) {
-        return;
-    }
     let case = PolicyCase::from_text(
         "limit-no-burst.pcl",
         "input drop {\n  allow ssh from 10.99.0.0/24\n  allow tcp/2000 limit 2/second\n  reject tcp/2000\n}\n",
@@ -309,4 +289,14 @@ fn without_burst_a_limit_admits_no_more_than_its_rate_at_once() {
             "`limit 2/second` admitted {admitted} of 6 connections made within {elapsed:?}: {outcomes:?}"
         ));
     }
+}
+
+super::trials::tests! {
+    Kernel:
+        beyond_the_burst_connections_fall_through_to_the_next_rule,
+        a_per_source_limit_keeps_one_budget_per_source,
+        one_bucket_for_a_rule_over_both_families_and_protocols,
+        a_limited_reject_falls_through_to_allow,
+        without_burst_a_limit_admits_no_more_than_its_rate_at_once;
+    Nothing: the_sequences_above_distinguish_under_from_over;
 }

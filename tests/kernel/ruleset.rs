@@ -1,6 +1,5 @@
-//! Compiling a host and loading the result into a namespace, as `nft -f` text or as JSON.
-
-use std::io::Write;
+//! Compiling a host and loading the result into a namespace, as `nft -f` text or as JSON, through
+//! the library's [`portcullis::nft`].
 
 use portcullis::config::CompileConfig;
 use portcullis::model::{Host, Policy};
@@ -10,9 +9,9 @@ use super::netns::Netns;
 /// How a ruleset reaches the kernel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
-    /// `nft -f FILE` with [`portcullis::compile::Ruleset::to_nft`].
+    /// `nft -f -` with [`portcullis::compile::Ruleset::to_nft`].
     Nft,
-    /// `nft -j -f FILE` with [`portcullis::compile::Ruleset::to_json`].
+    /// `nft -j -f -` with [`portcullis::compile::Ruleset::to_json`].
     Json,
 }
 
@@ -71,27 +70,11 @@ pub fn load(ns: &Netns, compiled: &Compiled, format: Format) -> Result<(), Strin
     load_text(ns, compiled.text(format), format)
 }
 
+/// Loads a ruleset with the library's [`portcullis::nft::Nft`]: nft reads it on standard input.
 pub fn load_text(ns: &Netns, text: &str, format: Format) -> Result<(), String> {
-    let mut file = tempfile::Builder::new()
-        .prefix("portcullis-kernel-")
-        .suffix(match format {
-            Format::Nft => ".nft",
-            Format::Json => ".json",
-        })
-        .tempfile()
-        .map_err(|e| e.to_string())?;
-    file.write_all(text.as_bytes()).map_err(|e| e.to_string())?;
-    file.flush().map_err(|e| e.to_string())?;
-    let path = file
-        .path()
-        .to_str()
-        .expect("temp paths are UTF-8")
-        .to_string();
-    let args: Vec<&str> = match format {
-        Format::Nft => vec!["-f", &path],
-        Format::Json => vec!["-j", "-f", &path],
-    };
-    ns.try_exec("nft", &args).map(drop)
+    ns.nft()
+        .load(text, format == Format::Json)
+        .map_err(|e| e.to_string())
 }
 
 /// Loads or panics with the ruleset and nft's complaint.

@@ -8,6 +8,7 @@ use super::oracle::{Expectation, Oracle, Path};
 use super::plan::{self, Routed};
 use super::probe::{self, Outcome};
 use super::topology::Topology;
+use super::trials::say;
 
 /// How long a batch of probes waits for answers. Answers on a veth come back in well under a
 /// millisecond; this only bounds how long a dropped probe is waited for.
@@ -123,7 +124,7 @@ pub fn run(
         let outcomes = fire(topology, &subset, PATIENT_DEADLINE);
         for (&i, outcome) in again.iter().zip(outcomes) {
             if checked[i].expectation.admits(outcome) {
-                eprintln!(
+                say!(
                     "note: {} agreed only when asked again ({} the first time)",
                     checked[i].routed.probe,
                     checked[i]

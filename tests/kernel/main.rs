@@ -20,9 +20,18 @@
 //! - [`random_policies`]: random small policies against one reused namespace
 //!   (`PORTCULLIS_KERNEL_CASES`, `PORTCULLIS_KERNEL_SEED`).
 //! - [`harness`]: the harness catches a wrong hand-written ruleset.
+//! - [`loading`]: compiled rulesets loaded into scratch namespaces: the script and the JSON load
+//!   the same ruleset, loading leaves other tables alone, 20,000 rules load.
+//! - [`nft_check`]: `nft -c` accepts every example and fixture, and every table name.
 //!
-//! The tests need root, `ip` and `nft`; without them they are skipped with a message, except on
-//! CI (`CI=true`) where they fail ([`env`]).
+//! This is a test target of its own (`cargo test --test kernel`) with a libtest-mimic harness
+//! ([`trials`]): every module lists its tests, each runs on a thread of its own, and names,
+//! filters, `--list`, `--ignored`, `--include-ignored`, `--test-threads` and `--nocapture` work as
+//! with libtest (what a test prints goes through `say!`, kept with its result). The tests need
+//! root, `ip`, `nft` and network namespaces, and one rule decides what happens without them
+//! ([`env`]): the kernel tests are reported as ignored, with one line that says why, except on CI
+//! (`CI=true` or `CI=1`), where the run fails with the reason. The few tests of the harness's own
+//! machinery that need no kernel run everywhere.
 
 mod addresses;
 mod env;
@@ -36,6 +45,7 @@ mod ruleset;
 mod scenario;
 mod special;
 mod topology;
+mod trials;
 mod verify;
 
 mod atomic;
@@ -45,6 +55,28 @@ mod examples;
 mod forwarding;
 mod harness;
 mod ipv6;
+mod loading;
 mod nft_check;
 mod random_policies;
 mod rate_limits;
+
+fn main() -> std::process::ExitCode {
+    trials::main(
+        [
+            atomic::tests(),
+            baseline::tests(),
+            constructs::tests(),
+            examples::tests(),
+            forwarding::tests(),
+            harness::tests(),
+            ipv6::tests(),
+            loading::tests(),
+            nft_check::tests(),
+            random_policies::tests(),
+            rate_limits::tests(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
+    )
+}
