@@ -1,6 +1,6 @@
 //! The compiler's tests: snapshots of generated rulesets, first-match equivalence with
-//! [`crate::model::Chain::evaluate`] through an interpreter of the compiled ruleset, hostile input,
-//! scale, and (as root, with nft) loading both renderings into scratch network namespaces.
+//! [`crate::model::Chain::evaluate`] through an interpreter of the compiled ruleset, hostile input
+//! and scale. Loading rulesets into a kernel is the kernel tests' (`tests/kernel/loading.rs`).
 
 use std::net::IpAddr;
 

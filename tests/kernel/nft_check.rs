@@ -183,6 +183,20 @@ fn table_names_portcullis_accepts_are_names_to_nft() {
     assert_eq!(accepted, NEAR_KEYWORDS.len());
 }
 
+/// The library's nft reports a script the kernel refuses as a refusal, with nft's words.
+fn a_refused_script_is_a_typed_refusal() {
+    let err = Nft::from_env()
+        .check("table inet x { chain y { bogus } }\n", false)
+        .expect_err("nft refuses a rule it cannot parse");
+    match err {
+        portcullis::nft::NftError::Refused { message } => {
+            assert!(message.contains("bogus"), "{message}")
+        }
+        other => panic!("not a refusal: {other:?}"),
+    }
+}
+
 super::trials::tests! {
-    Kernel: nft_accepts_every_example_and_fixture, table_names_portcullis_accepts_are_names_to_nft;
+    Kernel: nft_accepts_every_example_and_fixture, table_names_portcullis_accepts_are_names_to_nft,
+        a_refused_script_is_a_typed_refusal;
 }
