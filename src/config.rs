@@ -26,6 +26,8 @@ pub struct Config {
     pub lint: LintConfig,
     #[serde(default)]
     pub compile: CompileConfig,
+    #[serde(default)]
+    pub deploy: DeployConfig,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -100,6 +102,33 @@ pub struct CompileConfig {
     pub table: TableName,
     #[serde(default)]
     pub baseline: Baseline,
+}
+
+/// How `apply` deploys.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct DeployConfig {
+    /// `apply --confirm-within`'s default: `90s`, `5m`; `0s` or unset for none.
+    #[serde(default)]
+    pub confirm_within: Option<String>,
+}
+
+impl DeployConfig {
+    /// The default time to confirm an apply within; `None` for none.
+    pub fn confirm_within(&self) -> Result<Option<std::time::Duration>, String> {
+        self.confirm_within
+            .as_deref()
+            .map(parse_duration)
+            .transpose()
+            .map(|d| d.filter(|d| !d.is_zero()))
+    }
+}
+
+/// A duration as the user writes it: `90s`, `2m`, `1m 30s`.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    humantime::parse_duration(text.trim()).map_err(|_| {
+        format!("`{text}` is not a duration: write a number with a unit, such as `90s` or `2m`")
+    })
 }
 
 /// The rules every generated chain starts with. Each part can be switched off.
@@ -412,6 +441,10 @@ impl Settings {
             .keys()
             .map(|name| (name.clone(), key_position(text, name)))
             .collect();
+        config
+            .deploy
+            .confirm_within()
+            .map_err(|message| invalid("confirm-within", message))?;
         for service in config.lint.management_services.iter().flatten() {
             if let Err(message) = management_service(service) {
                 return Err(invalid("management-services", message));
@@ -452,5 +485,17 @@ mod tests {
             .check_rule_names(|n| crate::lint::find(n).is_some())
             .unwrap_err();
         assert!(err.to_string().starts_with("p.yaml:3:5:"), "{err}");
+    }
+
+    #[test]
+    fn durations_have_units() {
+        use std::time::Duration;
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert!(parse_duration("90").unwrap_err().contains("`90s`"));
+        let none = DeployConfig {
+            confirm_within: Some("0s".to_string()),
+        };
+        assert_eq!(none.confirm_within(), Ok(None));
     }
 }

@@ -8,6 +8,7 @@
 pub mod cli;
 pub mod compile;
 pub mod config;
+pub mod deploy;
 pub mod diagnostic;
 pub mod fsio;
 pub mod lint;

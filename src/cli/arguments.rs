@@ -46,6 +46,93 @@ pub enum Command {
     ///
     /// Example: `portcullis explain web.pcl tcp/8080 from 10.10.0.5`.
     Explain(ExplainArgs),
+    /// Load a policy into this host's firewall, replacing only portcullis's own table.
+    ///
+    /// Refuses while the policy has error-level findings (exit 1). With `--confirm-within`, the
+    /// table is restored by itself at the deadline unless `portcullis confirm` runs first, even
+    /// if this command, its terminal or its login session is killed.
+    Apply(ApplyArgs),
+    /// Keep what the last apply loaded: cancel its pending rollback.
+    ///
+    /// Run it from a new connection: the firewall lets established connections through, so the
+    /// session that applied stays up even when the new rules would refuse a new one.
+    Confirm(StateArgs),
+    /// Restore the table as it was before the last apply, now.
+    Rollback(RollbackArgs),
+    /// What is applied, whether a rollback is pending, and whether the live table still matches.
+    Status(StatusArgs),
+}
+
+/// Where the deploying commands keep their state.
+#[derive(Debug, Args)]
+pub struct StateArgs {
+    /// The state directory. Default: `$PORTCULLIS_STATE_DIR`, else `/var/lib/portcullis`.
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+}
+
+/// What fires a pending rollback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GuardChoice {
+    /// A systemd timer where systemd runs this network namespace, else a detached process.
+    Auto,
+    /// A transient systemd timer (`systemd-run`).
+    Systemd,
+    /// A detached process in a session of its own.
+    Process,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// The policy file; `-` reads standard input.
+    pub file: PathBuf,
+
+    #[command(flatten)]
+    pub levels: LevelArgs,
+
+    #[command(flatten)]
+    pub stdin: StdinArgs,
+
+    /// The host to apply; required when the policy has several hosts.
+    #[arg(long, value_name = "NAME")]
+    pub host: Option<String>,
+
+    /// Restore the table by itself unless `portcullis confirm` runs within DURATION (`90s`,
+    /// `5m`). Default: `deploy.confirm-within` in the configuration; `0s` for none.
+    #[arg(long, value_name = "DURATION")]
+    pub confirm_within: Option<String>,
+
+    /// Show what would be loaded and what would change; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// What fires the rollback.
+    #[arg(long, value_enum, default_value_t = GuardChoice::Auto)]
+    pub guard: GuardChoice,
+
+    #[command(flatten)]
+    pub state: StateArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    #[command(flatten)]
+    pub state: StateArgs,
+
+    /// Run by a rollback guard: wait for the deadline of apply N, and roll back only if it is
+    /// still unconfirmed.
+    #[arg(long, value_name = "N", hide = true)]
+    pub due: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub state: StateArgs,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = DataFormat::Human)]
+    pub format: DataFormat,
 }
 
 /// Output formats of `compile`.

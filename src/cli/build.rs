@@ -1,6 +1,6 @@
 //! What every command that produces rulesets does first: load and check the policy with its
 //! settings, refuse while it has error-level findings (showing them on stderr), pick the hosts,
-//! and compile each. `compile` uses it; the deploying commands will.
+//! and compile each. `compile` and `apply` use it.
 
 use std::io::IsTerminal;
 use std::path::Path;
@@ -10,6 +10,7 @@ use super::error::CliError;
 use super::output::{Output, Stream};
 use super::project;
 use crate::compile::{self, Ruleset};
+use crate::config::Settings;
 use crate::diagnostic::{self, HumanOptions, Severity};
 use crate::pipeline::Checked;
 
@@ -27,6 +28,8 @@ pub enum Hosts<'a> {
 /// A checked policy and the rulesets of the hosts asked for.
 pub struct Built {
     pub checked: Checked,
+    /// The configuration it was checked and compiled with.
+    pub settings: Settings,
     /// Each host, by its index in `checked.policy.hosts`, with its ruleset.
     pub rulesets: Vec<(usize, Ruleset)>,
 }
@@ -97,5 +100,9 @@ pub fn build(
         })?;
         rulesets.push((i, ruleset));
     }
-    Ok(Some(Built { checked, rulesets }))
+    Ok(Some(Built {
+        checked,
+        settings,
+        rulesets,
+    }))
 }

@@ -22,6 +22,8 @@ pub enum CliError {
     Write(#[from] WriteError),
     #[error("cannot create `{path}`: {reason}")]
     CreateDir { path: String, reason: String },
+    #[error(transparent)]
+    Deploy(#[from] crate::deploy::DeployError),
     #[error("cannot lay out JSON: {0}")]
     Json(#[from] serde_json::Error),
 }

@@ -3,16 +3,20 @@
 //! Exit codes follow linters' convention: 0 clean, 1 findings at error level, 2 usage, I/O or
 //! internal errors (clap's own usage errors exit 2 as well).
 
+mod apply;
 mod arguments;
 mod build;
 mod check;
 mod compile;
+mod confirm;
 mod error;
 mod explain;
 mod lookup;
 mod output;
 mod project;
+mod rollback;
 mod rules;
+mod status;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -47,6 +51,10 @@ pub fn run(args: &Arguments) -> Outcome {
         Command::Rule(cmd) => rules::show(cmd, &mut out),
         Command::Compile(cmd) => compile::run(cmd, args, &mut out),
         Command::Explain(cmd) => explain::run(cmd, args, &mut out),
+        Command::Apply(cmd) => apply::run(cmd, args, &mut out),
+        Command::Confirm(cmd) => confirm::run(cmd, &mut out),
+        Command::Rollback(cmd) => rollback::run(cmd, &mut out),
+        Command::Status(cmd) => status::run(cmd, &mut out),
     };
     let outcome = match result {
         Ok(outcome) => outcome,

@@ -23,6 +23,9 @@
 //! - [`loading`]: compiled rulesets loaded into scratch namespaces: the script and the JSON load
 //!   the same ruleset, loading leaves other tables alone, 20,000 rules load.
 //! - [`nft_check`]: `nft -c` accepts every example and fixture, and every table name.
+//! - [`deploy`]: `apply`, `confirm`, `rollback` and `status` as an operator runs them: probes see
+//!   each step, foreign tables (and Docker's, where dockerd starts) survive every step, and an
+//!   unconfirmed apply rolls back by itself when `apply` exits, is killed, or loses its session.
 //!
 //! This is a test target of its own (`cargo test --test kernel`) with a libtest-mimic harness
 //! ([`trials`]): every module lists its tests, each runs on a thread of its own, and names,
@@ -51,6 +54,7 @@ mod verify;
 mod atomic;
 mod baseline;
 mod constructs;
+mod deploy;
 mod examples;
 mod forwarding;
 mod harness;
@@ -66,6 +70,7 @@ fn main() -> std::process::ExitCode {
             atomic::tests(),
             baseline::tests(),
             constructs::tests(),
+            deploy::tests(),
             examples::tests(),
             forwarding::tests(),
             harness::tests(),

@@ -1,0 +1,43 @@
+//! `portcullis confirm`: keep what the last apply loaded.
+
+use super::arguments::StateArgs;
+use super::error::CliError;
+use super::output::{Outcome, Output};
+use crate::deploy::state::StateDir;
+use crate::deploy::{self, clock, ConfirmReport};
+
+pub fn run(cmd: &StateArgs, out: &mut Output) -> Result<Outcome, CliError> {
+    deploy::require_net_admin("confirm")?;
+    let path = StateDir::choose(cmd.state_dir.as_deref());
+    let Some(state) = StateDir::existing(&path) else {
+        out.print(&format!(
+            "nothing to confirm: nothing was ever applied with `{}`\n",
+            path.display()
+        ));
+        return Ok(Outcome::Clean);
+    };
+    let text = match deploy::confirm(&state)? {
+        ConfirmReport::Confirmed { applied, due } => format!(
+            "confirmed apply #{} of {}{}: the rollback due at {} is cancelled, and this is now \
+             the boot ruleset\n",
+            applied.generation,
+            applied.source,
+            deploy::host_note(applied.host.as_deref()),
+            clock::format(due)
+        ),
+        ConfirmReport::NothingPending { applied: Some(a) } => format!(
+            "nothing to confirm: apply #{} ({}) {}\n",
+            a.generation,
+            a.source,
+            match a.confirmed_at {
+                Some(at) => format!("was confirmed at {}", clock::format(at)),
+                None => "has no rollback pending".to_string(),
+            }
+        ),
+        ConfirmReport::NothingPending { applied: None } => {
+            "nothing to confirm: no apply is recorded\n".to_string()
+        }
+    };
+    out.print(&text);
+    Ok(Outcome::Clean)
+}

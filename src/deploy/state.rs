@@ -1,0 +1,477 @@
+//! The state directory: what was applied, what a pending rollback restores, and the lock that
+//! keeps two deploying commands apart.
+//!
+//! Every record is a whole file written atomically (a synced temporary file renamed over the
+//! old one), so a crash leaves each record old or new, never torn. The records:
+//!
+//! - `applied.json` and `applied.nft`: the last apply (source, hash, time, user, generation) and
+//!   the ruleset it loaded; `policy.json`: the policy's files as they were read, enough to
+//!   resolve the policy again.
+//! - `previous.json`: the table as it was before the apply that a rollback undoes (its `nft list`
+//!   text, or that there was none), with the record of what was applied before.
+//! - `pending.json`: a rollback that fires at a deadline unless `confirm` runs first, and the
+//!   guard that fires it.
+//! - `boot.nft`: the last confirmed ruleset, which the boot unit loads.
+//! - `lock`: held (`flock`) by the command that changes anything; its text is the holder's pid.
+
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+
+use super::DeployError;
+use crate::fsio;
+
+/// The default state directory.
+pub const DEFAULT_DIR: &str = "/var/lib/portcullis";
+
+/// The environment variable that overrides the default state directory.
+pub const DIR_VAR: &str = "PORTCULLIS_STATE_DIR";
+
+/// The last confirmed ruleset, which the boot unit (`examples/systemd/`) loads.
+pub const BOOT_RULESET: &str = "boot.nft";
+
+/// Records larger than this are not state files portcullis wrote.
+const MAX_RECORD: u64 = 64 * 1024 * 1024;
+
+/// What an apply recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Applied {
+    /// Counts applies: a guard acts only for the apply that started it.
+    pub generation: u64,
+    /// The policy file as given on the command line, made absolute.
+    pub source: String,
+    /// SHA-256 of the policy file's bytes, in hex.
+    pub sha256: String,
+    /// The host of the policy that was compiled, when it has a name.
+    pub host: Option<String>,
+    /// The table the ruleset replaces.
+    pub table: String,
+    /// Seconds since the Unix epoch.
+    pub applied_at: u64,
+    /// Who applied it: the login name, and the user sudo was run by.
+    pub user: String,
+    /// When it was confirmed; `None` while a rollback is pending.
+    pub confirmed_at: Option<u64>,
+}
+
+/// The table as it was before an apply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Previous {
+    /// The apply this restores the state before.
+    pub generation: u64,
+    pub table: String,
+    /// `nft list table` of the table, or `None` when there was no table.
+    pub listing: Option<String>,
+    /// What `applied.json` said before the apply, if anything.
+    pub applied: Option<Applied>,
+    /// The ruleset `applied.nft` held before the apply.
+    pub applied_ruleset: Option<String>,
+}
+
+/// A rollback waiting for its deadline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pending {
+    pub generation: u64,
+    /// Seconds since the Unix epoch.
+    pub deadline: u64,
+    pub guard: Guard,
+}
+
+/// What fires a pending rollback.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Guard {
+    /// A transient systemd timer and service, outside the applying user's session.
+    Systemd { unit: String },
+    /// A detached process in a session of its own.
+    Process { pid: u32 },
+    /// Not started yet (the apply was interrupted before it started one).
+    None,
+}
+
+/// The policy's files as they were read.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PolicyFiles {
+    pub files: Vec<PolicyFile>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PolicyFile {
+    pub name: String,
+    pub text: String,
+}
+
+/// An open state directory.
+#[derive(Debug, Clone)]
+pub struct StateDir {
+    path: PathBuf,
+}
+
+/// The lock of a state directory, released when dropped (and when the process ends, however).
+#[derive(Debug)]
+pub struct Lock {
+    _file: File,
+}
+
+impl StateDir {
+    /// `--state-dir`, else `$PORTCULLIS_STATE_DIR`, else [`DEFAULT_DIR`].
+    pub fn choose(given: Option<&Path>) -> PathBuf {
+        given.map(Path::to_path_buf).unwrap_or_else(|| {
+            std::env::var_os(DIR_VAR)
+                .filter(|v| !v.is_empty())
+                .map_or_else(|| PathBuf::from(DEFAULT_DIR), PathBuf::from)
+        })
+    }
+
+    /// Opens the directory, creating it (mode 0700) when it does not exist. An existing directory
+    /// that others can read or write is made 0700: it holds rulesets and policies.
+    pub fn create(path: &Path) -> Result<StateDir, DeployError> {
+        let fail = |e: io::Error| DeployError::State {
+            path: path.display().to_string(),
+            reason: fsio::reason(&e),
+        };
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(path)
+            .map_err(fail)?;
+        let meta = fs::metadata(path).map_err(fail)?;
+        if !meta.is_dir() {
+            return Err(DeployError::State {
+                path: path.display().to_string(),
+                reason: "not a directory".to_string(),
+            });
+        }
+        if meta.permissions().mode() & 0o077 != 0 {
+            fs::set_permissions(path, fs::Permissions::from_mode(0o700)).map_err(fail)?;
+        }
+        Ok(StateDir {
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Opens an existing directory for reading; `None` when it does not exist (nothing was ever
+    /// applied with it).
+    pub fn existing(path: &Path) -> Option<StateDir> {
+        path.is_dir().then(|| StateDir {
+            path: path.to_path_buf(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn file(&self, name: &str) -> PathBuf {
+        self.path.join(name)
+    }
+
+    /// Takes the lock, or says who holds it.
+    pub fn lock(&self) -> Result<Lock, DeployError> {
+        self.lock_with(libc::LOCK_EX | libc::LOCK_NB)
+    }
+
+    /// Takes the lock, waiting for it.
+    pub fn lock_waiting(&self) -> Result<Lock, DeployError> {
+        self.lock_with(libc::LOCK_EX)
+    }
+
+    fn lock_with(&self, operation: libc::c_int) -> Result<Lock, DeployError> {
+        let path = self.file("lock");
+        let fail = |e: io::Error| DeployError::State {
+            path: path.display().to_string(),
+            reason: fsio::reason(&e),
+        };
+        let mut file = File::options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(fail)?;
+        // SAFETY: flock on a descriptor this function owns; no memory is involved.
+        if unsafe { libc::flock(file.as_raw_fd(), operation) } != 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::WouldBlock {
+                let holder = fs::read_to_string(&path).unwrap_or_default();
+                return Err(DeployError::Locked {
+                    path: self.path.display().to_string(),
+                    holder: holder.trim().to_string(),
+                });
+            }
+            return Err(fail(e));
+        }
+        file.set_len(0).map_err(fail)?;
+        write!(file, "{}", std::process::id()).map_err(fail)?;
+        Ok(Lock { _file: file })
+    }
+
+    fn read<T: DeserializeOwned>(&self, name: &str) -> Result<Option<T>, DeployError> {
+        let path = self.file(name);
+        let bytes = match fsio::read_regular(&path, MAX_RECORD) {
+            Ok(bytes) => bytes,
+            Err(_) if missing(&path) => return Ok(None),
+            Err(reason) => {
+                return Err(DeployError::State {
+                    path: path.display().to_string(),
+                    reason,
+                })
+            }
+        };
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| DeployError::State {
+                path: path.display().to_string(),
+                reason: format!("not a record portcullis wrote ({e})"),
+            })
+    }
+
+    fn read_text(&self, name: &str) -> Result<Option<String>, DeployError> {
+        let path = self.file(name);
+        match fsio::read_regular(&path, MAX_RECORD) {
+            Ok(bytes) => Ok(Some(String::from_utf8_lossy(&bytes).into_owned())),
+            Err(_) if missing(&path) => Ok(None),
+            Err(reason) => Err(DeployError::State {
+                path: path.display().to_string(),
+                reason,
+            }),
+        }
+    }
+
+    fn json<T: Serialize>(value: &T) -> Vec<u8> {
+        let mut text = serde_json::to_vec_pretty(value).expect("records serialise");
+        text.push(b'\n');
+        text
+    }
+
+    /// Writes files (name, contents) all or none.
+    fn write(&self, files: &[(&str, &[u8])]) -> Result<(), DeployError> {
+        let paths: Vec<PathBuf> = files.iter().map(|(name, _)| self.file(name)).collect();
+        let staged: Vec<(&Path, &[u8])> = paths
+            .iter()
+            .zip(files)
+            .map(|(path, (_, contents))| (path.as_path(), *contents))
+            .collect();
+        fsio::write_all_atomically(&staged).map_err(|e| DeployError::State {
+            path: e.path,
+            reason: e.reason,
+        })
+    }
+
+    fn remove(&self, name: &str) -> Result<(), DeployError> {
+        let path = self.file(name);
+        match fs::remove_file(&path) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(DeployError::State {
+                path: path.display().to_string(),
+                reason: fsio::reason(&e),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    pub fn applied(&self) -> Result<Option<Applied>, DeployError> {
+        self.read("applied.json")
+    }
+
+    pub fn applied_ruleset(&self) -> Result<Option<String>, DeployError> {
+        self.read_text("applied.nft")
+    }
+
+    pub fn previous(&self) -> Result<Option<Previous>, DeployError> {
+        self.read("previous.json")
+    }
+
+    pub fn pending(&self) -> Result<Option<Pending>, DeployError> {
+        self.read("pending.json")
+    }
+
+    pub fn boot_ruleset(&self) -> Result<Option<String>, DeployError> {
+        self.read_text(BOOT_RULESET)
+    }
+
+    pub fn write_previous(&self, previous: &Previous) -> Result<(), DeployError> {
+        self.write(&[("previous.json", &Self::json(previous))])
+    }
+
+    pub fn write_pending(&self, pending: &Pending) -> Result<(), DeployError> {
+        self.write(&[("pending.json", &Self::json(pending))])
+    }
+
+    pub fn clear_pending(&self) -> Result<(), DeployError> {
+        self.remove("pending.json")
+    }
+
+    pub fn clear_previous(&self) -> Result<(), DeployError> {
+        self.remove("previous.json")
+    }
+
+    /// Records an apply: its record, ruleset and policy, and, when it needs no confirmation,
+    /// the boot ruleset.
+    pub fn write_applied(
+        &self,
+        applied: &Applied,
+        ruleset: &str,
+        policy: &PolicyFiles,
+    ) -> Result<(), DeployError> {
+        let record = Self::json(applied);
+        let policy = Self::json(policy);
+        let mut files: Vec<(&str, &[u8])> = vec![
+            ("applied.nft", ruleset.as_bytes()),
+            ("policy.json", &policy),
+            ("applied.json", &record),
+        ];
+        if applied.confirmed_at.is_some() {
+            files.push((BOOT_RULESET, ruleset.as_bytes()));
+        }
+        self.write(&files)
+    }
+
+    /// Marks the applied record confirmed and makes its ruleset the boot ruleset.
+    pub fn write_confirmed(&self, applied: &Applied, ruleset: &str) -> Result<(), DeployError> {
+        self.write(&[
+            (BOOT_RULESET, ruleset.as_bytes()),
+            ("applied.json", &Self::json(applied)),
+        ])
+    }
+
+    /// After a rollback: the records as they were before the apply it undid.
+    pub fn write_restored(
+        &self,
+        previous: &Previous,
+        boot: Option<&str>,
+    ) -> Result<(), DeployError> {
+        let mut files: Vec<(&str, Vec<u8>)> = Vec::new();
+        if let Some(applied) = &previous.applied {
+            files.push(("applied.json", Self::json(applied)));
+        }
+        if let Some(ruleset) = &previous.applied_ruleset {
+            files.push(("applied.nft", ruleset.clone().into_bytes()));
+        }
+        if let Some(boot) = boot {
+            files.push((BOOT_RULESET, boot.as_bytes().to_vec()));
+        }
+        let borrowed: Vec<(&str, &[u8])> = files.iter().map(|(n, c)| (*n, c.as_slice())).collect();
+        self.write(&borrowed)?;
+        if previous.applied.is_none() {
+            self.remove("applied.json")?;
+            self.remove("applied.nft")?;
+            self.remove("policy.json")?;
+        }
+        Ok(())
+    }
+
+    /// Appends a line to `log`: what guards did, for `status` and for whoever looks later.
+    pub fn log(&self, line: &str) {
+        let path = self.file("log");
+        if let Ok(mut file) = File::options().create(true).append(true).open(path) {
+            let _ = writeln!(file, "{} {line}", super::clock::format(super::clock::now()));
+        }
+    }
+
+    /// The last lines of `log`.
+    pub fn log_tail(&self, lines: usize) -> Vec<String> {
+        let text = self.read_text("log").ok().flatten().unwrap_or_default();
+        let all: Vec<&str> = text.lines().collect();
+        all[all.len().saturating_sub(lines)..]
+            .iter()
+            .map(|l| l.to_string())
+            .collect()
+    }
+}
+
+/// Whether nothing is at `path` (and not merely unreadable).
+fn missing(path: &Path) -> bool {
+    fs::symlink_metadata(path).is_err_and(|e| e.kind() == io::ErrorKind::NotFound)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn applied(generation: u64, confirmed: bool) -> Applied {
+        Applied {
+            generation,
+            source: "/etc/portcullis/web.pcl".to_string(),
+            sha256: "ab".repeat(32),
+            host: Some("web-1".to_string()),
+            table: "portcullis".to_string(),
+            applied_at: 1_700_000_000,
+            user: "root".to_string(),
+            confirmed_at: confirmed.then_some(1_700_000_060),
+        }
+    }
+
+    #[test]
+    fn records_survive_a_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = StateDir::create(&dir.path().join("state")).unwrap();
+        let mode = fs::metadata(state.path()).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700);
+        assert_eq!(state.applied().unwrap(), None);
+        let policy = PolicyFiles { files: Vec::new() };
+        state
+            .write_applied(&applied(1, true), "table inet portcullis {}\n", &policy)
+            .unwrap();
+        assert_eq!(state.applied().unwrap(), Some(applied(1, true)));
+        assert_eq!(
+            state.boot_ruleset().unwrap().as_deref(),
+            Some("table inet portcullis {}\n")
+        );
+        let pending = Pending {
+            generation: 2,
+            deadline: 1_700_000_090,
+            guard: Guard::Process { pid: 42 },
+        };
+        state.write_pending(&pending).unwrap();
+        assert_eq!(state.pending().unwrap(), Some(pending));
+        state.clear_pending().unwrap();
+        state.clear_pending().unwrap();
+        assert_eq!(state.pending().unwrap(), None);
+    }
+
+    #[test]
+    fn the_boot_unit_loads_the_boot_ruleset() {
+        let unit = include_str!("../../examples/systemd/portcullis-restore.service");
+        let path = format!("{DEFAULT_DIR}/{BOOT_RULESET}");
+        assert!(
+            unit.contains(&format!("ExecStart=/usr/sbin/nft -f {path}\n")),
+            "{unit}"
+        );
+        assert!(
+            unit.contains(&format!("ConditionPathExists={path}\n")),
+            "{unit}"
+        );
+        assert!(unit.contains("After=nftables.service\n"), "{unit}");
+    }
+
+    #[test]
+    fn a_second_lock_is_refused_with_its_holder() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = StateDir::create(dir.path()).unwrap();
+        let held = state.lock().unwrap();
+        match state.lock() {
+            Err(DeployError::Locked { holder, .. }) => {
+                assert_eq!(holder, std::process::id().to_string())
+            }
+            other => panic!("{other:?}"),
+        }
+        drop(held);
+        state.lock().unwrap();
+    }
+
+    #[test]
+    fn a_record_that_is_not_ours_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = StateDir::create(dir.path()).unwrap();
+        fs::write(dir.path().join("pending.json"), "{not json").unwrap();
+        let err = state.pending().unwrap_err().to_string();
+        assert!(
+            err.contains("pending.json") && err.contains("not a record"),
+            "{err}"
+        );
+    }
+}
