@@ -51,7 +51,7 @@ fn tables(ns: &Netns) -> BTreeSet<String> {
 }
 
 /// Which of tcp/2000 and tcp/2001 answer, over both families.
-fn open_ports(topology: &Topology) -> Vec<(IpAddr, u16, Outcome)> {
+pub(super) fn open_ports(topology: &Topology) -> Vec<(IpAddr, u16, Outcome)> {
     let mut probes = Vec::new();
     for (src, dst) in [
         (IpAddr::V4(CLIENT_V4), IpAddr::V4(SERVER_V4)),

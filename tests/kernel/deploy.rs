@@ -8,7 +8,6 @@
 //! (`PORTCULLIS_NFT`) that kills its caller once its first load has succeeded.
 
 use std::collections::BTreeSet;
-use std::net::IpAddr;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -18,9 +17,9 @@ use portcullis::model::Protocol;
 
 use super::listen::Listeners;
 use super::netns::Netns;
-use super::probe::{self, Outcome, Probe};
+use super::probe::Outcome;
 use super::ruleset::{self, Format};
-use super::topology::{Topology, CLIENT_V4, CLIENT_V6, SERVER_V4, SERVER_V6};
+use super::topology::Topology;
 
 const PORTCULLIS: &str = env!("CARGO_BIN_EXE_portcullis");
 
@@ -174,25 +173,9 @@ impl Host {
 
     /// Which of tcp/2000 and tcp/2001 connect from the client, over both families.
     fn open(&self) -> BTreeSet<u16> {
-        let mut probes = Vec::new();
-        for (src, dst) in [
-            (IpAddr::V4(CLIENT_V4), IpAddr::V4(SERVER_V4)),
-            (IpAddr::V6(CLIENT_V6), IpAddr::V6(SERVER_V6)),
-        ] {
-            for port in [2000, 2001] {
-                probes.push(Probe {
-                    protocol: Protocol::Tcp,
-                    src,
-                    dst,
-                    port,
-                });
-            }
-        }
-        let outcomes = probe::run(&self.topology.client, &probes, Duration::from_millis(1000));
-        let open: Vec<(u16, bool)> = probes
-            .iter()
-            .zip(outcomes)
-            .map(|(p, o)| (p.port, o == Outcome::Answered))
+        let open: Vec<(u16, bool)> = super::atomic::open_ports(&self.topology)
+            .into_iter()
+            .map(|(_, port, outcome)| (port, outcome == Outcome::Answered))
             .collect();
         for port in [2000, 2001] {
             let families: Vec<bool> = open
