@@ -118,17 +118,63 @@ impl DeployConfig {
     pub fn confirm_within(&self) -> Result<Option<std::time::Duration>, String> {
         self.confirm_within
             .as_deref()
-            .map(parse_duration)
+            .map(parse_confirm_within)
             .transpose()
-            .map(|d| d.filter(|d| !d.is_zero()))
+            .map(Option::flatten)
     }
 }
 
-/// A duration as the user writes it: `90s`, `2m`, `1m 30s`.
-pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
-    humantime::parse_duration(text.trim()).map_err(|_| {
-        format!("`{text}` is not a duration: write a number with a unit, such as `90s` or `2m`")
-    })
+/// The shortest time to confirm within: enough to open a new connection and run `confirm`.
+pub const CONFIRM_WITHIN_MIN: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The longest time to confirm within: a rollback a day later would undo more than the apply.
+pub const CONFIRM_WITHIN_MAX: std::time::Duration = std::time::Duration::from_secs(24 * 60 * 60);
+
+/// A time to confirm an apply within, as the user writes it: `90s`, `2m`, `1h`, `1m 30s`,
+/// `1m30s`; `0s` for none. Only seconds, minutes and hours, in lower case: `5M` and `1d` are
+/// refused rather than read as months or days.
+pub fn parse_confirm_within(text: &str) -> Result<Option<std::time::Duration>, String> {
+    let unitless = || {
+        format!(
+            "`{text}` is not a duration: write numbers with a unit `s`, `m` or `h`, such as `90s`, \
+             `5m` or `1m 30s` (`0s` for none)"
+        )
+    };
+    let mut seconds: u64 = 0;
+    let mut rest = text.trim();
+    if rest.is_empty() {
+        return Err(unitless());
+    }
+    while !rest.is_empty() {
+        let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        let (number, after) = rest.split_at(digits);
+        let unit = match after.chars().next() {
+            Some('s') => 1,
+            Some('m') => 60,
+            Some('h') => 60 * 60,
+            _ => return Err(unitless()),
+        };
+        let value: u64 = number.parse().map_err(|_| unitless())?;
+        seconds = value
+            .checked_mul(unit)
+            .and_then(|s| seconds.checked_add(s))
+            .unwrap_or(u64::MAX);
+        rest = after[1..].trim_start();
+    }
+    let duration = std::time::Duration::from_secs(seconds);
+    match duration {
+        d if d.is_zero() => Ok(None),
+        d if d < CONFIRM_WITHIN_MIN => Err(format!(
+            "`{text}` is too short to confirm within: opening a new connection and running \
+             `portcullis confirm` needs at least {}s",
+            CONFIRM_WITHIN_MIN.as_secs()
+        )),
+        d if d > CONFIRM_WITHIN_MAX => Err(format!(
+            "`{text}` is too long to confirm within: at most {}h",
+            CONFIRM_WITHIN_MAX.as_secs() / 3600
+        )),
+        d => Ok(Some(d)),
+    }
 }
 
 /// The rules every generated chain starts with. Each part can be switched off.
@@ -490,12 +536,44 @@ mod tests {
     #[test]
     fn durations_have_units() {
         use std::time::Duration;
-        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
-        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
-        assert!(parse_duration("90").unwrap_err().contains("`90s`"));
+        let secs = |n| Ok(Some(Duration::from_secs(n)));
+        assert_eq!(parse_confirm_within("90s"), secs(90));
+        assert_eq!(parse_confirm_within("2m"), secs(120));
+        assert_eq!(parse_confirm_within("1h"), secs(3600));
+        assert_eq!(parse_confirm_within("1m 30s"), secs(90));
+        assert_eq!(parse_confirm_within(" 1m30s "), secs(90));
+        assert_eq!(parse_confirm_within("0s"), Ok(None));
+        assert_eq!(parse_confirm_within("0m 0s"), Ok(None));
+        for unitless in [
+            "90",
+            "0",
+            "",
+            "5M",
+            "1d",
+            "2 m",
+            "1.5m",
+            "m",
+            "-5s",
+            "5 minutes",
+        ] {
+            let err = parse_confirm_within(unitless).unwrap_err();
+            assert!(err.contains("`90s`"), "{unitless}: {err}");
+        }
+        assert!(parse_confirm_within("5s")
+            .unwrap_err()
+            .contains("at least 10s"));
+        assert!(parse_confirm_within("25h")
+            .unwrap_err()
+            .contains("at most 24h"));
+        assert!(parse_confirm_within("99999999999999999999h").is_err());
+        assert!(parse_confirm_within("18446744073709551615h")
+            .unwrap_err()
+            .contains("at most"));
         let none = DeployConfig {
             confirm_within: Some("0s".to_string()),
         };
         assert_eq!(none.confirm_within(), Ok(None));
+        let wrong = "deploy:\n  confirm-within: 5M\n";
+        assert!(Settings::parse("p.yaml", wrong).is_err());
     }
 }

@@ -6,8 +6,8 @@
 
 use std::path::Path;
 
-use super::arguments::{ApplyArgs, Arguments, GuardChoice, StateArgs};
-use super::build::{build, Hosts};
+use super::arguments::{ApplyArgs, Arguments, GuardChoice, StateArgs, StdinArgs};
+use super::build::{build, note_warnings, Goal, Hosts};
 use super::error::CliError;
 use super::output::{Outcome, Output};
 use super::project;
@@ -23,21 +23,34 @@ pub fn run(cmd: &ApplyArgs, args: &Arguments, out: &mut Output) -> Result<Outcom
     nft.supported_version().map_err(deploy::DeployError::from)?;
     let hosts = match &cmd.host {
         Some(name) => Hosts::Named(name),
-        None => Hosts::Only {
-            hint: "; choose one with `--host`",
-        },
+        None => Hosts::Only,
     };
-    let Some(built) = build(&cmd.file, &cmd.stdin, &cmd.levels, args, hosts, out)? else {
+    let Some(built) = build(
+        &cmd.file,
+        &cmd.stdin,
+        &cmd.levels,
+        args,
+        hosts,
+        Goal::Apply,
+        out,
+    )?
+    else {
         return Ok(Outcome::Findings);
     };
+    note_warnings(&built.checked, project::anchor(&cmd.file, &cmd.stdin), out);
     let (index, ruleset) = &built.rulesets[0];
     let host = &built.checked.policy.hosts[*index];
     let script = ruleset.to_nft();
     let table = ruleset.table().to_string();
     let state_path = absolute(&StateDir::choose(cmd.state.state_dir.as_deref()))?;
+    let confirm_within = match &cmd.confirm_within {
+        Some(text) => crate::config::parse_confirm_within(text)
+            .map_err(|e| CliError::Usage(format!("--confirm-within: {e}")))?,
+        None => built.settings.config.deploy.confirm_within()?,
+    };
 
     if cmd.dry_run {
-        let state = StateDir::existing(&state_path);
+        let state = StateDir::existing(&state_path)?;
         let found = deploy::dry_run(&nft, state.as_ref(), &table, &script)?;
         out.print(&script);
         let mut report = String::new();
@@ -71,20 +84,19 @@ pub fn run(cmd: &ApplyArgs, args: &Arguments, out: &mut Output) -> Result<Outcom
         return Ok(Outcome::Clean);
     }
 
-    let confirm_within = match &cmd.confirm_within {
-        Some(text) => Some(crate::config::parse_duration(text)?).filter(|d| !d.is_zero()),
-        None => built.settings.config.deploy.confirm_within()?,
-    };
     let sources = &built.checked.loaded.sources;
     let root = sources.get(built.checked.loaded.root());
     let request = ApplyRequest {
         ruleset: script,
         table: table.clone(),
         host: host.name.clone(),
-        source: if cmd.file == Path::new("-") {
-            root.name.clone()
-        } else {
-            absolute(&cmd.file)?.display().to_string()
+        source: match cmd.file == Path::new("-") {
+            true if cmd.stdin.stdin_name == StdinArgs::DEFAULT_NAME => "standard input".to_string(),
+            true => format!(
+                "standard input (as {})",
+                absolute(Path::new(&cmd.stdin.stdin_name))?.display()
+            ),
+            false => absolute(&cmd.file)?.display().to_string(),
         },
         source_bytes: root.text.as_bytes().to_vec(),
         policy: PolicyFiles {
@@ -126,14 +138,22 @@ pub fn run(cmd: &ApplyArgs, args: &Arguments, out: &mut Output) -> Result<Outcom
              stays up even if the new rules would refuse a new one, because the firewall lets\n\
              established connections through.\n",
             clock::format(pending.deadline),
-            humantime::format_duration(std::time::Duration::from_secs(
-                pending.deadline.saturating_sub(clock::now())
-            )),
+            humantime::format_duration(confirm_within.unwrap_or_default()),
             state_flag(&cmd.state),
         )),
-        None => text.push_str("No confirmation was asked for: this is now the boot ruleset.\n"),
+        None => text.push_str(
+            "No confirmation was asked for (`--confirm-within` was not given): this is now the \
+             boot ruleset.\n",
+        ),
     }
     out.print(&text);
+    if let Some(old) = &report.left_behind {
+        out.note(&format!(
+            "note: table inet {old}, which the apply before loaded, is still in place; portcullis \
+             now owns table inet {table}. Remove the old one with `nft delete table inet {old}` \
+             when nothing needs it"
+        ));
+    }
     Ok(Outcome::Clean)
 }
 

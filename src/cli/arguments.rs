@@ -247,8 +247,13 @@ pub struct CheckArgs {
 pub struct StdinArgs {
     /// The name of the policy read from `-`: in messages, for the form (`.yaml` reads YAML) and
     /// as the place its includes and `portcullis.yaml` are found from.
-    #[arg(long, value_name = "NAME", default_value = "<stdin>")]
+    #[arg(long, value_name = "NAME", default_value = StdinArgs::DEFAULT_NAME)]
     pub stdin_name: String,
+}
+
+impl StdinArgs {
+    /// The name of standard input when `--stdin-name` is not given.
+    pub const DEFAULT_NAME: &'static str = "<stdin>";
 }
 
 /// `--error`, `--warn` and `--ignore`: the levels of lint rules for this run, in the order the

@@ -14,13 +14,58 @@ use crate::config::Settings;
 use crate::diagnostic::{self, HumanOptions, Severity};
 use crate::pipeline::Checked;
 
+/// Points at `check` for the warnings a command that produces a ruleset does not show.
+pub fn note_warnings(checked: &Checked, file: &Path, out: &mut Output) {
+    let warnings = checked.count(Severity::Warning);
+    if warnings > 0 {
+        out.note(&format!(
+            "note: the policy has {warnings} warning{}; `portcullis check {}` shows them",
+            if warnings == 1 { "" } else { "s" },
+            file.display()
+        ));
+    }
+}
+
+/// What the ruleset is built for, which the messages of a refusal name.
+#[derive(Debug, Clone, Copy)]
+pub enum Goal {
+    /// To be written (`compile`).
+    Compile,
+    /// To be loaded (`apply`).
+    Apply,
+}
+
+impl Goal {
+    fn refused(self) -> &'static str {
+        match self {
+            Goal::Compile => "not compiled",
+            Goal::Apply => "not applied",
+        }
+    }
+
+    fn unchanged(self) -> &'static str {
+        match self {
+            Goal::Compile => "nothing was written",
+            Goal::Apply => "the firewall was not changed",
+        }
+    }
+
+    /// What to add to "pick one with `--host`" when the policy has several hosts.
+    fn hint(self) -> &'static str {
+        match self {
+            Goal::Compile => ", or write one file per host with `--out-dir`",
+            Goal::Apply => "",
+        }
+    }
+}
+
 /// Which hosts of the policy to compile.
 #[derive(Debug, Clone, Copy)]
 pub enum Hosts<'a> {
     /// The one `--host` names.
     Named(&'a str),
-    /// The only host; a policy of several is a usage error (`hint` is added to the message).
-    Only { hint: &'a str },
+    /// The only host; a policy of several is a usage error.
+    Only,
     /// Every host (at least one).
     All,
 }
@@ -42,6 +87,7 @@ pub fn build(
     levels: &LevelArgs,
     args: &Arguments,
     hosts: Hosts,
+    goal: Goal,
     out: &mut Output,
 ) -> Result<Option<Built>, CliError> {
     let (checked, settings) = project::load(file, stdin, levels, args)?;
@@ -62,10 +108,12 @@ pub fn build(
             options,
         ));
         out.note(&format!(
-            "not compiled: {} has {} error{}; nothing was written",
+            "{}: {} has {} error{}; {}",
+            goal.refused(),
             project::anchor(file, stdin).display(),
             errors.len(),
-            if errors.len() == 1 { "" } else { "s" }
+            if errors.len() == 1 { "" } else { "s" },
+            goal.unchanged()
         ));
         return Ok(None);
     }
@@ -79,9 +127,9 @@ pub fn build(
         Hosts::Named(name) => vec![index_of(project::pick_host(&checked, Some(name))?)],
         Hosts::All if !all.is_empty() => (0..all.len()).collect(),
         Hosts::All => vec![index_of(project::pick_host(&checked, None)?)],
-        Hosts::Only { hint } => match project::pick_host(&checked, None) {
+        Hosts::Only => match project::pick_host(&checked, None) {
             Ok(host) => vec![index_of(host)],
-            Err(e) if all.len() > 1 => return Err(CliError::Usage(format!("{e}{hint}"))),
+            Err(e) if all.len() > 1 => return Err(CliError::Usage(format!("{e}{}", goal.hint()))),
             Err(e) => return Err(e.into()),
         },
     };

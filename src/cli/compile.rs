@@ -8,23 +8,29 @@
 use std::path::{Path, PathBuf};
 
 use super::arguments::{Arguments, CompileArgs, RulesetFormat};
-use super::build::{build, Hosts};
+use super::build::{build, note_warnings, Goal, Hosts};
 use super::error::CliError;
 use super::output::{Outcome, Output};
 use super::project;
 use crate::compile::Ruleset;
-use crate::diagnostic::Severity;
 use crate::model::Host;
 
 pub fn run(cmd: &CompileArgs, args: &Arguments, out: &mut Output) -> Result<Outcome, CliError> {
     let hosts = match (&cmd.host, &cmd.out_dir) {
         (Some(name), _) => Hosts::Named(name),
         (None, Some(_)) => Hosts::All,
-        (None, None) => Hosts::Only {
-            hint: ", or write one file per host with `--out-dir`",
-        },
+        (None, None) => Hosts::Only,
     };
-    let Some(built) = build(&cmd.file, &cmd.stdin, &cmd.levels, args, hosts, out)? else {
+    let Some(built) = build(
+        &cmd.file,
+        &cmd.stdin,
+        &cmd.levels,
+        args,
+        hosts,
+        Goal::Compile,
+        out,
+    )?
+    else {
         return Ok(Outcome::Findings);
     };
     let checked = &built.checked;
@@ -34,14 +40,7 @@ pub fn run(cmd: &CompileArgs, args: &Arguments, out: &mut Output) -> Result<Outc
         .map(|(i, ruleset)| (&checked.policy.hosts[*i], render(ruleset, cmd.format)))
         .collect();
 
-    let warnings = checked.count(Severity::Warning);
-    if warnings > 0 {
-        out.note(&format!(
-            "note: the policy has {warnings} warning{}; `portcullis check {}` shows them",
-            if warnings == 1 { "" } else { "s" },
-            project::anchor(&cmd.file, &cmd.stdin).display()
-        ));
-    }
+    note_warnings(checked, project::anchor(&cmd.file, &cmd.stdin), out);
 
     if let Some(dir) = &cmd.out_dir {
         let mut files: Vec<(PathBuf, &str)> = Vec::new();

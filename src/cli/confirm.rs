@@ -4,12 +4,12 @@ use super::arguments::StateArgs;
 use super::error::CliError;
 use super::output::{Outcome, Output};
 use crate::deploy::state::StateDir;
-use crate::deploy::{self, clock, ConfirmReport};
+use crate::deploy::{self, applies, clock, ConfirmReport};
 
 pub fn run(cmd: &StateArgs, out: &mut Output) -> Result<Outcome, CliError> {
     deploy::require_net_admin("confirm")?;
     let path = StateDir::choose(cmd.state_dir.as_deref());
-    let Some(state) = StateDir::existing(&path) else {
+    let Some(state) = StateDir::existing(&path)? else {
         out.print(&format!(
             "nothing to confirm: nothing was ever applied with `{}`\n",
             path.display()
@@ -37,6 +37,16 @@ pub fn run(cmd: &StateArgs, out: &mut Output) -> Result<Outcome, CliError> {
         ConfirmReport::NothingPending { applied: None } => {
             "nothing to confirm: no apply is recorded\n".to_string()
         }
+        ConfirmReport::RolledBack { rolled_back } => format!(
+            "nothing to confirm: {} {} rolled back at {} by `portcullis rollback`\n",
+            applies(rolled_back.first, rolled_back.generation),
+            if rolled_back.first == rolled_back.generation {
+                "was"
+            } else {
+                "were"
+            },
+            clock::format(rolled_back.at)
+        ),
     };
     out.print(&text);
     Ok(Outcome::Clean)

@@ -1,6 +1,6 @@
 //! `portcullis status [--format json]`: what is applied, whether a rollback is pending, and
-//! whether the live table still matches. Exits 1 when it does not (drift) or when a rollback is
-//! overdue, so that monitoring can run it.
+//! whether the live table still matches. Exits 1 when something needs a person, so that
+//! monitoring can run it: drift, an interrupted apply, a rollback overdue or without a guard.
 
 use serde::Serialize;
 
@@ -9,7 +9,7 @@ use super::error::CliError;
 use super::output::{DataFormat, Outcome, Output};
 use crate::deploy::drift::Comparison;
 use crate::deploy::state::{Guard, StateDir};
-use crate::deploy::{self, clock, Status};
+use crate::deploy::{self, applies, clock, Status};
 use crate::nft::Nft;
 
 #[derive(Serialize)]
@@ -17,6 +17,10 @@ struct Report<'a> {
     state_dir: &'a str,
     applied: Option<AppliedReport<'a>>,
     pending: Option<PendingReport<'a>>,
+    /// An apply that started to load but was not recorded.
+    interrupted: Option<u64>,
+    /// The last rollback, when nothing was applied since.
+    rolled_back: Option<RolledBackReport<'a>>,
     live: LiveReport,
     log: &'a [String],
 }
@@ -44,6 +48,18 @@ struct PendingReport<'a> {
 }
 
 #[derive(Serialize)]
+struct RolledBackReport<'a> {
+    first: u64,
+    generation: u64,
+    table: &'a str,
+    at: String,
+    by_deadline: bool,
+}
+
+/// How long a guard has to act once the deadline passes before `status` calls it overdue.
+const GRACE: u64 = 10;
+
+#[derive(Serialize)]
 #[serde(tag = "state", rename_all = "kebab-case")]
 enum LiveReport {
     /// Nothing was applied: nothing to compare.
@@ -60,7 +76,7 @@ enum LiveReport {
 
 pub fn run(cmd: &StatusArgs, out: &mut Output) -> Result<Outcome, CliError> {
     let path = StateDir::choose(cmd.state.state_dir.as_deref());
-    let state = StateDir::existing(&path);
+    let state = StateDir::existing(&path)?;
     let privileged = deploy::require_net_admin("status").is_ok();
     let status = deploy::status(
         &Nft::from_env(),
@@ -69,11 +85,14 @@ pub fn run(cmd: &StatusArgs, out: &mut Output) -> Result<Outcome, CliError> {
         privileged,
     )?;
     let report = report(&status, privileged);
-    let overdue = report.pending.as_ref().is_some_and(|p| p.overdue);
+    let unguarded = report.pending.as_ref().is_some_and(|p| {
+        p.overdue || p.guard_alive == Some(false) || matches!(p.guard, Guard::None)
+    });
     let drifted = matches!(
         report.live,
         LiveReport::Missing | LiveReport::Differs { .. }
     );
+    let needs_care = unguarded || drifted || report.interrupted.is_some();
     match cmd.format {
         DataFormat::Json => {
             let mut text = serde_json::to_string_pretty(&report)?;
@@ -82,7 +101,7 @@ pub fn run(cmd: &StatusArgs, out: &mut Output) -> Result<Outcome, CliError> {
         }
         DataFormat::Human => out.print(&human(&report)),
     }
-    Ok(if overdue || drifted {
+    Ok(if needs_care {
         Outcome::Findings
     } else {
         Outcome::Clean
@@ -125,10 +144,27 @@ fn report(status: &Status, privileged: bool) -> Report<'_> {
             generation: p.generation,
             deadline: clock::format(p.deadline),
             // A guard has a few seconds to act once the deadline passes.
-            overdue: now > p.deadline + 10,
+            overdue: now > p.deadline + GRACE,
             guard: &p.guard,
             guard_alive: status.guard_alive,
         }),
+        interrupted: status.interrupted,
+        rolled_back: status
+            .rolled_back
+            .as_ref()
+            .filter(|rb| {
+                status
+                    .applied
+                    .as_ref()
+                    .is_none_or(|a| a.generation < rb.generation)
+            })
+            .map(|rb| RolledBackReport {
+                first: rb.first,
+                generation: rb.generation,
+                table: &rb.table,
+                at: clock::format(rb.at),
+                by_deadline: rb.by_deadline,
+            }),
         live,
         log: &status.log,
     }
@@ -136,54 +172,60 @@ fn report(status: &Status, privileged: bool) -> Report<'_> {
 
 fn human(report: &Report) -> String {
     let mut text = String::new();
-    let Some(applied) = &report.applied else {
-        text.push_str(&format!(
-            "nothing applied (state directory `{}`)\n",
+    match &report.applied {
+        Some(applied) => {
+            text.push_str(&format!(
+                "applied:   #{} {}{} to table inet {}\n           at {} by {}, sha256 {}\n",
+                applied.generation,
+                applied.source,
+                crate::deploy::host_note(applied.host),
+                applied.table,
+                applied.applied_at,
+                applied.user,
+                applied.sha256
+            ));
+            if report.pending.is_none() {
+                match &applied.confirmed_at {
+                    Some(at) => text.push_str(&format!("confirmed: {at}\n")),
+                    None => text.push_str("confirmed: no\n"),
+                }
+            }
+        }
+        None => text.push_str(&format!(
+            "applied:   nothing (state directory `{}`)\n",
             report.state_dir
+        )),
+    }
+    if let Some(rb) = &report.rolled_back {
+        text.push_str(&format!(
+            "rolled back: {} at {}{}: table inet {} is as it was before apply #{}\n",
+            applies(rb.first, rb.generation),
+            rb.at,
+            if rb.by_deadline {
+                ", when its deadline passed"
+            } else {
+                " by `portcullis rollback`"
+            },
+            rb.table,
+            rb.first
         ));
-        push_log(&mut text, report.log);
-        return text;
-    };
-    text.push_str(&format!(
-        "applied:   #{} {}{} to table inet {}\n           at {} by {}, sha256 {}\n",
-        applied.generation,
-        applied.source,
-        crate::deploy::host_note(applied.host),
-        applied.table,
-        applied.applied_at,
-        applied.user,
-        applied.sha256
-    ));
-    match (&applied.confirmed_at, &report.pending) {
-        (_, Some(p)) if p.overdue => text.push_str(&format!(
-            "pending:   OVERDUE: the rollback of #{} was due at {} and has not run{}; run \
-             `portcullis rollback`, or `portcullis apply` again\n",
-            p.generation,
-            p.deadline,
-            match p.guard_alive {
-                Some(false) => " (its guard process is gone)",
-                _ => "",
-            }
-        )),
-        (_, Some(p)) => text.push_str(&format!(
-            "pending:   rollback of #{} at {} unless `portcullis confirm` runs first ({})\n",
-            p.generation,
-            p.deadline,
-            match p.guard {
-                Guard::Systemd { unit } => format!("systemd timer {unit}.timer"),
-                Guard::Process { pid } => format!("guard process {pid}"),
-                Guard::None => "no guard started".to_string(),
-            }
-        )),
-        (Some(at), None) => text.push_str(&format!("confirmed: {at}\n")),
-        (None, None) => text.push_str("confirmed: no\n"),
+    }
+    if let Some(generation) = report.interrupted {
+        text.push_str(&format!(
+            "INTERRUPTED: apply #{generation} started to load but was not recorded, so the live \
+             table may hold its ruleset; run `portcullis rollback` to restore the table as it was \
+             before it, or apply again\n"
+        ));
+    }
+    if let Some(p) = &report.pending {
+        text.push_str(&pending_line(p));
     }
     match &report.live {
         LiveReport::NotApplied => {}
         LiveReport::Same => text.push_str("live:      matches what was applied\n"),
         LiveReport::Missing => text.push_str(&format!(
             "live:      DRIFT: table inet {} does not exist\n",
-            applied.table
+            report.applied.as_ref().map_or("", |a| a.table)
         )),
         LiveReport::Differs { lines } => {
             text.push_str("live:      DRIFT: differs from what was applied (- applied, + live):\n");
@@ -197,6 +239,45 @@ fn human(report: &Report) -> String {
     }
     push_log(&mut text, report.log);
     text
+}
+
+/// The pending rollback, and what is wrong with it if anything.
+fn pending_line(p: &PendingReport) -> String {
+    let fix = "run `portcullis confirm` to keep the rules or `portcullis rollback` to undo them";
+    if p.overdue {
+        return format!(
+            "pending:   OVERDUE: the rollback of #{} was due at {} and has not run{}; run \
+             `portcullis rollback`, or `portcullis apply` again\n",
+            p.generation,
+            p.deadline,
+            match p.guard_alive {
+                Some(false) => " (its guard process is gone)",
+                _ => "",
+            }
+        );
+    }
+    match p.guard {
+        Guard::Process { pid } if p.guard_alive == Some(false) => format!(
+            "pending:   NO GUARD: the rollback of #{} is due at {}, but its guard process {pid} is \
+             gone, so nothing will fire it; {fix}\n",
+            p.generation, p.deadline
+        ),
+        Guard::None => format!(
+            "pending:   NO GUARD: the rollback of #{} is due at {}, but no guard was started; \
+             {fix}\n",
+            p.generation, p.deadline
+        ),
+        Guard::Systemd { unit } => format!(
+            "pending:   rollback of #{} at {} unless `portcullis confirm` runs first (systemd \
+             timer {unit}.timer)\n",
+            p.generation, p.deadline
+        ),
+        Guard::Process { pid } => format!(
+            "pending:   rollback of #{} at {} unless `portcullis confirm` runs first (guard \
+             process {pid})\n",
+            p.generation, p.deadline
+        ),
+    }
 }
 
 /// The last events of the state directory's log.

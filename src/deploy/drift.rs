@@ -54,17 +54,29 @@ pub fn listing_of(nft: &Nft, table: &str, ruleset: &str) -> Result<String, Deplo
 }
 
 /// The lines that differ between two listings: `-` for lines only in `old`, `+` for lines only
-/// in `new`, in order.
+/// in `new`, in order, without their indentation and with the chain, set or map they are in.
 pub fn changed_lines(old: &str, new: &str) -> Vec<String> {
     let diff = similar::TextDiff::from_lines(old, new);
+    let mut within = String::new();
     diff.iter_all_changes()
         .filter_map(|change| {
+            let line = change.value().trim();
+            let header = ["chain ", "set ", "map ", "flowtable "]
+                .iter()
+                .any(|kind| line.starts_with(kind))
+                && line.ends_with('{');
+            if header {
+                within = line.trim_end_matches('{').trim_end().to_string();
+            }
             let sign = match change.tag() {
                 similar::ChangeTag::Delete => '-',
                 similar::ChangeTag::Insert => '+',
                 similar::ChangeTag::Equal => return None,
             };
-            Some(format!("{sign} {}", change.value().trim_end()))
+            Some(match within.is_empty() || header {
+                true => format!("{sign} {line}"),
+                false => format!("{sign} {within}: {line}"),
+            })
         })
         .collect()
 }
@@ -150,6 +162,9 @@ mod tests {
     fn only_changed_lines_are_shown() {
         let old = "table inet t {\n\tchain input {\n\t\ttcp dport 22 accept\n\t}\n}\n";
         let new = "table inet t {\n\tchain input {\n\t\ttcp dport 22 accept\n\t\ttcp dport 23 accept\n\t}\n}\n";
-        assert_eq!(changed_lines(old, new), ["+ \t\ttcp dport 23 accept"]);
+        assert_eq!(
+            changed_lines(old, new),
+            ["+ chain input: tcp dport 23 accept"]
+        );
     }
 }

@@ -18,8 +18,8 @@ mod privilege;
 pub mod state;
 
 pub use operations::{
-    apply, confirm, dry_run, host_note, rollback, status, ApplyReport, ApplyRequest, ConfirmReport,
-    DryRun, RollbackReport, Status,
+    applies, apply, confirm, dry_run, host_note, rollback, status, ApplyReport, ApplyRequest,
+    ConfirmReport, DryRun, RollbackReport, Status,
 };
 pub use privilege::require_net_admin;
 
@@ -49,4 +49,29 @@ pub enum DeployError {
          before apply #{generation} (run `portcullis rollback` to do it now, or apply again)"
     )]
     TooLate { due: String, generation: u64 },
+    #[error(
+        "too late to confirm: the deadline of apply #{generation} passed at {at}, and the table \
+         was restored as it was before apply #{first}; apply again to load the policy (and confirm \
+         in time)"
+    )]
+    RolledBackAtDeadline {
+        generation: u64,
+        first: u64,
+        at: String,
+    },
+    #[error(
+        "apply #{generation} was interrupted before it was recorded, so what the table holds is \
+         unknown and there is nothing to confirm; run `portcullis rollback` to restore the table \
+         as it was before it, or apply again"
+    )]
+    Interrupted { generation: u64 },
+    #[error(
+        "apply #{generation} to table inet {pending} is not confirmed yet; confirm it or roll it \
+         back before applying to table inet {table}"
+    )]
+    OtherTablePending {
+        generation: u64,
+        pending: String,
+        table: String,
+    },
 }

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use super::clock;
 use super::drift::{self, Comparison};
 use super::guard::{self, Firing, Kind};
-use super::state::{Applied, Guard, Pending, PolicyFiles, Previous, StateDir};
+use super::state::{Applied, Guard, Pending, PolicyFiles, Previous, RolledBack, StateDir};
 use super::DeployError;
 use crate::nft::Nft;
 
@@ -39,8 +39,10 @@ pub struct ApplyReport {
     pub applied: Applied,
     /// The rollback now pending, if any.
     pub pending: Option<Pending>,
-    /// Whether the table existed before (for the first apply of a series).
+    /// Whether the table existed before.
     pub replaced: bool,
+    /// The table the apply before loaded, when it was another one: it stays in place.
+    pub left_behind: Option<String>,
 }
 
 /// What `apply --dry-run` found.
@@ -56,8 +58,17 @@ pub struct DryRun {
 /// What `confirm` did.
 #[derive(Debug, Clone)]
 pub enum ConfirmReport {
-    Confirmed { applied: Applied, due: u64 },
-    NothingPending { applied: Option<Applied> },
+    Confirmed {
+        applied: Applied,
+        due: u64,
+    },
+    NothingPending {
+        applied: Option<Applied>,
+    },
+    /// `portcullis rollback` undid the last apply; nothing is pending.
+    RolledBack {
+        rolled_back: RolledBack,
+    },
 }
 
 /// What `rollback` did.
@@ -65,15 +76,19 @@ pub enum ConfirmReport {
 pub enum RollbackReport {
     /// The table was restored (`existed`) or removed (there was none before the apply).
     RolledBack {
+        /// The applies undone, `first` to `generation`.
+        first: u64,
         generation: u64,
         table: String,
         existed: bool,
     },
-    NothingToRollBack,
-    /// A guard's rollback found its apply no longer pending.
-    NotDue {
-        generation: u64,
+    /// No restore point: nothing was applied, or the last rollback used it.
+    NothingToRollBack {
+        applied: Option<Applied>,
+        rolled_back: Option<RolledBack>,
     },
+    /// A guard's rollback found its apply no longer pending.
+    NotDue { generation: u64 },
 }
 
 /// What `status` found.
@@ -82,6 +97,9 @@ pub struct Status {
     pub state_dir: String,
     pub applied: Option<Applied>,
     pub pending: Option<Pending>,
+    /// An apply that started to load but was not recorded.
+    pub interrupted: Option<u64>,
+    pub rolled_back: Option<RolledBack>,
     /// Whether a process guard is still alive (`None` for systemd or no guard).
     pub guard_alive: Option<bool>,
     /// The live table against the last apply; `Err` says why it could not be compared.
@@ -123,34 +141,51 @@ pub fn apply(
     nft.check(&request.ruleset, false)?;
     let before = state.applied()?;
     let pending_before = state.pending()?;
-    let generation = before
-        .as_ref()
-        .map_or(0, |a| a.generation)
-        .max(pending_before.as_ref().map_or(0, |p| p.generation))
-        + 1;
-    // A series of unconfirmed applies rolls back to the state before the first of them.
-    let previous = match (&pending_before, state.previous()?) {
-        (Some(_), Some(previous)) if previous.table == request.table => Previous {
+    let previous_before = state.previous()?;
+    let interrupted = state.interrupted()?;
+    let unfinished = pending_before.is_some() || interrupted.is_some();
+    if let (true, Some(previous)) = (unfinished, &previous_before) {
+        if previous.table != request.table {
+            return Err(DeployError::OtherTablePending {
+                generation: previous.generation,
+                pending: previous.table.clone(),
+                table: request.table.clone(),
+            });
+        }
+    }
+    let generation = state.next_generation()?;
+    let live = nft.table(&request.table, false, false)?;
+    let replaced = live.is_some();
+    // A series of unconfirmed (or interrupted) applies rolls back to the state before the
+    // first of them.
+    let previous = match (unfinished, &previous_before) {
+        (true, Some(previous)) => Previous {
             generation,
-            ..previous
+            ..previous.clone()
         },
         _ => Previous {
             generation,
+            first: generation,
             table: request.table.clone(),
-            listing: nft.table(&request.table, false, false)?,
+            listing: live,
             applied: before.clone(),
             applied_ruleset: state.applied_ruleset()?,
         },
     };
-    let replaced = previous.listing.is_some();
     state.write_previous(&previous)?;
 
     let pending = match request.confirm_within {
-        Some(within) => Some(arm(state, request, generation, within)?),
+        Some(within) => match arm(state, request, generation, within) {
+            Ok(pending) => Some(pending),
+            Err(e) => {
+                state.restore_previous(previous_before.as_ref())?;
+                return Err(e);
+            }
+        },
         None => None,
     };
     if let Err(e) = nft.load(&request.ruleset, false) {
-        // Nothing was loaded: the pending rollback (if any) is the one before this apply.
+        // Nothing was loaded: the records go back to what they were before this apply.
         if let Some(pending) = &pending {
             guard::cancel(&pending.guard);
         }
@@ -158,6 +193,7 @@ pub fn apply(
             Some(p) => state.write_pending(p)?,
             None => state.clear_pending()?,
         }
+        state.restore_previous(previous_before.as_ref())?;
         state.log(&format!("apply #{generation}: nft refused the ruleset"));
         return Err(match e {
             crate::nft::NftError::Refused { message } => DeployError::LoadRefused(message),
@@ -197,6 +233,9 @@ pub fn apply(
         applied,
         pending,
         replaced,
+        left_behind: before
+            .map(|b| b.table)
+            .filter(|table| *table != request.table),
     })
 }
 
@@ -231,7 +270,8 @@ fn arm(
     Ok(pending)
 }
 
-/// What applying would change: the live table against the last apply, and against the ruleset.
+/// What applying would change: the live table against the last apply (when it was to the same
+/// table), and against the ruleset.
 pub fn dry_run(
     nft: &Nft,
     state: Option<&StateDir>,
@@ -240,8 +280,10 @@ pub fn dry_run(
 ) -> Result<DryRun, DeployError> {
     nft.check(ruleset, false)?;
     let last = match state {
-        Some(state) => state.applied_ruleset()?,
-        None => None,
+        Some(state) if state.applied()?.is_some_and(|a| a.table == table) => {
+            state.applied_ruleset()?
+        }
+        _ => None,
     };
     let drift = match last {
         Some(last) => Some(drift::compare(nft, table, &last)?),
@@ -257,13 +299,30 @@ pub fn dry_run(
     Ok(DryRun { drift, changes })
 }
 
-/// Cancels the pending rollback and makes the applied ruleset the boot ruleset.
+/// Cancels the pending rollback and makes the applied ruleset the boot ruleset. Changes nothing
+/// unless it can do all of that.
 pub fn confirm(state: &StateDir) -> Result<ConfirmReport, DeployError> {
     let _lock = state.lock()?;
+    if let Some(generation) = state.interrupted()? {
+        return Err(DeployError::Interrupted { generation });
+    }
+    let applied = state.applied()?;
     let Some(pending) = state.pending()? else {
-        return Ok(ConfirmReport::NothingPending {
-            applied: state.applied()?,
-        });
+        let recorded = applied.as_ref().map_or(0, |a| a.generation);
+        return match state.rolled_back()? {
+            Some(rolled_back) if rolled_back.generation > recorded => {
+                if rolled_back.by_deadline {
+                    Err(DeployError::RolledBackAtDeadline {
+                        generation: rolled_back.generation,
+                        first: rolled_back.first,
+                        at: clock::format(rolled_back.at),
+                    })
+                } else {
+                    Ok(ConfirmReport::RolledBack { rolled_back })
+                }
+            }
+            _ => Ok(ConfirmReport::NothingPending { applied }),
+        };
     };
     if clock::now() >= pending.deadline {
         return Err(DeployError::TooLate {
@@ -271,21 +330,19 @@ pub fn confirm(state: &StateDir) -> Result<ConfirmReport, DeployError> {
             generation: pending.generation,
         });
     }
-    guard::cancel(&pending.guard);
-    let mut applied = state
-        .applied()?
+    let mut applied = applied
         .filter(|a| a.generation == pending.generation)
-        .ok_or_else(|| DeployError::State {
-            path: state.path().display().to_string(),
-            reason: format!(
-                "a rollback of apply #{} is pending, but applied.json records another apply",
-                pending.generation
-            ),
+        .ok_or(DeployError::Interrupted {
+            generation: pending.generation,
         })?;
-    let ruleset = state.applied_ruleset()?.unwrap_or_default();
+    let ruleset = state.applied_ruleset()?.ok_or_else(|| DeployError::State {
+        path: state.path().display().to_string(),
+        reason: "applied.nft, the ruleset of the last apply, is missing".to_string(),
+    })?;
     applied.confirmed_at = Some(clock::now());
     state.write_confirmed(&applied, &ruleset)?;
     state.clear_pending()?;
+    guard::cancel(&pending.guard);
     state.log(&format!("confirm #{}", applied.generation));
     Ok(ConfirmReport::Confirmed {
         applied,
@@ -315,7 +372,10 @@ pub fn rollback(
         None => state.lock()?,
     };
     let Some(previous) = state.previous()? else {
-        return Ok(RollbackReport::NothingToRollBack);
+        return Ok(RollbackReport::NothingToRollBack {
+            applied: state.applied()?,
+            rolled_back: state.rolled_back()?,
+        });
     };
     let script = restore_script(&previous.table, previous.listing.as_deref());
     let mut attempt = 0;
@@ -335,20 +395,25 @@ pub fn rollback(
         }
     }
     let pending = state.pending()?;
+    // Undoing a confirmed apply changes what boots too.
+    let undone_confirmed = state.applied()?.is_some_and(|a| a.confirmed_at.is_some());
+    let boot = undone_confirmed.then_some(script.as_str());
+    let rolled_back = RolledBack {
+        first: previous.first,
+        generation: previous.generation,
+        table: previous.table.clone(),
+        at: clock::now(),
+        by_deadline: due.is_some(),
+    };
+    state.write_restored(&previous, &rolled_back, boot)?;
     if due.is_none() {
         if let Some(p) = &pending {
             guard::cancel(&p.guard);
         }
     }
-    // Undoing a confirmed apply changes what boots too.
-    let undone_confirmed = state.applied()?.is_some_and(|a| a.confirmed_at.is_some());
-    let boot = undone_confirmed.then_some(script.as_str());
-    state.write_restored(&previous, boot)?;
-    state.clear_pending()?;
-    state.clear_previous()?;
     state.log(&format!(
-        "rollback of apply #{}{}",
-        previous.generation,
+        "rollback of {}{}",
+        applies(previous.first, previous.generation),
         if due.is_some() {
             " (deadline passed)"
         } else {
@@ -356,10 +421,20 @@ pub fn rollback(
         }
     ));
     Ok(RollbackReport::RolledBack {
+        first: previous.first,
         generation: previous.generation,
         table: previous.table,
         existed: previous.listing.is_some(),
     })
+}
+
+/// `apply #3`, or `applies #2 to #4` for a series.
+pub fn applies(first: u64, last: u64) -> String {
+    if first == last {
+        format!("apply #{last}")
+    } else {
+        format!("applies #{first} to #{last}")
+    }
 }
 
 /// Waits until apply `generation`'s deadline; `false` when it stops being pending first.
@@ -389,6 +464,8 @@ pub fn status(
         state_dir: path.to_string(),
         applied: None,
         pending: None,
+        interrupted: None,
+        rolled_back: None,
         guard_alive: None,
         live: None,
         log: Vec::new(),
@@ -398,6 +475,8 @@ pub fn status(
     };
     status.applied = state.applied()?;
     status.pending = state.pending()?;
+    status.interrupted = state.interrupted()?;
+    status.rolled_back = state.rolled_back()?;
     status.guard_alive = status.pending.as_ref().and_then(|p| guard::alive(&p.guard));
     status.log = state.log_tail(5);
     if let (true, Some(applied)) = (compare, &status.applied) {

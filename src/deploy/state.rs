@@ -12,6 +12,9 @@
 //! - `pending.json`: a rollback that fires at a deadline unless `confirm` runs first, and the
 //!   guard that fires it.
 //! - `boot.nft`: the last confirmed ruleset, which the boot unit loads.
+//! - `rolled-back.json`: the last rollback (which applies it undid, when, and whether a deadline
+//!   fired it), so that a late `confirm` can say what happened.
+//! - `generation`: the number of the last apply started, so that numbers never repeat.
 //! - `lock`: held (`flock`) by the command that changes anything; its text is the holder's pid.
 
 use std::fs::{self, File};
@@ -58,11 +61,14 @@ pub struct Applied {
     pub confirmed_at: Option<u64>,
 }
 
-/// The table as it was before an apply.
+/// The table as it was before an apply, or before a series of unconfirmed applies.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Previous {
-    /// The apply this restores the state before.
+    /// The last apply this undoes.
     pub generation: u64,
+    /// The first apply this undoes: the first of a series of unconfirmed applies, else
+    /// `generation`.
+    pub first: u64,
     pub table: String,
     /// `nft list table` of the table, or `None` when there was no table.
     pub listing: Option<String>,
@@ -79,6 +85,19 @@ pub struct Pending {
     /// Seconds since the Unix epoch.
     pub deadline: u64,
     pub guard: Guard,
+}
+
+/// The last rollback.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RolledBack {
+    /// The applies it undid, `first` to `generation`.
+    pub first: u64,
+    pub generation: u64,
+    pub table: String,
+    /// Seconds since the Unix epoch.
+    pub at: u64,
+    /// Whether a guard fired it at a deadline (else `portcullis rollback` was run).
+    pub by_deadline: bool,
 }
 
 /// What fires a pending rollback.
@@ -127,39 +146,52 @@ impl StateDir {
         })
     }
 
-    /// Opens the directory, creating it (mode 0700) when it does not exist. An existing directory
-    /// that others can read or write is made 0700: it holds rulesets and policies.
+    /// Opens the directory, creating it (mode 0700) when it does not exist. An existing one must
+    /// be a directory that belongs to this user and that no one else can write to: it holds the
+    /// rulesets a rollback and the boot unit load as root.
     pub fn create(path: &Path) -> Result<StateDir, DeployError> {
-        let fail = |e: io::Error| DeployError::State {
+        let refuse = |reason: String| DeployError::State {
             path: path.display().to_string(),
-            reason: fsio::reason(&e),
+            reason,
         };
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(path)
-            .map_err(fail)?;
-        let meta = fs::metadata(path).map_err(fail)?;
-        if !meta.is_dir() {
-            return Err(DeployError::State {
-                path: path.display().to_string(),
-                reason: "not a directory".to_string(),
-            });
-        }
-        if meta.permissions().mode() & 0o077 != 0 {
-            fs::set_permissions(path, fs::Permissions::from_mode(0o700)).map_err(fail)?;
+        match fs::metadata(path) {
+            Ok(meta) => {
+                check_owned(&meta).map_err(refuse)?;
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                fs::DirBuilder::new()
+                    .recursive(true)
+                    .mode(0o700)
+                    .create(path)
+                    .map_err(|e| refuse(fsio::reason(&e)))?;
+                // The umask may have taken bits away, never added them; 0700 exactly.
+                fs::set_permissions(path, fs::Permissions::from_mode(0o700))
+                    .map_err(|e| refuse(fsio::reason(&e)))?;
+            }
+            Err(e) => return Err(refuse(fsio::reason(&e))),
         }
         Ok(StateDir {
             path: path.to_path_buf(),
         })
     }
 
-    /// Opens an existing directory for reading; `None` when it does not exist (nothing was ever
-    /// applied with it).
-    pub fn existing(path: &Path) -> Option<StateDir> {
-        path.is_dir().then(|| StateDir {
-            path: path.to_path_buf(),
-        })
+    /// Opens an existing directory for reading; `None` when nothing is at `path` (nothing was
+    /// ever applied with it).
+    pub fn existing(path: &Path) -> Result<Option<StateDir>, DeployError> {
+        match fs::metadata(path) {
+            Ok(meta) if meta.is_dir() => Ok(Some(StateDir {
+                path: path.to_path_buf(),
+            })),
+            Ok(_) => Err(DeployError::State {
+                path: path.display().to_string(),
+                reason: "it is not a directory".to_string(),
+            }),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(DeployError::State {
+                path: path.display().to_string(),
+                reason: fsio::reason(&e),
+            }),
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -293,6 +325,42 @@ impl StateDir {
         self.read_text(BOOT_RULESET)
     }
 
+    pub fn rolled_back(&self) -> Result<Option<RolledBack>, DeployError> {
+        self.read("rolled-back.json")
+    }
+
+    /// The number of an apply that wrote its restore point but not its record: it was
+    /// interrupted after it started to load (or while it loaded). What the table holds is then
+    /// unknown to the state; a rollback restores it as it was before that apply.
+    pub fn interrupted(&self) -> Result<Option<u64>, DeployError> {
+        let recorded = self.applied()?.map_or(0, |a| a.generation);
+        Ok(self
+            .previous()?
+            .map(|p| p.generation)
+            .filter(|&generation| generation > recorded))
+    }
+
+    /// Takes the number of the next apply: one more than any number used before, rolled back
+    /// or not.
+    pub fn next_generation(&self) -> Result<u64, DeployError> {
+        let counted = match self.read_text("generation")? {
+            Some(text) => text.trim().parse::<u64>().map_err(|_| DeployError::State {
+                path: self.file("generation").display().to_string(),
+                reason: "not a record portcullis wrote (a number)".to_string(),
+            })?,
+            None => 0,
+        };
+        let used = [
+            self.applied()?.map(|a| a.generation),
+            self.pending()?.map(|p| p.generation),
+            self.previous()?.map(|p| p.generation),
+            self.rolled_back()?.map(|r| r.generation),
+        ];
+        let next = used.into_iter().flatten().fold(counted, u64::max) + 1;
+        self.write(&[("generation", format!("{next}\n").as_bytes())])?;
+        Ok(next)
+    }
+
     pub fn write_previous(&self, previous: &Previous) -> Result<(), DeployError> {
         self.write(&[("previous.json", &Self::json(previous))])
     }
@@ -305,8 +373,12 @@ impl StateDir {
         self.remove("pending.json")
     }
 
-    pub fn clear_previous(&self) -> Result<(), DeployError> {
-        self.remove("previous.json")
+    /// Puts `previous.json` back as it was (`None`: there was none).
+    pub fn restore_previous(&self, previous: Option<&Previous>) -> Result<(), DeployError> {
+        match previous {
+            Some(previous) => self.write_previous(previous),
+            None => self.remove("previous.json"),
+        }
     }
 
     /// Records an apply: its record, ruleset and policy, and, when it needs no confirmation,
@@ -338,13 +410,15 @@ impl StateDir {
         ])
     }
 
-    /// After a rollback: the records as they were before the apply it undid.
+    /// After a rollback: the records as they were before the applies it undid, and the record
+    /// of the rollback itself; the restore point is used up.
     pub fn write_restored(
         &self,
         previous: &Previous,
+        rolled_back: &RolledBack,
         boot: Option<&str>,
     ) -> Result<(), DeployError> {
-        let mut files: Vec<(&str, Vec<u8>)> = Vec::new();
+        let mut files: Vec<(&str, Vec<u8>)> = vec![("rolled-back.json", Self::json(rolled_back))];
         if let Some(applied) = &previous.applied {
             files.push(("applied.json", Self::json(applied)));
         }
@@ -361,7 +435,8 @@ impl StateDir {
             self.remove("applied.nft")?;
             self.remove("policy.json")?;
         }
-        Ok(())
+        self.remove("pending.json")?;
+        self.remove("previous.json")
     }
 
     /// Appends a line to `log`: what guards did, for `status` and for whoever looks later.
@@ -381,6 +456,31 @@ impl StateDir {
             .map(|l| l.to_string())
             .collect()
     }
+}
+
+/// Why an existing state directory cannot be used, if it cannot.
+fn check_owned(meta: &fs::Metadata) -> Result<(), String> {
+    use std::os::unix::fs::MetadataExt;
+    if !meta.is_dir() {
+        return Err("it is not a directory".to_string());
+    }
+    // SAFETY: geteuid cannot fail.
+    let euid = unsafe { libc::geteuid() };
+    if meta.uid() != euid {
+        return Err(format!(
+            "it belongs to uid {}, not to the user running portcullis (uid {euid}); \
+             the rulesets in it are loaded as root, so it must be this user's own",
+            meta.uid()
+        ));
+    }
+    let mode = meta.permissions().mode() & 0o7777;
+    if mode & 0o022 != 0 {
+        return Err(format!(
+            "others can write to it (mode {mode:04o}); the rulesets in it are loaded as root, \
+             so make it 0700 (`chmod 0700`)"
+        ));
+    }
+    Ok(())
 }
 
 /// Whether nothing is at `path` (and not merely unreadable).
@@ -431,6 +531,72 @@ mod tests {
         state.clear_pending().unwrap();
         state.clear_pending().unwrap();
         assert_eq!(state.pending().unwrap(), None);
+    }
+
+    #[test]
+    fn only_a_directory_of_ones_own_that_others_cannot_write_is_used() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("file");
+        fs::write(&file, "").unwrap();
+        let refusals = [
+            StateDir::create(&file).unwrap_err(),
+            StateDir::existing(&file).unwrap_err(),
+        ];
+        for err in refusals.map(|e| e.to_string()) {
+            assert!(err.contains("is not a directory"), "{err}");
+        }
+        let shared = dir.path().join("shared");
+        fs::create_dir(&shared).unwrap();
+        fs::set_permissions(&shared, fs::Permissions::from_mode(0o775)).unwrap();
+        let err = StateDir::create(&shared).unwrap_err().to_string();
+        assert!(err.contains("others can write to it (mode 0775)"), "{err}");
+        fs::set_permissions(&shared, fs::Permissions::from_mode(0o755)).unwrap();
+        StateDir::create(&shared).unwrap();
+        let mode = fs::metadata(&shared).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o755, "an existing directory keeps its mode");
+        assert!(StateDir::existing(&dir.path().join("none"))
+            .unwrap()
+            .is_none());
+        // SAFETY: geteuid cannot fail.
+        if unsafe { libc::geteuid() } == 0 {
+            std::os::unix::fs::chown(&shared, Some(65534), None).unwrap();
+            let err = StateDir::create(&shared).unwrap_err().to_string();
+            assert!(err.contains("belongs to uid 65534"), "{err}");
+        }
+    }
+
+    #[test]
+    fn numbers_are_never_reused_and_an_unrecorded_apply_is_interrupted() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = StateDir::create(&dir.path().join("state")).unwrap();
+        assert_eq!(state.next_generation().unwrap(), 1);
+        assert_eq!(state.next_generation().unwrap(), 2);
+        let previous = Previous {
+            generation: 3,
+            first: 3,
+            table: "portcullis".to_string(),
+            listing: None,
+            applied: None,
+            applied_ruleset: None,
+        };
+        state.write_previous(&previous).unwrap();
+        assert_eq!(state.interrupted().unwrap(), Some(3));
+        let policy = PolicyFiles { files: Vec::new() };
+        state.write_applied(&applied(3, true), "", &policy).unwrap();
+        assert_eq!(state.interrupted().unwrap(), None);
+        let rolled_back = RolledBack {
+            first: 3,
+            generation: 3,
+            table: "portcullis".to_string(),
+            at: 1_700_000_100,
+            by_deadline: false,
+        };
+        state.write_restored(&previous, &rolled_back, None).unwrap();
+        assert_eq!(state.applied().unwrap(), None);
+        assert_eq!(state.previous().unwrap(), None);
+        assert_eq!(state.rolled_back().unwrap(), Some(rolled_back));
+        fs::remove_file(dir.path().join("state/generation")).unwrap();
+        assert_eq!(state.next_generation().unwrap(), 4);
     }
 
     #[test]

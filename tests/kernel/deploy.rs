@@ -298,9 +298,118 @@ fn apply_confirm_and_rollback_touch_only_their_table() {
     );
     assert_eq!(host.open(), BTreeSet::from([2000]), "after rollback");
     assert_eq!(host.foreign(), foreign, "after rollback");
-    assert!(host
-        .expect(0, &["rollback"])
-        .contains("nothing to roll back"));
+    let said = host.expect(0, &["rollback"]);
+    assert!(
+        said.contains("nothing to roll back: apply #2 was rolled back at")
+            && said.contains("apply #1 is in place"),
+        "{said}"
+    );
+    let said = host.apply("new.pcl", &[]);
+    assert!(
+        said.contains("apply #3"),
+        "numbers are not reused after a rollback: {said}"
+    );
+}
+
+/// Applies that are not confirmed roll back together, to the table as it was before the first.
+fn a_series_of_unconfirmed_applies_rolls_back_to_before_the_first() {
+    let host = Host::new();
+    host.apply("old.pcl", &[]);
+    let before = host.table().expect("the table exists");
+    host.apply("new.pcl", &["--confirm-within", "60s"]);
+    host.apply("old.pcl", &["--confirm-within", "60s"]);
+    host.apply("new.pcl", &["--confirm-within", "60s"]);
+    assert_eq!(host.open(), BTreeSet::from([2001]));
+    let said = host.expect(0, &["rollback"]);
+    assert!(
+        said.contains("rolled back applies #2 to #4")
+            && said.contains("as it was before apply #2, the first that was not confirmed"),
+        "{said}"
+    );
+    assert_eq!(host.table(), Some(before));
+    assert_eq!(host.open(), BTreeSet::from([2000]));
+    let said = host.expect(0, &["confirm"]);
+    assert!(
+        said.contains("nothing to confirm: applies #2 to #4 were rolled back"),
+        "{said}"
+    );
+    assert!(
+        !host.path("state/pending.json").exists(),
+        "no rollback is left pending"
+    );
+}
+
+/// A configuration that names another table: the old table stays and apply says so; while an
+/// apply to one table waits for confirmation, an apply to another is refused.
+fn another_table_is_named_and_the_old_one_left_in_place() {
+    let host = Host::new();
+    host.apply("old.pcl", &["--confirm-within", "60s"]);
+    std::fs::write(host.path("portcullis.yaml"), "compile:\n  table: edge\n").expect("config");
+    let new = host.path("new.pcl").display().to_string();
+    let said = host.expect(2, &["apply", &new]);
+    assert!(
+        said.contains("apply #1 to table inet portcullis is not confirmed yet"),
+        "{said}"
+    );
+    host.expect(0, &["confirm"]);
+    let dry = host.expect(0, &["apply", &new, "--dry-run"]);
+    assert!(
+        !dry.contains("drift") && dry.contains("would create table inet edge"),
+        "the last apply, to another table, is no drift of this one: {dry}"
+    );
+    let said = host.apply("new.pcl", &[]);
+    assert!(
+        said.contains("table inet portcullis, which the apply before loaded, is still in place"),
+        "{said}"
+    );
+    assert!(host.table().is_some(), "the old table is not removed");
+}
+
+/// A state directory that is not one, or that others can write to, and a time to confirm within
+/// that is not one: refused before anything changes.
+fn bad_state_directories_and_durations_are_refused() {
+    let host = Host::new();
+    let old = host.path("old.pcl").display().to_string();
+    for (within, says) in [
+        ("5M", "is not a duration"),
+        ("1d", "is not a duration"),
+        ("90", "is not a duration"),
+        ("5s", "at least 10s"),
+        ("2d", "is not a duration"),
+        ("25h", "at most 24h"),
+    ] {
+        for dry in [false, true] {
+            let mut args = vec!["apply", old.as_str(), "--confirm-within", within];
+            if dry {
+                args.push("--dry-run");
+            }
+            let said = host.expect(2, &args);
+            assert!(said.contains(says), "{within}: {said}");
+        }
+    }
+    let file = host.path("state");
+    std::fs::write(&file, "").expect("a file where the state directory goes");
+    for args in [
+        vec!["apply", old.as_str()],
+        vec!["apply", old.as_str(), "--dry-run"],
+        vec!["status"],
+        vec!["confirm"],
+        vec!["rollback"],
+    ] {
+        let said = host.expect(2, &args);
+        assert!(said.contains("is not a directory"), "{args:?}: {said}");
+    }
+    std::fs::remove_file(&file).expect("removed");
+    std::fs::create_dir(&file).expect("a directory");
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    let said = host.expect(2, &["apply", &old]);
+    assert!(
+        said.contains("others can write to it (mode 0777)"),
+        "{said}"
+    );
+    let mode = std::fs::metadata(&file).expect("stat").permissions().mode();
+    assert_eq!(mode & 0o777, 0o777, "an existing directory is not changed");
+    assert_eq!(host.table(), None, "nothing was loaded");
 }
 
 /// Applies NEW over OLD with a short deadline, with `start` running the apply; then checks
@@ -312,7 +421,7 @@ fn rolls_back_by_itself(start: impl FnOnce(&Host, &str)) {
     let before = host.table().expect("the table exists");
     assert_eq!(host.open(), BTreeSet::from([2000]));
 
-    start(&host, "3s");
+    start(&host, "10s");
     assert_eq!(
         host.open(),
         BTreeSet::from([2001]),
@@ -332,7 +441,32 @@ fn rolls_back_by_itself(start: impl FnOnce(&Host, &str)) {
     assert_eq!(host.foreign(), foreign);
     let status = host.expect(0, &["status"]);
     assert!(
-        status.contains("rollback of apply #2 (deadline passed)"),
+        status.contains("rollback of apply #2 (deadline passed)")
+            && status.contains("rolled back: apply #2 at"),
+        "{status}"
+    );
+    let said = host.expect(2, &["confirm"]);
+    assert!(
+        said.contains("too late to confirm: the deadline of apply #2 passed"),
+        "{said}"
+    );
+}
+
+/// After apply was killed between loading and recording: `confirm` refuses and leaves the
+/// rollback pending, and `status` says what happened (exit 1).
+fn interrupted(host: &Host) {
+    let said = host.expect(2, &["confirm"]);
+    assert!(
+        said.contains("apply #2 was interrupted before it was recorded"),
+        "{said}"
+    );
+    assert!(
+        host.path("state/pending.json").exists(),
+        "the rollback stays pending"
+    );
+    let status = host.expect(1, &["status"]);
+    assert!(
+        status.contains("INTERRUPTED: apply #2") && status.contains("pending:   rollback of #2"),
         "{status}"
     );
 }
@@ -356,6 +490,7 @@ fn an_unconfirmed_apply_rolls_back_when_apply_is_killed() {
             Some(libc::SIGKILL),
             "apply was killed: {out:?}"
         );
+        interrupted(host);
     });
 }
 
@@ -378,15 +513,16 @@ fn an_unconfirmed_apply_rolls_back_when_its_session_is_killed() {
         }
         let out = command.output().expect("apply runs");
         assert!(!out.status.success(), "apply's session was killed: {out:?}");
+        interrupted(host);
     });
 }
 
 fn confirm_keeps_the_rules_past_the_deadline() {
     let host = Host::new();
     host.apply("old.pcl", &[]);
-    host.apply("new.pcl", &["--confirm-within", "2s"]);
+    host.apply("new.pcl", &["--confirm-within", "10s"]);
     host.expect(0, &["confirm"]);
-    std::thread::sleep(Duration::from_secs(4));
+    std::thread::sleep(Duration::from_secs(12));
     assert_eq!(host.open(), BTreeSet::from([2001]), "confirmed rules stay");
     let boot = std::fs::read_to_string(host.path("state/boot.nft")).expect("boot ruleset");
     assert!(
@@ -412,7 +548,7 @@ fn a_refused_load_changes_nothing() {
     let file = host.path("new.pcl").display().to_string();
     let out = host.run(
         &[("PORTCULLIS_NFT", &nft)],
-        &["apply", &file, "--confirm-within", "5s"],
+        &["apply", &file, "--confirm-within", "10s"],
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
@@ -427,6 +563,11 @@ fn a_refused_load_changes_nothing() {
         "no rollback is left pending"
     );
     assert_eq!(host.open(), BTreeSet::from([2000]));
+    let said = host.expect(0, &["rollback"]);
+    assert!(
+        said.contains("rolled back apply #1: table inet portcullis is removed"),
+        "the restore point is still the one before apply #1: {said}"
+    );
 }
 
 fn a_second_apply_at_once_is_refused() {
@@ -485,7 +626,7 @@ fn status_shows_drift() {
     );
     let status = host.expect(1, &["status"]);
     assert!(
-        status.contains("DRIFT") && status.contains("+ \t\ttcp dport 4444 accept"),
+        status.contains("DRIFT") && status.contains("+ chain input: tcp dport 4444 accept"),
         "{status}"
     );
     let dry = host.expect(
@@ -497,7 +638,7 @@ fn status_shows_drift() {
         ],
     );
     assert!(
-        dry.contains("drift:") && dry.contains("- \t\ttcp dport 4444 accept"),
+        dry.contains("drift:") && dry.contains("- chain input: tcp dport 4444 accept"),
         "{dry}"
     );
     host.server()
@@ -546,12 +687,12 @@ fn the_systemd_guard_runs_what_it_was_given() {
         serde_json::from_str(&std::fs::read_to_string(&pending).expect("pending")).expect("JSON");
     record["deadline"] = serde_json::json!(0);
     std::fs::write(&pending, record.to_string()).expect("pending rewritten");
-    let status = Command::new("ip")
+    let out = Command::new("ip")
         .args(["netns", "exec", host.server().name()])
         .args(command)
-        .status()
+        .output()
         .expect("the timer's command runs");
-    assert!(status.success());
+    assert!(out.status.success(), "{out:?}");
     assert_eq!(host.table(), before, "the timer's command rolled back");
 }
 
@@ -714,6 +855,9 @@ fn dockers_tables_survive_apply_confirm_and_rollback() {
 
 super::trials::tests! {
     Kernel: apply_confirm_and_rollback_touch_only_their_table,
+        a_series_of_unconfirmed_applies_rolls_back_to_before_the_first,
+        another_table_is_named_and_the_old_one_left_in_place,
+        bad_state_directories_and_durations_are_refused,
         an_unconfirmed_apply_rolls_back_when_apply_exits,
         an_unconfirmed_apply_rolls_back_when_apply_is_killed,
         an_unconfirmed_apply_rolls_back_when_its_session_is_killed,
