@@ -10,6 +10,7 @@ pub mod compile;
 pub mod config;
 pub mod deploy;
 pub mod diagnostic;
+pub mod diff;
 pub mod fsio;
 pub mod lint;
 pub mod load;

@@ -31,6 +31,16 @@ impl Checked {
 
 /// Resolves and lints a loaded policy.
 pub fn check(loaded: Loaded, settings: &Settings, levels: &Levels) -> Checked {
+    front_end(loaded, settings, levels, true)
+}
+
+/// Resolves a loaded policy without linting it: its diagnostics are the front end's own
+/// (syntax, includes, names, values). For commands that compare policies rather than judge them.
+pub fn resolve(loaded: Loaded, settings: &Settings, levels: &Levels) -> Checked {
+    front_end(loaded, settings, levels, false)
+}
+
+fn front_end(loaded: Loaded, settings: &Settings, levels: &Levels, lint: bool) -> Checked {
     let mut diagnostics = loaded.diagnostics.clone();
     let policy = crate::resolve::resolve(
         &loaded,
@@ -38,13 +48,15 @@ pub fn check(loaded: Loaded, settings: &Settings, levels: &Levels) -> Checked {
         settings.config.compile.baseline.parts(),
         &mut diagnostics,
     );
-    let ctx = LintContext::new(
-        &policy,
-        &loaded.sources,
-        &settings.config.lint,
-        &settings.config.compile,
-    );
-    lint::engine::run(&ctx, levels, &mut diagnostics);
+    if lint {
+        let ctx = LintContext::new(
+            &policy,
+            &loaded.sources,
+            &settings.config.lint,
+            &settings.config.compile,
+        );
+        lint::engine::run(&ctx, levels, &mut diagnostics);
+    }
     let diagnostics = lint::engine::finish(diagnostics, &loaded.sources, levels);
     Checked {
         loaded,

@@ -30,7 +30,7 @@ const NETS: &[&str] = &[
 /// Where port position `p` is; position 9 is the first port after the last range.
 const SPREAD: [u16; 10] = [0, 1, 70, 4100, 30000, 33000, 40000, 60000, 65000, 65100];
 
-fn universe() -> Vec<Packet> {
+pub(crate) fn universe() -> Vec<Packet> {
     let mut addrs: Vec<IpAddr> = (0..8)
         .map(|i| format!("10.0.0.{i}").parse().unwrap())
         .collect();
@@ -103,7 +103,7 @@ fn arb_services() -> impl Strategy<Value = String> {
     ]
 }
 
-fn arb_rule() -> impl Strategy<Value = String> {
+pub(crate) fn arb_rule() -> impl Strategy<Value = String> {
     (
         prop_oneof![Just("allow"), Just("deny"), Just("reject")],
         arb_services(),

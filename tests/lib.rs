@@ -4,7 +4,9 @@
 mod support;
 
 mod cli;
+mod compare;
 mod coverage;
+mod diff;
 mod docs;
 mod fuzz;
 mod hostile;

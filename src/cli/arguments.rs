@@ -46,6 +46,13 @@ pub enum Command {
     ///
     /// Example: `portcullis explain web.pcl tcp/8080 from 10.10.0.5`.
     Explain(ExplainArgs),
+    /// Compare two versions of a policy: which packets become accepted or refused, from where,
+    /// and which rule decides them on each side.
+    ///
+    /// `portcullis diff OLD NEW`, or `portcullis diff --base REV FILE...` to compare files with
+    /// themselves at a git revision. Exits 0 when exposure is unchanged, 1 when it changes, 2 on
+    /// errors.
+    Diff(DiffArgs),
     /// Load a policy into this host's firewall, replacing only portcullis's own table.
     ///
     /// Refuses while the policy has error-level findings (exit 1). With `--confirm-within`, the
@@ -201,6 +208,39 @@ pub struct ExplainArgs {
     /// order.
     #[arg(required = true, num_args = 1.., value_name = "PACKET")]
     pub packet: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// OLD and NEW; with `--base`, the policy files to compare with their own versions at REV.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
+    /// Compare each FILE with itself at this git revision (`origin/main`, `HEAD~1`), its
+    /// includes and `portcullis.yaml` as they were there too.
+    #[arg(long, value_name = "REV")]
+    pub base: Option<String>,
+
+    /// Only this host.
+    #[arg(long, value_name = "NAME")]
+    pub host: Option<String>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = DiffFormat::Human)]
+    pub format: DiffFormat,
+}
+
+/// Output formats of `diff`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
+    /// Readable text.
+    Human,
+    /// JSON with a stable, documented schema.
+    Json,
+    /// A Markdown table, fit for a pull-request comment.
+    Markdown,
+    /// GitHub Actions annotations at the rules that decide each change.
+    Github,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

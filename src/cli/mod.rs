@@ -9,6 +9,7 @@ mod build;
 mod check;
 mod compile;
 mod confirm;
+mod diff;
 mod error;
 mod explain;
 mod lookup;
@@ -51,6 +52,7 @@ pub fn run(args: &Arguments) -> Outcome {
         Command::Rule(cmd) => rules::show(cmd, &mut out),
         Command::Compile(cmd) => compile::run(cmd, args, &mut out),
         Command::Explain(cmd) => explain::run(cmd, args, &mut out),
+        Command::Diff(cmd) => diff::run(cmd, args, &mut out),
         Command::Apply(cmd) => apply::run(cmd, args, &mut out),
         Command::Confirm(cmd) => confirm::run(cmd, &mut out),
         Command::Rollback(cmd) => rollback::run(cmd, &mut out),

@@ -60,6 +60,14 @@ pub fn load(
     Ok((pipeline::check(loaded, &settings, &levels), settings))
 }
 
+/// Loads and resolves `file` without linting it (see [`pipeline::resolve`]).
+pub fn resolve(file: &Path, stdin: &StdinArgs, args: &Arguments) -> Result<Checked, CliError> {
+    let settings = Settings::discover(args.config.as_deref(), Some(anchor(file, stdin)))?;
+    let levels = levels(&settings, &[]);
+    let loaded = crate::load::load_argument(file, &stdin.stdin_name)?;
+    Ok(pipeline::resolve(loaded, &settings, &levels))
+}
+
 /// The host `--host` names, or the only host.
 pub fn pick_host<'a>(checked: &'a Checked, name: Option<&str>) -> Result<&'a Host, String> {
     let hosts = &checked.policy.hosts;

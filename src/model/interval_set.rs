@@ -187,6 +187,47 @@ impl<T: Point> IntervalSet<T> {
     }
 }
 
+/// The elementary intervals ("atoms") that the boundaries of all `sets` cut the points into: the
+/// first point of each, sorted, starting with `T::MIN`; and a function from a point to its atom.
+pub(super) struct Atoms<T> {
+    pub(super) starts: Vec<T>,
+}
+
+impl<T: Point> Atoms<T> {
+    pub(super) fn of<'a>(sets: &[&'a IntervalSet<T>]) -> Self
+    where
+        T: 'a,
+    {
+        let ranges: usize = sets.iter().map(|set| set.ranges().len()).sum();
+        let mut starts: Vec<T> = Vec::with_capacity(1 + 2 * ranges);
+        starts.push(T::MIN);
+        for set in sets {
+            for &(lo, hi) in set.ranges() {
+                starts.push(lo);
+                if hi < T::MAX {
+                    starts.push(hi.succ());
+                }
+            }
+        }
+        starts.sort_unstable();
+        starts.dedup();
+        Atoms { starts }
+    }
+
+    /// The atom holding `point`.
+    pub(super) fn of_point(&self, point: T) -> usize {
+        match self.starts.binary_search(&point) {
+            Ok(i) => i,
+            Err(i) => i - 1,
+        }
+    }
+
+    /// The last point of atom `i`.
+    pub(super) fn last(&self, i: usize) -> T {
+        self.starts.get(i + 1).map_or(T::MAX, |b| b.pred())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,6 +5,7 @@
 
 mod addr_set;
 pub mod baseline;
+pub mod compare;
 mod coverage;
 mod evaluate;
 pub mod icmp;

@@ -5,6 +5,7 @@
 use foldhash::{HashMap, HashSet};
 use std::net::IpAddr;
 
+use crate::model::interval_set::Atoms;
 use crate::model::{AddrSet, Chain, Family, IntervalSet, Packet, Point, Transport};
 
 /// Values grouped by key, each group in the order given: key `k`'s values are
@@ -49,24 +50,10 @@ struct Classes<T> {
 }
 
 fn classes<T: Point + std::hash::Hash>(sets: &[&IntervalSet<T>]) -> Classes<T> {
-    // Elementary intervals ("atoms") between all boundaries.
+    let atoms = Atoms::of(sets);
+    let bounds = &atoms.starts;
     let ranges: usize = sets.iter().map(|set| set.ranges().len()).sum();
-    let mut bounds: Vec<T> = Vec::with_capacity(1 + 2 * ranges);
-    bounds.push(T::MIN);
-    for set in sets {
-        for &(lo, hi) in set.ranges() {
-            bounds.push(lo);
-            if hi < T::MAX {
-                bounds.push(hi.succ());
-            }
-        }
-    }
-    bounds.sort_unstable();
-    bounds.dedup();
-    let atom_of = |point: T| match bounds.binary_search(&point) {
-        Ok(i) => i,
-        Err(i) => i - 1,
-    };
+    let atom_of = |point: T| atoms.of_point(point);
     // Each range as the atoms it spans, with its set.
     let mut spans: Vec<(u32, usize, usize)> = Vec::with_capacity(ranges);
     for (k, set) in (0u32..).zip(sets) {
