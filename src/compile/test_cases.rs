@@ -90,6 +90,7 @@ pub(super) fn chain(kind: ChainKind, policy: Verdict, rules: Vec<model::Rule>) -
         policy_span: Span::default(),
         span: Span::default(),
         rules,
+        expectations: Vec::new(),
     }
 }
 

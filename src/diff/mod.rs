@@ -277,6 +277,7 @@ fn host_diff(old: Version, was: &Host, new: Version, host: &Host, names: &Names)
             policy_span: Span::default(),
             span: Span::default(),
             rules: Vec::new(),
+            expectations: Vec::new(),
         };
         let sides = [
             (a.unwrap_or(&open), a.is_some()),

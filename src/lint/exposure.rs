@@ -134,6 +134,7 @@ pub(crate) fn admitted_by_index(
             policy_span: chain.policy_span,
             span: chain.span,
             rules,
+            expectations: Vec::new(),
         };
         let coverage = derived_chain.winners();
         for ((probe, rule), cov) in origin.into_iter().zip(coverage.rules) {

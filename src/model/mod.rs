@@ -28,7 +28,7 @@ pub use evaluate::{Decision, Packet};
 pub use interfaces::Interfaces;
 pub use interval_set::{IntervalSet, Point};
 pub use policy::{
-    BaselinePart, Bind, Chain, Forward, Host, Limit, NetDefinition, Origin, Policy, Rule,
+    BaselinePart, Bind, Chain, ExpectKind, Expectation, Forward, Host, Limit, NetDefinition, Origin, Policy, Rule,
     RuleOrigin, ServiceDefinition, ServiceUse, SourceNat,
 };
 pub use port_range::PortRange;

@@ -177,6 +177,50 @@ pub struct Chain {
     pub policy_span: Span,
     pub span: Span,
     pub rules: Vec<Rule>,
+    /// The `expect` statements written in the chain, in order.
+    pub expectations: Vec<Expectation>,
+}
+
+/// `expect open|closed|limited SERVICES [from NETS] [to NETS] [on IFACES]`: an intent written
+/// in a chain, which `check` proves against the chain's rules (`failed-expectation`) and
+/// `portcullis test` in a kernel.
+///
+/// The traffic it describes is every packet of `traffic` from `src` to `dst` arriving on
+/// `interface` (any interface when `None`). `open`: every such packet is accepted, also by a
+/// flood (no rate limit and no rate-limited refusal before the accepting rule). `closed`: none is
+/// accepted, not even under a rate limit. `limited`: every one is accepted while under a rate
+/// limit, and refused over it.
+#[derive(Debug, Clone)]
+pub struct Expectation {
+    pub kind: ExpectKind,
+    /// The whole statement.
+    pub span: Span,
+    pub services: Vec<ServiceUse>,
+    pub traffic: Traffic,
+    pub src: AddrSet,
+    pub dst: AddrSet,
+    pub interface: Option<Interfaces>,
+    /// Whether every name in it resolved; one that did not is not checked (the unknown name is
+    /// reported already).
+    pub resolved: bool,
+}
+
+/// What an `expect` statement says about its traffic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ExpectKind {
+    Open,
+    Closed,
+    Limited,
+}
+
+impl ExpectKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExpectKind::Open => "open",
+            ExpectKind::Closed => "closed",
+            ExpectKind::Limited => "limited",
+        }
+    }
 }
 
 /// A rule rate limit.

@@ -132,6 +132,7 @@ fn resolve_host(
                         .iter()
                         .map(|r| resolve_rule(r, services, nets, diagnostics))
                         .collect(),
+                    expectations: Vec::new(),
                 });
             }
             HostItem::ForwardPort(forward) => {
