@@ -328,32 +328,32 @@ fn deciders(
     slot: usize,
     all: &IntervalSet<u32>,
 ) -> Vec<(u32, u32, Decider)> {
-    let mut undecided = all.clone();
+    let mut undecided = Open::of(all);
     let mut unlimited = all.clone();
     let mut decided: Vec<(u32, u32, usize)> = Vec::new();
     let mut limited: Vec<(u32, u32, usize)> = Vec::new();
+    let mut got: Vec<(u32, u32)> = Vec::new();
     for &i in rules {
         if undecided.is_empty() {
             break;
         }
         let rule = &chain.rules[i];
-        let ranges = IntervalSet::from_ranges(rule.traffic.slot_ranges(slot));
+        let ranges = rule.traffic.slot_ranges(slot);
         if rule.is_terminal() {
-            let got = ranges.intersection(&undecided);
-            decided.extend(got.ranges().iter().map(|&(lo, hi)| (lo, hi, i)));
-            undecided = undecided.difference(&got);
+            got.clear();
+            for (lo, hi) in ranges {
+                undecided.claim(lo, hi, &mut got);
+            }
+            decided.extend(got.iter().map(|&(lo, hi)| (lo, hi, i)));
         } else {
-            let got = ranges.intersection(&undecided).intersection(&unlimited);
+            let got = IntervalSet::from_ranges(ranges)
+                .intersection(&undecided.to_set())
+                .intersection(&unlimited);
             limited.extend(got.ranges().iter().map(|&(lo, hi)| (lo, hi, i)));
             unlimited = unlimited.difference(&got);
         }
     }
-    decided.extend(
-        undecided
-            .ranges()
-            .iter()
-            .map(|&(lo, hi)| (lo, hi, usize::MAX)),
-    );
+    decided.extend(undecided.0.iter().map(|(&lo, &hi)| (lo, hi, usize::MAX)));
     decided.sort_unstable();
     limited.sort_unstable();
     // Where no limited rule is met, `limited` has no run: fill with "none".
@@ -373,6 +373,46 @@ fn deciders(
         .into_iter()
         .map(|(lo, hi, rule, limited)| (lo, hi, Decider { rule, limited }))
         .collect()
+}
+
+/// Disjoint ranges of a slot not decided yet, by their first value: a rule claims what is left
+/// of its ranges in `log n` plus one step per piece it takes, however fragmented the rest is.
+struct Open(BTreeMap<u32, u32>);
+
+impl Open {
+    fn of(set: &IntervalSet<u32>) -> Self {
+        Open(set.ranges().iter().copied().collect())
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Takes the open parts of `lo..=hi` out, adding them to `got` in order.
+    fn claim(&mut self, lo: u32, hi: u32, got: &mut Vec<(u32, u32)>) {
+        let before = self
+            .0
+            .range(..lo)
+            .next_back()
+            .filter(|(_, &end)| end >= lo)
+            .map(|(&start, _)| start);
+        let inside: Vec<u32> = self.0.range(lo..=hi).map(|(&start, _)| start).collect();
+        for start in before.into_iter().chain(inside) {
+            let end = self.0.remove(&start).expect("a range just found");
+            let (a, b) = (start.max(lo), end.min(hi));
+            got.push((a, b));
+            if start < a {
+                self.0.insert(start, a - 1);
+            }
+            if end > b {
+                self.0.insert(b + 1, end);
+            }
+        }
+    }
+
+    fn to_set(&self) -> IntervalSet<u32> {
+        IntervalSet::from_ranges(self.0.iter().map(|(&lo, &hi)| (lo, hi)))
+    }
 }
 
 /// Two run lists over the same values, cut at both's boundaries: `(lo, hi, a, b)`.
