@@ -66,6 +66,19 @@ pub fn run(cmd: &ApplyArgs, args: &Arguments, out: &mut Output) -> Result<Outcom
                 push_lines(&mut report, lines);
             }
         }
+        let recorded = match &state {
+            Some(state) => {
+                state.applied()?.is_some_and(|a| a.table == table)
+                    || state.previous()?.is_some_and(|p| p.table == table)
+            }
+            None => false,
+        };
+        if found.changes.is_some() && !recorded && !cmd.take_over {
+            report.push_str(&format!(
+                "note: table inet {table} exists and portcullis has no record of loading it: \
+                 apply replaces it only with `--take-over`\n"
+            ));
+        }
         match &found.changes {
             None => report.push_str(&format!(
                 "dry run: would create table inet {table}; nothing was changed\n"
@@ -114,6 +127,7 @@ pub fn run(cmd: &ApplyArgs, args: &Arguments, out: &mut Output) -> Result<Outcom
             GuardChoice::Systemd => Kind::Systemd,
             GuardChoice::Process => Kind::Process,
         },
+        take_over: cmd.take_over,
         program: std::env::current_exe().map_err(|e| {
             CliError::Usage(format!(
                 "cannot find this program's path for the rollback guard: {}",
@@ -131,6 +145,13 @@ pub fn run(cmd: &ApplyArgs, args: &Arguments, out: &mut Output) -> Result<Outcom
         applied.generation,
         if report.replaced { "" } else { ", a new table" },
     );
+    if report.pending.is_some() && report.first < applied.generation {
+        text.push_str(&format!(
+            "Applies #{} to #{} are not confirmed: a rollback undoes them all, back to the table \
+             as it was before apply #{}.\n",
+            report.first, applied.generation, report.first
+        ));
+    }
     match &report.pending {
         Some(pending) => text.push_str(&format!(
             "The table is restored by itself at {} ({} from now) unless confirmed.\n\

@@ -113,6 +113,12 @@ pub struct ApplyArgs {
     #[arg(long)]
     pub dry_run: bool,
 
+    /// Replace the table even though this state directory has no record of portcullis loading
+    /// it (a table of the same name made by hand or by another tool). Its content becomes the
+    /// restore point, so `portcullis rollback` brings it back.
+    #[arg(long)]
+    pub take_over: bool,
+
     /// What fires the rollback.
     #[arg(long, value_enum, default_value_t = GuardChoice::Auto)]
     pub guard: GuardChoice,

@@ -10,11 +10,15 @@ pub fn run(cmd: &StateArgs, out: &mut Output) -> Result<Outcome, CliError> {
     deploy::require_net_admin("confirm")?;
     let path = StateDir::choose(cmd.state_dir.as_deref());
     let Some(state) = StateDir::existing(&path)? else {
-        out.print(&format!(
-            "nothing to confirm: nothing was ever applied with `{}`\n",
+        // Most often the apply used another state directory (`sudo` drops PORTCULLIS_STATE_DIR):
+        // a rollback may be pending there, so this is no success.
+        out.note(&format!(
+            "nothing to confirm: nothing was ever applied with the state directory `{}`; if the \
+             apply used `--state-dir` or PORTCULLIS_STATE_DIR (which sudo drops), give the same \
+             here",
             path.display()
         ));
-        return Ok(Outcome::Clean);
+        return Ok(Outcome::Findings);
     };
     let text = match deploy::confirm(&state)? {
         ConfirmReport::Confirmed { applied, due } => format!(
@@ -34,9 +38,10 @@ pub fn run(cmd: &StateArgs, out: &mut Output) -> Result<Outcome, CliError> {
                 None => "has no rollback pending".to_string(),
             }
         ),
-        ConfirmReport::NothingPending { applied: None } => {
-            "nothing to confirm: no apply is recorded\n".to_string()
-        }
+        ConfirmReport::NothingPending { applied: None } => format!(
+            "nothing to confirm: no apply is recorded in `{}`\n",
+            state.path().display()
+        ),
         ConfirmReport::RolledBack { rolled_back } => format!(
             "nothing to confirm: {} {} rolled back at {} by `portcullis rollback`\n",
             applies(rolled_back.first, rolled_back.generation),

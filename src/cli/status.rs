@@ -19,6 +19,8 @@ struct Report<'a> {
     pending: Option<PendingReport<'a>>,
     /// An apply that started to load but was not recorded.
     interrupted: Option<u64>,
+    /// The pid of a deploying command running now.
+    in_progress: Option<&'a str>,
     /// The last rollback, when nothing was applied since.
     rolled_back: Option<RolledBackReport<'a>>,
     live: LiveReport,
@@ -39,6 +41,8 @@ struct AppliedReport<'a> {
 
 #[derive(Serialize)]
 struct PendingReport<'a> {
+    /// The first apply it undoes (earlier than `generation` for a series of unconfirmed ones).
+    first: u64,
     generation: u64,
     deadline: String,
     overdue: bool,
@@ -141,6 +145,7 @@ fn report(status: &Status, privileged: bool) -> Report<'_> {
             confirmed_at: a.confirmed_at.map(clock::format),
         }),
         pending: status.pending.as_ref().map(|p| PendingReport {
+            first: status.pending_first.unwrap_or(p.generation),
             generation: p.generation,
             deadline: clock::format(p.deadline),
             // A guard has a few seconds to act once the deadline passes.
@@ -149,6 +154,7 @@ fn report(status: &Status, privileged: bool) -> Report<'_> {
             guard_alive: status.guard_alive,
         }),
         interrupted: status.interrupted,
+        in_progress: status.in_progress.as_deref(),
         rolled_back: status
             .rolled_back
             .as_ref()
@@ -210,6 +216,12 @@ fn human(report: &Report) -> String {
             rb.first
         ));
     }
+    if let Some(pid) = report.in_progress {
+        text.push_str(&format!(
+            "running:   a deploying command (pid {pid}) is at work; what follows may change as it \
+             finishes\n"
+        ));
+    }
     if let Some(generation) = report.interrupted {
         text.push_str(&format!(
             "INTERRUPTED: apply #{generation} started to load but was not recorded, so the live \
@@ -218,7 +230,7 @@ fn human(report: &Report) -> String {
         ));
     }
     if let Some(p) = &report.pending {
-        text.push_str(&pending_line(p));
+        text.push_str(&pending_line(p, report.interrupted.is_some()));
     }
     match &report.live {
         LiveReport::NotApplied => {}
@@ -241,14 +253,19 @@ fn human(report: &Report) -> String {
     text
 }
 
-/// The pending rollback, and what is wrong with it if anything.
-fn pending_line(p: &PendingReport) -> String {
+/// The pending rollback, and what is wrong with it if anything. `interrupted`: its apply was
+/// not recorded, so it cannot be confirmed.
+fn pending_line(p: &PendingReport, interrupted: bool) -> String {
     let fix = "run `portcullis confirm` to keep the rules or `portcullis rollback` to undo them";
+    let undoes = if p.first < p.generation {
+        format!("#{} to #{}", p.first, p.generation)
+    } else {
+        format!("#{}", p.generation)
+    };
     if p.overdue {
         return format!(
-            "pending:   OVERDUE: the rollback of #{} was due at {} and has not run{}; run \
+            "pending:   OVERDUE: the rollback of {undoes} was due at {} and has not run{}; run \
              `portcullis rollback`, or `portcullis apply` again\n",
-            p.generation,
             p.deadline,
             match p.guard_alive {
                 Some(false) => " (its guard process is gone)",
@@ -256,27 +273,35 @@ fn pending_line(p: &PendingReport) -> String {
             }
         );
     }
-    match p.guard {
-        Guard::Process { pid } if p.guard_alive == Some(false) => format!(
-            "pending:   NO GUARD: the rollback of #{} is due at {}, but its guard process {pid} is \
-             gone, so nothing will fire it; {fix}\n",
-            p.generation, p.deadline
-        ),
-        Guard::None => format!(
-            "pending:   NO GUARD: the rollback of #{} is due at {}, but no guard was started; \
-             {fix}\n",
-            p.generation, p.deadline
-        ),
-        Guard::Systemd { unit } => format!(
-            "pending:   rollback of #{} at {} unless `portcullis confirm` runs first (systemd \
-             timer {unit}.timer)\n",
-            p.generation, p.deadline
-        ),
-        Guard::Process { pid } => format!(
-            "pending:   rollback of #{} at {} unless `portcullis confirm` runs first (guard \
-             process {pid})\n",
-            p.generation, p.deadline
-        ),
+    let by = match p.guard {
+        Guard::Process { pid } if p.guard_alive == Some(false) => {
+            return format!(
+                "pending:   NO GUARD: the rollback of {undoes} is due at {}, but its guard process \
+                 {pid} is gone, so nothing will fire it; {fix}\n",
+                p.deadline
+            )
+        }
+        Guard::None => {
+            return format!(
+                "pending:   NO GUARD: the rollback of {undoes} is due at {}, but no guard was \
+                 started; {fix}\n",
+                p.deadline
+            )
+        }
+        Guard::Systemd { unit } => format!("systemd timer {unit}.timer"),
+        Guard::Process { pid } => format!("guard process {pid}"),
+    };
+    if interrupted {
+        format!(
+            "pending:   rollback of {undoes} at {} ({by}); it cannot be confirmed, as the apply \
+             was interrupted\n",
+            p.deadline
+        )
+    } else {
+        format!(
+            "pending:   rollback of {undoes} at {} unless `portcullis confirm` runs first ({by})\n",
+            p.deadline
+        )
     }
 }
 

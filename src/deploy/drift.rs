@@ -54,31 +54,44 @@ pub fn listing_of(nft: &Nft, table: &str, ruleset: &str) -> Result<String, Deplo
 }
 
 /// The lines that differ between two listings: `-` for lines only in `old`, `+` for lines only
-/// in `new`, in order, without their indentation and with the chain, set or map they are in.
+/// in `new`, in order, without their indentation, with the chain, set or map each is in (on its
+/// own side), and without braces and blank lines.
 pub fn changed_lines(old: &str, new: &str) -> Vec<String> {
     let diff = similar::TextDiff::from_lines(old, new);
-    let mut within = String::new();
-    diff.iter_all_changes()
-        .filter_map(|change| {
-            let line = change.value().trim();
-            let header = ["chain ", "set ", "map ", "flowtable "]
-                .iter()
-                .any(|kind| line.starts_with(kind))
-                && line.ends_with('{');
-            if header {
-                within = line.trim_end_matches('{').trim_end().to_string();
+    // The block each side is in: old's for deleted lines, new's for inserted ones.
+    let mut within = [String::new(), String::new()];
+    let mut out = Vec::new();
+    for change in diff.iter_all_changes() {
+        let line = change.value().trim();
+        let sides: &[usize] = match change.tag() {
+            similar::ChangeTag::Delete => &[0],
+            similar::ChangeTag::Insert => &[1],
+            similar::ChangeTag::Equal => &[0, 1],
+        };
+        let header = ["chain ", "set ", "map ", "flowtable "]
+            .iter()
+            .any(|kind| line.starts_with(kind))
+            && line.ends_with('{');
+        if header {
+            for &side in sides {
+                within[side] = line.trim_end_matches('{').trim_end().to_string();
             }
-            let sign = match change.tag() {
-                similar::ChangeTag::Delete => '-',
-                similar::ChangeTag::Insert => '+',
-                similar::ChangeTag::Equal => return None,
-            };
-            Some(match within.is_empty() || header {
-                true => format!("{sign} {line}"),
-                false => format!("{sign} {within}: {line}"),
-            })
-        })
-        .collect()
+        }
+        let sign = match change.tag() {
+            similar::ChangeTag::Delete => '-',
+            similar::ChangeTag::Insert => '+',
+            similar::ChangeTag::Equal => continue,
+        };
+        if line.is_empty() || line == "}" {
+            continue;
+        }
+        let block = &within[sides[0]];
+        out.push(match block.is_empty() || header {
+            true => format!("{sign} {line}"),
+            false => format!("{sign} {block}: {line}"),
+        });
+    }
+    out
 }
 
 /// A listing as a JSON value without what differs between equal tables: the `metainfo` object
@@ -156,6 +169,21 @@ mod tests {
         assert_eq!(normalised(a), normalised(b));
         assert_ne!(normalised(a), normalised(c));
         assert_eq!(normalised("not json"), None);
+    }
+
+    #[test]
+    fn each_line_is_named_by_its_own_block() {
+        let old = "table inet t {\n\tchain input {\n\t\ttcp dport 22 accept\n\t}\n}\n";
+        let new = "table inet t {\n\tchain input {\n\t\ttcp dport 22 accept\n\t}\n\n\tchain aaa {\n\t\ttcp dport 1 drop\n\t}\n\tset bl {\n\t\ttype ipv4_addr\n\t}\n}\n";
+        assert_eq!(
+            changed_lines(old, new),
+            [
+                "+ chain aaa {",
+                "+ chain aaa: tcp dport 1 drop",
+                "+ set bl {",
+                "+ set bl: type ipv4_addr"
+            ]
+        );
     }
 
     #[test]

@@ -40,7 +40,10 @@ pub enum DeployError {
     Locked { path: String, holder: String },
     #[error("nft refused the ruleset, so nothing was changed: {0}")]
     LoadRefused(String),
-    #[error("cannot start the rollback guard: {0}")]
+    #[error(
+        "cannot start the rollback guard, so nothing was changed: {0} (`--guard process` starts \
+         one without systemd)"
+    )]
     Guard(String),
     #[error("cannot use a scratch network namespace to compare rulesets: {0}")]
     Scratch(String),
@@ -65,6 +68,13 @@ pub enum DeployError {
          as it was before it, or apply again"
     )]
     Interrupted { generation: u64 },
+    #[error(
+        "table inet {table} exists, and `{state}` has no record of portcullis loading it: apply \
+         would replace it whole, so nothing was changed. Name another table (`compile.table` in \
+         portcullis.yaml), or pass `--take-over` to replace it (what it holds now becomes the \
+         restore point, and `portcullis rollback` brings it back)"
+    )]
+    NotOurs { table: String, state: String },
     #[error(
         "apply #{generation} to table inet {pending} is not confirmed yet; confirm it or roll it \
          back before applying to table inet {table}"

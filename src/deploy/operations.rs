@@ -31,6 +31,8 @@ pub struct ApplyRequest {
     pub guard: Kind,
     /// This program, for the guard to run.
     pub program: PathBuf,
+    /// Replace the table even when the state has no record of loading it.
+    pub take_over: bool,
 }
 
 /// What `apply` did.
@@ -43,6 +45,9 @@ pub struct ApplyReport {
     pub replaced: bool,
     /// The table the apply before loaded, when it was another one: it stays in place.
     pub left_behind: Option<String>,
+    /// The first apply the pending rollback undoes: earlier than this one when this apply
+    /// extends a series of unconfirmed ones.
+    pub first: u64,
 }
 
 /// What `apply --dry-run` found.
@@ -97,8 +102,12 @@ pub struct Status {
     pub state_dir: String,
     pub applied: Option<Applied>,
     pub pending: Option<Pending>,
-    /// An apply that started to load but was not recorded.
+    /// An apply that started to load but was not recorded (and is not running now).
     pub interrupted: Option<u64>,
+    /// The pid of a deploying command running now.
+    pub in_progress: Option<String>,
+    /// The first apply the pending rollback undoes (the first of an unconfirmed series).
+    pub pending_first: Option<u64>,
     pub rolled_back: Option<RolledBack>,
     /// Whether a process guard is still alive (`None` for systemd or no guard).
     pub guard_alive: Option<bool>,
@@ -106,6 +115,41 @@ pub struct Status {
     pub live: Option<Result<Comparison, String>>,
     /// The last lines of the state directory's log.
     pub log: Vec<String>,
+}
+
+/// Whether a saved listing is one table, `table inet TABLE { ... }`, and nothing else (braces
+/// inside quoted strings do not count): a restore point that says more is not one portcullis
+/// wrote, and loading it could touch other tables.
+fn only_table(listing: &str, table: &str) -> bool {
+    let header = format!("table inet {table} {{");
+    let (mut depth, mut tables) = (0i64, 0);
+    for line in listing.lines() {
+        let text = line.trim();
+        if text.is_empty() {
+            continue;
+        }
+        if depth == 0 {
+            if text != header {
+                return false;
+            }
+            tables += 1;
+        }
+        let (mut quoted, mut escaped) = (false, false);
+        for c in text.chars() {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' if quoted => escaped = true,
+                '"' => quoted = !quoted,
+                '{' if !quoted => depth += 1,
+                '}' if !quoted => depth -= 1,
+                _ => {}
+            }
+        }
+        if depth < 0 {
+            return false;
+        }
+    }
+    tables == 1 && depth == 0
 }
 
 /// The script that puts `table` back as `listing` shows it, or removes it when `None`: one
@@ -153,9 +197,19 @@ pub fn apply(
             });
         }
     }
-    let generation = state.next_generation()?;
     let live = nft.table(&request.table, false, false)?;
     let replaced = live.is_some();
+    let recorded = |table: &str| {
+        before.as_ref().is_some_and(|a| a.table == table)
+            || previous_before.as_ref().is_some_and(|p| p.table == table)
+    };
+    if replaced && !request.take_over && !recorded(&request.table) {
+        return Err(DeployError::NotOurs {
+            table: request.table.clone(),
+            state: state.path().display().to_string(),
+        });
+    }
+    let generation = state.next_generation()?;
     // A series of unconfirmed (or interrupted) applies rolls back to the state before the
     // first of them.
     let previous = match (unfinished, &previous_before) {
@@ -170,6 +224,7 @@ pub fn apply(
             listing: live,
             applied: before.clone(),
             applied_ruleset: state.applied_ruleset()?,
+            boot: state.boot_ruleset()?,
         },
     };
     state.write_previous(&previous)?;
@@ -236,6 +291,7 @@ pub fn apply(
         left_behind: before
             .map(|b| b.table)
             .filter(|table| *table != request.table),
+        first: previous.first,
     })
 }
 
@@ -377,6 +433,18 @@ pub fn rollback(
             rolled_back: state.rolled_back()?,
         });
     };
+    if let Some(listing) = &previous.listing {
+        if !only_table(listing, &previous.table) {
+            return Err(DeployError::State {
+                path: state.path().join("previous.json").display().to_string(),
+                reason: format!(
+                    "the restore point holds more than table inet {}; portcullis did not write \
+                     it, and does not load it",
+                    previous.table
+                ),
+            });
+        }
+    }
     let script = restore_script(&previous.table, previous.listing.as_deref());
     let mut attempt = 0;
     loop {
@@ -395,9 +463,9 @@ pub fn rollback(
         }
     }
     let pending = state.pending()?;
-    // Undoing a confirmed apply changes what boots too.
+    // Undoing a confirmed apply changes what boots too: back to what booted before it.
     let undone_confirmed = state.applied()?.is_some_and(|a| a.confirmed_at.is_some());
-    let boot = undone_confirmed.then_some(script.as_str());
+    let boot = undone_confirmed.then_some(previous.boot.as_deref());
     let rolled_back = RolledBack {
         first: previous.first,
         generation: previous.generation,
@@ -465,6 +533,8 @@ pub fn status(
         applied: None,
         pending: None,
         interrupted: None,
+        in_progress: None,
+        pending_first: None,
         rolled_back: None,
         guard_alive: None,
         live: None,
@@ -475,7 +545,16 @@ pub fn status(
     };
     status.applied = state.applied()?;
     status.pending = state.pending()?;
-    status.interrupted = state.interrupted()?;
+    status.in_progress = state.lock_holder();
+    // A running apply has not recorded its load yet: that is no interruption.
+    if status.in_progress.is_none() {
+        status.interrupted = state.interrupted()?;
+    }
+    status.pending_first = status
+        .pending
+        .as_ref()
+        .and(state.previous()?)
+        .map(|p| p.first);
     status.rolled_back = state.rolled_back()?;
     status.guard_alive = status.pending.as_ref().and_then(|p| guard::alive(&p.guard));
     status.log = state.log_tail(5);
@@ -516,6 +595,21 @@ mod tests {
             restore_script("portcullis", Some(listing)),
             format!("table inet portcullis {{}}\ndelete table inet portcullis\n{listing}")
         );
+    }
+
+    #[test]
+    fn a_restore_point_is_one_table_only() {
+        let own = "table inet portcullis {\n\tchain input {\n\t\tlog prefix \"a}\" drop\n\t}\n}\n";
+        assert!(only_table(own, "portcullis"));
+        for foreign in [
+            "table inet portcullis {\n}\ndelete table ip foreign\n",
+            "table inet portcullis {\n}\ntable inet portcullis {\n}\n",
+            "table ip foreign {\n}\n",
+            "table inet portcullis {\n}\n}\nflush ruleset\n",
+            "table inet portcullis {\n",
+        ] {
+            assert!(!only_table(foreign, "portcullis"), "{foreign}");
+        }
     }
 
     #[test]

@@ -76,6 +76,10 @@ pub struct Previous {
     pub applied: Option<Applied>,
     /// The ruleset `applied.nft` held before the apply.
     pub applied_ruleset: Option<String>,
+    /// What `boot.nft` held before the apply (`None`: there was none); a rollback of a confirmed
+    /// apply puts it back.
+    #[serde(default)]
+    pub boot: Option<String>,
 }
 
 /// A rollback waiting for its deadline.
@@ -137,27 +141,28 @@ pub struct Lock {
 }
 
 impl StateDir {
-    /// `--state-dir`, else `$PORTCULLIS_STATE_DIR`, else [`DEFAULT_DIR`].
+    /// `--state-dir`, else `$PORTCULLIS_STATE_DIR`, else [`DEFAULT_DIR`]; made absolute (a
+    /// guard runs from `/`, and messages name the directory whole).
     pub fn choose(given: Option<&Path>) -> PathBuf {
-        given.map(Path::to_path_buf).unwrap_or_else(|| {
+        let path = given.map(Path::to_path_buf).unwrap_or_else(|| {
             std::env::var_os(DIR_VAR)
                 .filter(|v| !v.is_empty())
                 .map_or_else(|| PathBuf::from(DEFAULT_DIR), PathBuf::from)
-        })
+        });
+        std::path::absolute(&path).unwrap_or(path)
     }
 
     /// Opens the directory, creating it (mode 0700) when it does not exist. An existing one must
     /// be a directory that belongs to this user and that no one else can write to: it holds the
-    /// rulesets a rollback and the boot unit load as root.
+    /// rulesets a rollback and the boot unit load as root. The directory is then known by its
+    /// resolved path, so that a symbolic link changed later cannot redirect a guard.
     pub fn create(path: &Path) -> Result<StateDir, DeployError> {
         let refuse = |reason: String| DeployError::State {
             path: path.display().to_string(),
             reason,
         };
         match fs::metadata(path) {
-            Ok(meta) => {
-                check_owned(&meta).map_err(refuse)?;
-            }
+            Ok(meta) => check_owned(&meta).map_err(refuse)?,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 fs::DirBuilder::new()
                     .recursive(true)
@@ -170,28 +175,48 @@ impl StateDir {
             }
             Err(e) => return Err(refuse(fsio::reason(&e))),
         }
-        Ok(StateDir {
-            path: path.to_path_buf(),
-        })
+        Self::resolved(path)
     }
 
-    /// Opens an existing directory for reading; `None` when nothing is at `path` (nothing was
-    /// ever applied with it).
+    /// Opens an existing directory; `None` when nothing is at `path` (nothing was ever applied
+    /// with it). It must pass the checks of [`StateDir::create`].
     pub fn existing(path: &Path) -> Result<Option<StateDir>, DeployError> {
         match fs::metadata(path) {
-            Ok(meta) if meta.is_dir() => Ok(Some(StateDir {
-                path: path.to_path_buf(),
-            })),
-            Ok(_) => Err(DeployError::State {
-                path: path.display().to_string(),
-                reason: "it is not a directory".to_string(),
-            }),
+            Ok(meta) => {
+                check_owned(&meta).map_err(|reason| DeployError::State {
+                    path: path.display().to_string(),
+                    reason,
+                })?;
+                Self::resolved(path).map(Some)
+            }
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(DeployError::State {
                 path: path.display().to_string(),
                 reason: fsio::reason(&e),
             }),
         }
+    }
+
+    fn resolved(path: &Path) -> Result<StateDir, DeployError> {
+        let path = fs::canonicalize(path).map_err(|e| DeployError::State {
+            path: path.display().to_string(),
+            reason: fsio::reason(&e),
+        })?;
+        Ok(StateDir { path })
+    }
+
+    /// The pid of the command that holds the lock now, if one does. Probes with a shared lock
+    /// released at once, so a deployer starting at that instant may be refused (and changes
+    /// nothing).
+    pub fn lock_holder(&self) -> Option<String> {
+        let file = File::open(self.file("lock")).ok()?;
+        // SAFETY: flock on a descriptor this function owns; no memory is involved.
+        let free = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_SH | libc::LOCK_NB) } == 0;
+        if free {
+            return None;
+        }
+        let holder = fs::read_to_string(self.file("lock")).unwrap_or_default();
+        Some(holder.trim().to_string())
     }
 
     pub fn path(&self) -> &Path {
@@ -412,11 +437,13 @@ impl StateDir {
 
     /// After a rollback: the records as they were before the applies it undid, and the record
     /// of the rollback itself; the restore point is used up.
+    /// `boot`: `Some` to put the boot ruleset back as the restore point had it (`Some(None)`:
+    /// there was none), `None` to leave it.
     pub fn write_restored(
         &self,
         previous: &Previous,
         rolled_back: &RolledBack,
-        boot: Option<&str>,
+        boot: Option<Option<&str>>,
     ) -> Result<(), DeployError> {
         let mut files: Vec<(&str, Vec<u8>)> = vec![("rolled-back.json", Self::json(rolled_back))];
         if let Some(applied) = &previous.applied {
@@ -425,11 +452,14 @@ impl StateDir {
         if let Some(ruleset) = &previous.applied_ruleset {
             files.push(("applied.nft", ruleset.clone().into_bytes()));
         }
-        if let Some(boot) = boot {
+        if let Some(Some(boot)) = boot {
             files.push((BOOT_RULESET, boot.as_bytes().to_vec()));
         }
         let borrowed: Vec<(&str, &[u8])> = files.iter().map(|(n, c)| (*n, c.as_slice())).collect();
         self.write(&borrowed)?;
+        if let Some(None) = boot {
+            self.remove(BOOT_RULESET)?;
+        }
         if previous.applied.is_none() {
             self.remove("applied.json")?;
             self.remove("applied.nft")?;
@@ -476,8 +506,13 @@ fn check_owned(meta: &fs::Metadata) -> Result<(), String> {
     let mode = meta.permissions().mode() & 0o7777;
     if mode & 0o022 != 0 {
         return Err(format!(
-            "others can write to it (mode {mode:04o}); the rulesets in it are loaded as root, \
-             so make it 0700 (`chmod 0700`)"
+            "{} can write to it (mode {mode:04o}); the rulesets in it are loaded as root, \
+             so make it 0700 (`chmod 0700`)",
+            match (mode & 0o020 != 0, mode & 0o002 != 0) {
+                (true, true) => "its group and others",
+                (true, false) => "its group",
+                _ => "others",
+            }
         ));
     }
     Ok(())
@@ -549,7 +584,10 @@ mod tests {
         fs::create_dir(&shared).unwrap();
         fs::set_permissions(&shared, fs::Permissions::from_mode(0o775)).unwrap();
         let err = StateDir::create(&shared).unwrap_err().to_string();
-        assert!(err.contains("others can write to it (mode 0775)"), "{err}");
+        assert!(
+            err.contains("its group can write to it (mode 0775)"),
+            "{err}"
+        );
         fs::set_permissions(&shared, fs::Permissions::from_mode(0o755)).unwrap();
         StateDir::create(&shared).unwrap();
         let mode = fs::metadata(&shared).unwrap().permissions().mode();
@@ -578,6 +616,7 @@ mod tests {
             listing: None,
             applied: None,
             applied_ruleset: None,
+            boot: None,
         };
         state.write_previous(&previous).unwrap();
         assert_eq!(state.interrupted().unwrap(), Some(3));

@@ -107,13 +107,17 @@ impl Host {
         self.path("state").display().to_string()
     }
 
-    /// `portcullis ARGS --state-dir STATE` in the server's namespace, with `env`.
+    /// `portcullis ARGS --state-dir STATE` in the server's namespace, with `env` (ARGS may name
+    /// another state directory).
     fn command(&self, env: &[(&str, &str)], args: &[&str]) -> Command {
         let mut command = Command::new("ip");
         command
             .args(["netns", "exec", self.server().name(), PORTCULLIS])
-            .args(args)
-            .args(["--state-dir", &self.state()])
+            .args(args);
+        if !args.contains(&"--state-dir") {
+            command.args(["--state-dir", &self.state()]);
+        }
+        command
             .envs(env.iter().copied())
             .env_remove("SUDO_USER")
             .stdin(Stdio::null());
@@ -363,6 +367,41 @@ fn another_table_is_named_and_the_old_one_left_in_place() {
         "{said}"
     );
     assert!(host.table().is_some(), "the old table is not removed");
+    // Undoing the rename: the boot ruleset is the one before it, which loads table portcullis.
+    host.expect(0, &["rollback"]);
+    let boot = std::fs::read_to_string(host.path("state/boot.nft")).expect("a boot ruleset");
+    assert!(
+        boot.contains("table inet portcullis") && !boot.contains("table inet edge {\n\t"),
+        "{boot}"
+    );
+}
+
+/// A table of the name portcullis owns that it has no record of loading is replaced only when
+/// asked, and a rollback brings it back.
+fn a_table_made_by_someone_else_is_taken_over_only_when_asked() {
+    let host = Host::new();
+    host.server()
+        .exec("nft", &["add", "table", "inet", "portcullis"]);
+    host.server()
+        .exec("nft", &["add", "chain", "inet", "portcullis", "mine"]);
+    let theirs = host.table().expect("their table");
+    let old = host.path("old.pcl").display().to_string();
+    let said = host.expect(2, &["apply", &old]);
+    assert!(
+        said.contains("has no record of portcullis loading it") && said.contains("--take-over"),
+        "{said}"
+    );
+    assert_eq!(
+        host.table(),
+        Some(theirs.clone()),
+        "refused: nothing changed"
+    );
+    let dry = host.expect(0, &["apply", &old, "--dry-run"]);
+    assert!(dry.contains("only with `--take-over`"), "{dry}");
+    host.apply("old.pcl", &["--take-over"]);
+    assert_eq!(host.open(), BTreeSet::from([2000]));
+    host.expect(0, &["rollback"]);
+    assert_eq!(host.table(), Some(theirs), "their table is back");
 }
 
 /// A state directory that is not one, or that others can write to, and a time to confirm within
@@ -402,6 +441,22 @@ fn bad_state_directories_and_durations_are_refused() {
     std::fs::remove_file(&file).expect("removed");
     std::fs::create_dir(&file).expect("a directory");
     std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    // A state directory that became writable by others after an apply: nothing more is loaded
+    // from it, not even a rollback.
+    let good = host.path("good");
+    let good_dir = good.display().to_string();
+    host.expect(0, &["apply", &old, "--state-dir", &good_dir]);
+    std::fs::set_permissions(&good, std::fs::Permissions::from_mode(0o770)).expect("chmod");
+    for command in ["rollback", "confirm", "status"] {
+        let said = host.expect(2, &[command, "--state-dir", &good_dir]);
+        assert!(
+            said.contains("its group can write to it"),
+            "{command}: {said}"
+        );
+    }
+    assert!(host.table().is_some(), "the rollback was refused");
+    host.server()
+        .exec("nft", &["delete", "table", "inet", "portcullis"]);
     let said = host.expect(2, &["apply", &old]);
     assert!(
         said.contains("others can write to it (mode 0777)"),
@@ -858,6 +913,7 @@ super::trials::tests! {
         a_series_of_unconfirmed_applies_rolls_back_to_before_the_first,
         another_table_is_named_and_the_old_one_left_in_place,
         bad_state_directories_and_durations_are_refused,
+        a_table_made_by_someone_else_is_taken_over_only_when_asked,
         an_unconfirmed_apply_rolls_back_when_apply_exits,
         an_unconfirmed_apply_rolls_back_when_apply_is_killed,
         an_unconfirmed_apply_rolls_back_when_its_session_is_killed,
