@@ -8,6 +8,7 @@ pub mod baseline;
 pub mod compare;
 mod coverage;
 mod evaluate;
+pub mod expect;
 pub mod icmp;
 mod interfaces;
 mod interval_set;
@@ -28,8 +29,8 @@ pub use evaluate::{Decision, Packet};
 pub use interfaces::Interfaces;
 pub use interval_set::{IntervalSet, Point};
 pub use policy::{
-    BaselinePart, Bind, Chain, ExpectKind, Expectation, Forward, Host, Limit, NetDefinition, Origin, Policy, Rule,
-    RuleOrigin, ServiceDefinition, ServiceUse, SourceNat,
+    BaselinePart, Bind, Chain, ExpectKind, Expectation, Forward, Host, Limit, NetDefinition,
+    Origin, Policy, Rule, RuleOrigin, ServiceDefinition, ServiceUse, SourceNat,
 };
 pub use port_range::PortRange;
 pub use protocol::Protocol;
