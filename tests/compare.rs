@@ -40,18 +40,32 @@ fn chain_of(text: &str) -> Chain {
     chain
 }
 
-/// Two versions: independent, the same rules reordered, one rule replaced, or another default.
+/// Contents of the net `n` that both versions use, differing between them in one kind of pair.
+const NET_CONTENTS: &[&str] = &[
+    "10.0.0.0/30",
+    "10.0.0.0/29",
+    "10.0.0.4/31, fd00::/127",
+    "fd00::/126",
+    "10.0.0.5",
+];
+
+/// Two versions: independent, the same rules reordered, one rule replaced, another default, or
+/// the same rules with one using a net whose contents differ.
 fn arb_pair() -> impl Strategy<Value = (String, String)> {
     let default = || prop_oneof![Just("accept"), Just("drop"), Just("reject")];
     (
-        default(),
-        default(),
+        (default(), default()),
         prop::collection::vec(arb_rule(), 1..7),
         prop::collection::vec(arb_rule(), 1..7),
-        0usize..4,
+        0usize..5,
         any::<prop::sample::Index>(),
+        (
+            prop::sample::select(NET_CONTENTS),
+            prop::sample::select(NET_CONTENTS),
+            prop::sample::select(&["allow", "deny", "reject"][..]),
+        ),
     )
-        .prop_map(|(d1, d2, a, b, how, at)| {
+        .prop_map(|((d1, d2), a, b, how, at, (net_old, net_new, verdict))| {
             let chain =
                 |d: &str, rules: &[String]| format!("input {d} {{\n{}\n}}\n", rules.join("\n"));
             let old = chain(d1, &a);
@@ -67,7 +81,15 @@ fn arb_pair() -> impl Strategy<Value = (String, String)> {
                     edited[at.index(a.len())] = b[0].clone();
                     chain(d1, &edited)
                 }
-                _ => chain(d2, &a),
+                3 => chain(d2, &a),
+                _ => {
+                    let mut uses = a.clone();
+                    uses[at.index(a.len())] = format!("  {verdict} tcp from n");
+                    return (
+                        format!("net n = {net_old}\n{}", chain(d1, &uses)),
+                        format!("net n = {net_new}\n{}", chain(d1, &uses)),
+                    );
+                }
             };
             (old, new)
         })
