@@ -7,7 +7,7 @@ use crate::source::Span;
 use crate::syntax::ast::{self, HostItem, Item, PolicyFile};
 
 use super::definitions::duplicate;
-use super::nets::NetResolver;
+use super::nets::{NetResolver, Resolved};
 use super::services::ServiceResolver;
 
 /// Resolves every host.
@@ -132,7 +132,11 @@ fn resolve_host(
                         .iter()
                         .map(|r| resolve_rule(r, services, nets, diagnostics))
                         .collect(),
-                    expectations: Vec::new(),
+                    expectations: chain
+                        .expectations
+                        .iter()
+                        .map(|e| resolve_expectation(e, services, nets, diagnostics))
+                        .collect(),
                 });
             }
             HostItem::ForwardPort(forward) => {
@@ -256,15 +260,12 @@ fn resolve_rule(
         None => (Vec::new(), Traffic::all(), true),
     };
     resolved &= !rule.broken;
-    let mut side = |refs: &Option<Vec<ast::NetRef>>| match refs {
-        None => (AddrSet::any(), Vec::new(), false),
-        Some(refs) => match nets.resolve_list(refs, diagnostics) {
-            Some(r) => (r.addresses, r.names, r.negated),
-            None => {
-                resolved = false;
-                (AddrSet::empty(), Vec::new(), false)
-            }
-        },
+    let mut side = |refs: &Option<Vec<ast::NetRef>>| {
+        let side = resolve_side(refs.as_deref(), nets, diagnostics);
+        resolved &= side.is_some();
+        side.map_or((AddrSet::empty(), Vec::new(), false), |r| {
+            (r.addresses, r.names, r.negated)
+        })
     };
     let (src, src_names, src_negated) = side(&rule.from);
     let (dst, dst_names, dst_negated) = side(&rule.to);
@@ -293,6 +294,52 @@ fn resolve_rule(
             .as_ref()
             .map(|l| l.prefix.as_ref().map(|p| p.node.clone())),
         counter: rule.counter.is_some(),
+        resolved,
+    }
+}
+
+/// A `from` or `to` list: every address when it is not written; `None` when it does not resolve
+/// (reported).
+fn resolve_side(
+    refs: Option<&[ast::NetRef]>,
+    nets: &mut NetResolver,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<Resolved> {
+    match refs {
+        None => Some(Resolved {
+            addresses: AddrSet::any(),
+            names: Vec::new(),
+            negated: false,
+        }),
+        Some(refs) => nets.resolve_list(refs, diagnostics),
+    }
+}
+
+/// An `expect`, with the same look-ups (and the same findings, and the same `used` marks on the
+/// definitions it names) as a rule's services, nets and interfaces. It becomes no rule.
+fn resolve_expectation(
+    expect: &ast::Expect,
+    services: &mut ServiceResolver,
+    nets: &mut NetResolver,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> model::Expectation {
+    let (uses, traffic, mut resolved) = resolve_services(&expect.services, services, diagnostics);
+    resolved &= !expect.broken;
+    let mut side = |refs: &Option<Vec<ast::NetRef>>| {
+        let side = resolve_side(refs.as_deref(), nets, diagnostics);
+        resolved &= side.is_some();
+        side.map_or_else(AddrSet::empty, |r| r.addresses)
+    };
+    let src = side(&expect.from);
+    let dst = side(&expect.to);
+    model::Expectation {
+        kind: expect.kind.node,
+        span: expect.span,
+        services: uses,
+        traffic,
+        src,
+        dst,
+        interface: expect.interface.as_ref().map(interfaces),
         resolved,
     }
 }

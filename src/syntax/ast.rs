@@ -11,7 +11,7 @@ use ipnet::IpNet;
 
 use crate::model::{Family, PortRange, Protocol};
 // The policy's vocabulary lives in the model; the tree uses it as written.
-pub use crate::model::{ChainKind, RateUnit, Verdict};
+pub use crate::model::{ChainKind, ExpectKind, RateUnit, Verdict};
 use crate::source::{FileId, Span, Spanned};
 
 pub type Ident = Spanned<String>;
@@ -167,6 +167,9 @@ pub struct ChainBlock {
     pub kind: Spanned<ChainKind>,
     pub policy: Spanned<Verdict>,
     pub rules: Vec<Rule>,
+    /// The `expect` statements, in the order written. Where they stand among the rules means
+    /// nothing: an expectation is about the whole chain.
+    pub expectations: Vec<Expect>,
     pub span: Span,
 }
 
@@ -185,6 +188,23 @@ pub struct Rule {
     pub counter: Option<Span>,
     /// An option's value was invalid (and reported): the rule keeps its place, so that findings
     /// about the chain stay right, but it does not resolve and is never compiled.
+    pub broken: bool,
+    pub span: Span,
+}
+
+/// `expect open ssh from admins on eth0`: what the chain must do with some traffic. Not a rule: it
+/// matches nothing and never reaches the ruleset.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Expect {
+    pub kind: Spanned<ExpectKind>,
+    /// Never empty in a statement that parsed: an expectation names its traffic.
+    pub services: Vec<ServiceRef>,
+    pub from: Option<Vec<NetRef>>,
+    pub to: Option<Vec<NetRef>>,
+    /// `on eth0`: the interfaces the traffic arrives on (leaves by, in an output chain).
+    pub interface: Option<Interfaces>,
+    /// An option was invalid or does not belong in an `expect` (reported): the statement is kept
+    /// but does not resolve, so it is never checked against a traffic it does not describe.
     pub broken: bool,
     pub span: Span,
 }

@@ -45,6 +45,10 @@ const HOST_KEYWORDS: &[&str] = &[
     "snat",
 ];
 const RULE_KEYWORDS: &[&str] = &["allow", "deny", "reject"];
+/// What a line in a chain starts with.
+const CHAIN_KEYWORDS: &[&str] = &["allow", "deny", "reject", "expect"];
+const EXPECT_KINDS: &[&str] = &["open", "closed", "limited"];
+const EXPECT_OPTIONS: &[&str] = &["from", "to", "on"];
 const OPTION_KEYWORDS: &[&str] = &["from", "to", "on", "limit", "log", "counter"];
 const PROTOCOLS: &[&str] = &["tcp", "udp", "sctp", "dccp"];
 const CHAIN_KINDS: &[&str] = &["input", "output", "forward"];
@@ -58,7 +62,8 @@ const RESERVED: &[&str] = &[
 /// Every word the language spells in lowercase only, for "keywords are lowercase".
 const LOWERCASE_WORDS: &[&[&str]] = &[
     STATEMENT_KEYWORDS,
-    RULE_KEYWORDS,
+    CHAIN_KEYWORDS,
+    EXPECT_KINDS,
     OPTION_KEYWORDS,
     POLICIES,
     RATE_UNITS,
@@ -78,9 +83,15 @@ fn expected(rule: Rule) -> Option<Expected> {
             "a host statement (`bind`, a chain or `forward-port`)",
             HOST_KEYWORDS,
         ),
-        Rule::chain_item | Rule::rule_stmt | Rule::verdict => {
+        Rule::chain_item => (
+            2,
+            "a chain statement (`allow`, `deny`, `reject` or `expect`)",
+            CHAIN_KEYWORDS,
+        ),
+        Rule::rule_stmt | Rule::verdict => {
             (2, "a rule (`allow`, `deny` or `reject`)", RULE_KEYWORDS)
         }
+        Rule::expect_kind => (4, "`open`, `closed` or `limited`", EXPECT_KINDS),
         Rule::chain_kind | Rule::chain_block => {
             (3, "a chain (`input`, `output` or `forward`)", CHAIN_KINDS)
         }
@@ -94,6 +105,12 @@ fn expected(rule: Rule) -> Option<Expected> {
             "an option (`from`, `to`, `on`, `limit`, `log` or `counter`)",
             OPTION_KEYWORDS,
         ),
+        Rule::expect_option => (
+            5,
+            "an option of `expect` (`from`, `to` or `on`)",
+            EXPECT_OPTIONS,
+        ),
+        Rule::expect_stmt | Rule::kw_expect => (6, "`expect`", &["expect"]),
         Rule::include_stmt | Rule::kw_include => (6, "`include`", &["include"]),
         Rule::service_def | Rule::kw_service => (6, "`service`", &["service"]),
         Rule::net_def | Rule::kw_net => (6, "`net`", &["net"]),
@@ -310,7 +327,7 @@ fn help(wanted: &[Expected], token: &str) -> Option<String> {
         ));
     }
     let in_host = wants("a host statement") && !wants("a statement");
-    let in_chain = wants("a rule");
+    let in_chain = wants("a chain statement") || wants("a rule");
     match word {
         "include" | "service" | "net" | "host" if in_host || in_chain => {
             return Some(format!(
@@ -319,6 +336,12 @@ fn help(wanted: &[Expected], token: &str) -> Option<String> {
         }
         "allow" | "deny" if !in_chain && (wants("a statement") || in_host) => {
             return Some("rules go inside a chain block: `input drop { allow ssh }`".into());
+        }
+        "expect" if !in_chain && (wants("a statement") || in_host) => {
+            return Some(
+                "an `expect` goes inside a chain block, among its rules: `input drop { expect open ssh }`"
+                    .into(),
+            );
         }
         "bind" | "input" | "output" | "forward" | "forward-port" if in_chain => {
             return Some(format!(

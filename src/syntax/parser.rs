@@ -11,8 +11,8 @@ use std::str::FromStr;
 use pest::iterators::{Pair, Pairs};
 
 use super::ast::{
-    self, Bind, ChainBlock, ChainKind, ForwardPort, HostBlock, HostItem, Ident, Include, Item,
-    Limit, Log, NetDef, NetRef, PortSpec, RateUnit, ServiceDef, ServiceRef, Verdict,
+    self, Bind, ChainBlock, ChainKind, ExpectKind, ForwardPort, HostBlock, HostItem, Ident,
+    Include, Item, Limit, Log, NetDef, NetRef, PortSpec, RateUnit, ServiceDef, ServiceRef, Verdict,
 };
 use super::grammar::Rule;
 use super::lexical::{self, ValueError};
@@ -135,12 +135,14 @@ impl<'a> Builder<'a> {
         let kind = self.chain_kind(inner.next()?)?;
         let policy = self.policy(inner.next()?)?;
         let mut rules = Vec::new();
+        let mut expectations = Vec::new();
         for item in inner.filter(|pair| pair.as_rule() == Rule::chain_item) {
             let Some(stmt) = item.into_inner().next() else {
                 continue;
             };
             match stmt.as_rule() {
                 Rule::rule_stmt => rules.extend(self.rule(stmt)),
+                Rule::expect_stmt => expectations.extend(self.expect(stmt)),
                 Rule::orphan_block => self.orphan_block(stmt),
                 _ => {}
             }
@@ -149,6 +151,7 @@ impl<'a> Builder<'a> {
             kind,
             policy,
             rules,
+            expectations,
             span,
         })
     }
@@ -176,6 +179,9 @@ impl<'a> Builder<'a> {
                 }
                 Rule::rule_stmt => {
                     self.rule(inner);
+                }
+                Rule::expect_stmt => {
+                    self.expect(inner);
                 }
                 _ => {}
             }
@@ -343,13 +349,24 @@ impl<'a> Builder<'a> {
         seen: &mut Vec<(Rule, Span)>,
     ) -> Option<Pair<'i, Rule>> {
         let option = group.into_inner().next()?;
-        let span = self.span(&option);
+        self.first_time(&option, seen, "rule").then_some(option)
+    }
+
+    /// Whether `option` is the first of its kind in its statement (a `statement`); a second one
+    /// is reported, next to the first.
+    fn first_time(
+        &mut self,
+        option: &Pair<'_, Rule>,
+        seen: &mut Vec<(Rule, Span)>,
+        statement: &str,
+    ) -> bool {
+        let span = self.span(option);
         if let Some((_, first)) = seen.iter().find(|(r, _)| *r == option.as_rule()) {
-            self.duplicate_option(&option, span, *first);
-            return None;
+            self.duplicate_option(option, span, *first, statement);
+            return false;
         }
         seen.push((option.as_rule(), span));
-        Some(option)
+        true
     }
 
     fn option_interfaces(&mut self, option: Pair<'_, Rule>) -> Option<ast::Interfaces> {
@@ -525,13 +542,9 @@ impl<'a> Builder<'a> {
                     let Some(option) = item.into_inner().next() else {
                         continue;
                     };
-                    let option_span = self.span(&option);
-                    if let Some((_, first)) = seen.iter().find(|(r, _)| *r == option.as_rule()) {
-                        self.duplicate_option(&option, option_span, *first);
-                        continue;
+                    if self.first_time(&option, &mut seen, "rule") {
+                        valid &= self.rule_option(&mut rule, option);
                     }
-                    seen.push((option.as_rule(), option_span));
-                    valid &= self.rule_option(&mut rule, option);
                 }
                 _ => {}
             }
@@ -542,7 +555,80 @@ impl<'a> Builder<'a> {
         Some(rule)
     }
 
-    fn duplicate_option(&mut self, option: &Pair<'_, Rule>, span: Span, first: Span) {
+    /// `expect open ssh from admins on eth0`.
+    fn expect(&mut self, pair: Pair<'_, Rule>) -> Option<ast::Expect> {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let _keyword = inner.next()?;
+        let kind = self.expect_kind(inner.next()?)?;
+        let mut expect = ast::Expect {
+            kind,
+            services: Vec::new(),
+            from: None,
+            to: None,
+            interface: None,
+            broken: false,
+            span,
+        };
+        let mut seen: Vec<(Rule, Span)> = Vec::new();
+        let mut valid = true;
+        for item in inner {
+            match item.as_rule() {
+                Rule::service_list => expect.services = self.service_list(item),
+                Rule::expect_option => {
+                    let Some(option) = item.into_inner().next() else {
+                        continue;
+                    };
+                    if option.as_rule() == Rule::rule_only_opt {
+                        let span = self.span(&option);
+                        let keyword = option
+                            .into_inner()
+                            .next()
+                            .and_then(|o| o.into_inner().next())
+                            .map(|k| k.as_str().to_string())
+                            .unwrap_or_default();
+                        self.diagnostics.push(not_an_expect_option(&keyword, span));
+                        valid = false;
+                        continue;
+                    }
+                    if !self.first_time(&option, &mut seen, "`expect`") {
+                        continue;
+                    }
+                    match option.as_rule() {
+                        Rule::from_opt => expect.from = Some(self.option_nets(option)),
+                        Rule::to_opt => expect.to = Some(self.option_nets(option)),
+                        Rule::on_opt => {
+                            expect.interface = self.option_interfaces(option);
+                            valid &= expect.interface.is_some();
+                        }
+                        _ => {}
+                    }
+                }
+                _ => {}
+            }
+        }
+        expect.broken = !valid;
+        Some(expect)
+    }
+
+    fn expect_kind(&mut self, pair: Pair<'_, Rule>) -> Option<Spanned<ExpectKind>> {
+        let span = self.span(&pair);
+        let kind = match pair.as_str() {
+            "open" => ExpectKind::Open,
+            "closed" => ExpectKind::Closed,
+            "limited" => ExpectKind::Limited,
+            _ => return None,
+        };
+        Some(Spanned::new(kind, span))
+    }
+
+    fn duplicate_option(
+        &mut self,
+        option: &Pair<'_, Rule>,
+        span: Span,
+        first: Span,
+        statement: &str,
+    ) {
         let keyword = option
             .clone()
             .into_inner()
@@ -553,13 +639,13 @@ impl<'a> Builder<'a> {
             Rule::from_opt | Rule::to_opt => {
                 format!("give `{keyword}` once and list every net after it: `{keyword} a, b`")
             }
-            _ => format!("give `{keyword}` once per rule"),
+            _ => format!("give `{keyword}` once per {statement}"),
         };
         self.diagnostics.push(
             Diagnostic::new(
                 &SYNTAX_ERROR,
                 span,
-                format!("`{keyword}` is given twice in one rule"),
+                format!("`{keyword}` is given twice in one {statement}"),
             )
             .label(format!("second `{keyword}`"))
             .secondary(first, format!("first `{keyword}` here"))
@@ -1102,6 +1188,26 @@ pub(crate) fn stack_mismatch(
         .secondary(address.span, "the listener's address")
         .help("leave it out, or bind on `::` if the process listens on every IPv6 address"),
     )
+}
+
+/// The finding for a rule's `limit`, `log` or `counter` written in an `expect`, where it means
+/// nothing: an expectation describes traffic, and a rate limit is something the rules do to it.
+pub(crate) fn not_an_expect_option(keyword: &str, span: Span) -> Diagnostic {
+    let help = match keyword {
+        "limit" => {
+            "an expectation describes traffic, not how to treat it: `expect limited ssh` says the chain accepts it only under a rate limit; put the `limit` on the rule"
+        }
+        _ => {
+            "`log` and `counter` change no verdict, so an expectation has nothing to say about them: put them on the rule that decides the traffic"
+        }
+    };
+    Diagnostic::new(
+        &SYNTAX_ERROR,
+        span,
+        format!("`{keyword}` is an option of rules, not of `expect`"),
+    )
+    .label("not an option of `expect`")
+    .help(help)
 }
 
 /// The finding for a list (of `what`s) whose members are partly negated with `!`, if it is one:

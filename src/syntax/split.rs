@@ -5,8 +5,8 @@
 //! the file up to the body's `{` followed by the second part and the rest. Each is a valid file
 //! exactly when the whole file is valid in that part, and each is parsed with an [`Origin`] that
 //! puts the positions after its gap back where they are in the file. The first tree gets the
-//! second part's rules appended to that chain; the second tree contributes nothing else, and of its
-//! findings only those in its part.
+//! second part's rules and expectations appended to that chain; the second tree contributes
+//! nothing else, and of its findings only those in its part.
 //!
 //! Anything unexpected (a syntax error in either half, no chain to cut) gives up and leaves the
 //! file to the ordinary one-thread parse, which reports errors with recovery.
@@ -51,8 +51,12 @@ pub(super) fn parse_in_two(
     );
     let (mut items, mut diagnostics) = first?;
     let (mut rest, rest_diagnostics) = second?;
-    let tail = std::mem::take(&mut chain_at(&mut rest, text, cut.open)?.rules);
-    chain_at(&mut items, text, cut.open)?.rules.extend(tail);
+    let second_chain = chain_at(&mut rest, text, cut.open)?;
+    let tail = std::mem::take(&mut second_chain.rules);
+    let expectations = std::mem::take(&mut second_chain.expectations);
+    let chain = chain_at(&mut items, text, cut.open)?;
+    chain.rules.extend(tail);
+    chain.expectations.extend(expectations);
     // The second part's findings go where the one-thread parse reports them: after those of
     // the statements before it, before those of the statements after the chain.
     let second_part = cut.at..cut.close;
@@ -271,6 +275,9 @@ mod tests {
             if i == 150 {
                 text.push_str("    allow tcp/99999\n"); // an invalid port, reported once
             }
+            if i % 40 == 0 {
+                text.push_str(&format!("    expect open tcp/{} from a\n", 1000 + i));
+            }
         }
         text.push_str("  }\n}\n");
         let (whole, whole_diagnostics) = super::super::recovery::parse_serial(FileId(0), &text);
@@ -278,6 +285,22 @@ mod tests {
         assert_eq!(split, whole);
         assert_eq!(split_diagnostics, whole_diagnostics);
         assert_eq!(split_diagnostics.len(), 1);
+        // Expectations from both halves, in the order written.
+        let Some(Item::Host(host)) = split.get(1) else {
+            panic!("the host")
+        };
+        let Some(HostItem::Chain(chain)) = host.items.get(1) else {
+            panic!("the chain")
+        };
+        let ports: Vec<u16> = chain
+            .expectations
+            .iter()
+            .filter_map(|e| match &e.services[..] {
+                [super::super::ast::ServiceRef::Spec(spec)] => spec.ports.map(|p| p.node.lo),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(ports, [1000, 1040, 1080, 1120, 1160]);
     }
 
     #[test]
@@ -314,8 +337,12 @@ mod tests {
                     "  allow https log \"} {\"", "  allow tcp/5 \\\n    from a",
                     "  {\n  allow ssh\n  }", "  reject udp/53\r", "  allow tcp/99999", "# }", "",
                     "  allow ssh log \"a\\\"{\"", "  allow ssh # \\",
+                    "  expect open ssh from a", "  expect closed tcp/1-9 \\\n    on eth0",
+                    "  expect limited ssh log", "  expect open tcp/99999",
                 ]),
-                1 => proptest::sample::select(vec!["  alow ssh", "  }", "  allow tcp/7 \\", "  {"]),
+                1 => proptest::sample::select(vec![
+                    "  alow ssh", "  }", "  allow tcp/7 \\", "  {", "  expect ssh", "  expect open",
+                ]),
             ],
             0..40,
         )) {

@@ -101,10 +101,18 @@ fn a_misspelled_top_level_keyword_says_what_was_expected() {
 #[test]
 fn messages_name_what_a_person_would_write() {
     let cases = [
-        ("input drop {\n  alow ssh\n}", "expected a rule (`allow`, `deny` or `reject`) or `}`, found `alow`", Some("did you mean `allow`?")),
+        ("input drop {\n  alow ssh\n}", "expected a chain statement (`allow`, `deny`, `reject` or `expect`) or `}`, found `alow`", Some("did you mean `allow`?")),
         ("input drop {\n  allow ssh frm admins\n}", "expected `,`, an option (`from`, `to`, `on`, `limit`, `log` or `counter`), `}` or the end of the line, found `frm`", Some("did you mean `from`?")),
         ("inptu drop {\n}", "expected a statement (`include`, `service`, `net`, `host`, `bind`, a chain or `forward-port`), found `inptu`", Some("did you mean `input`?")),
-        ("input drop {\n  allow ssh\n  bind x on ::1 ssh\n}", "expected a rule (`allow`, `deny` or `reject`) or `}`, found `bind`", None),
+        ("input drop {\n  allow ssh\n  bind x on ::1 ssh\n}", "expected a chain statement (`allow`, `deny`, `reject` or `expect`) or `}`, found `bind`", None),
+        ("input drop {\n  expct open ssh\n}", "expected a chain statement (`allow`, `deny`, `reject` or `expect`) or `}`, found `expct`", Some("did you mean `expect`?")),
+        ("input drop {\n  expect ssh\n}", "expected `open`, `closed` or `limited`, found `ssh`", None),
+        ("input drop {\n  expect opne ssh\n}", "expected `open`, `closed` or `limited`, found `opne`", Some("did you mean `open`?")),
+        ("input drop {\n  expect closed\n}", "expected a service name or a port spec like `tcp/22`, found the end of the line", None),
+        ("input drop {\n  expect open ssh frm admins\n}", "expected `,`, an option of `expect` (`from`, `to` or `on`), `}` or the end of the line, found `frm`", Some("did you mean `from`?")),
+        ("input drop {\n  EXPECT open ssh\n}", "expected a chain statement (`allow`, `deny`, `reject` or `expect`) or `}`, found `EXPECT`", Some("keywords and protocols are lowercase: write `expect`")),
+        ("expect open ssh", "expected a statement (`include`, `service`, `net`, `host`, `bind`, a chain or `forward-port`), found `expect`", Some("an `expect` goes inside a chain block, among its rules: `input drop { expect open ssh }`")),
+        ("host h {\n  expect open ssh\n}", "expected a host statement (`bind`, a chain or `forward-port`) or `}`, found `expect`", Some("an `expect` goes inside a chain block, among its rules: `input drop { expect open ssh }`")),
         ("allow ssh", "expected a statement (`include`, `service`, `net`, `host`, `bind`, a chain or `forward-port`), found `allow`", Some("rules go inside a chain block: `input drop { allow ssh }`")),
         ("service a = tcp/1 }", "expected `,` or the end of the line, found `}`", None),
         ("}", "expected a statement (`include`, `service`, `net`, `host`, `bind`, a chain or `forward-port`), found `}`", None),
@@ -314,4 +322,52 @@ fn lists_that_mix_negated_and_plain_members_are_refused() {
     assert_eq!(err.text, "!wan0");
     let err = text_error("net x = !any");
     assert_eq!(err.rule, "invalid-address");
+}
+
+#[test]
+fn recovery_goes_on_after_a_broken_expectation() {
+    let text = "\
+input drop {
+  expect ssh from admins
+  expect open tcp/0
+  expect closed ssh frm x
+  allow ssh
+  expect limited ssh
+}
+";
+    let (policy, diagnostics) = crate::syntax::parse_text(FILE, text);
+    let errors = found(text, &diagnostics);
+    let lines: Vec<(usize, &str)> = errors.iter().map(|e| (e.line, e.rule)).collect();
+    assert_eq!(
+        lines,
+        [
+            (2, "syntax-error"),
+            (3, "invalid-port"),
+            (4, "syntax-error")
+        ],
+        "{errors:#?}"
+    );
+    let Some(Item::HostItem(HostItem::Chain(chain))) = policy.items.first() else {
+        panic!("the chain is kept")
+    };
+    assert_eq!((chain.rules.len(), chain.expectations.len()), (1, 2));
+}
+
+#[test]
+fn expectations_in_a_block_whose_header_broke_are_still_checked() {
+    let text = "host web {\n  input drpo {\n    expect open ssh\n    expect open tcp/0 limit 1/second\n  }\n}\n";
+    let errors = text_errors(text);
+    let found: Vec<(usize, &str, &str)> = errors
+        .iter()
+        .map(|e| (e.line, e.rule, e.text.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (2, "syntax-error", "drpo"),
+            (4, "invalid-port", "0"),
+            (4, "syntax-error", "limit 1/second"),
+        ],
+        "{errors:#?}"
+    );
 }

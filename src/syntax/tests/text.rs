@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use super::*;
 use crate::model::{PortRange, Protocol};
 use crate::source::Span;
-use crate::syntax::ast::{ChainKind, NetRef, RateUnit, ServiceRef, Verdict};
+use crate::syntax::ast::{ChainKind, ExpectKind, NetRef, RateUnit, ServiceRef, Verdict};
 
 fn service_refs(list: &str) -> Vec<ServiceRef> {
     match parse_ok(&format!("service x = {list}")).items.as_slice() {
@@ -654,4 +654,167 @@ fn icmp_types_and_protocols_without_ports() {
         service_refs("gres")[..],
         [ServiceRef::Name { .. }]
     ));
+}
+
+/// The chain of `input drop { ... }` around `lines`.
+fn chain(lines: &str) -> ast::ChainBlock {
+    match parse_ok(&format!("input drop {{\n{lines}\n}}\n"))
+        .items
+        .into_iter()
+        .next()
+    {
+        Some(Item::HostItem(HostItem::Chain(chain))) => chain,
+        other => panic!("expected a chain, got {other:?}"),
+    }
+}
+
+#[test]
+fn expectations_are_kept_apart_from_rules_in_source_order() {
+    let chain = chain(
+        "  allow ssh from admins\n  expect open ssh from admins\n  deny telnet\n  expect closed postgresql\n  expect limited ssh from 192.0.2.0/24\n",
+    );
+    assert_eq!(chain.rules.len(), 2);
+    let kinds: Vec<ExpectKind> = chain.expectations.iter().map(|e| e.kind.node).collect();
+    assert_eq!(
+        kinds,
+        [ExpectKind::Open, ExpectKind::Closed, ExpectKind::Limited]
+    );
+    let closed = &chain.expectations[1];
+    assert!(
+        matches!(&closed.services[..], [ServiceRef::Name { name, .. }] if name.node == "postgresql")
+    );
+    assert_eq!(
+        (&closed.from, &closed.to, &closed.interface),
+        (&None, &None, &None)
+    );
+    assert!(!closed.broken);
+}
+
+#[test]
+fn expectations_take_from_to_and_on_in_any_order() {
+    let a = chain("  expect closed postgresql, tcp/6432 from any to 10.0.0.5 on eth0, eth1");
+    let b = chain("  expect closed postgresql, tcp/6432 on eth0, eth1 to 10.0.0.5 from any");
+    assert_eq!(erase_spans(&a), erase_spans(&b));
+    let e = &a.expectations[0];
+    assert_eq!(e.services.len(), 2);
+    assert!(matches!(e.from.as_deref(), Some([NetRef::Any(_)])));
+    assert!(matches!(e.to.as_deref(), Some([NetRef::Prefix(_)])));
+    assert_eq!(e.interface.as_ref().map(|i| i.names.len()), Some(2));
+    // Continued lines and a comment, and a one-line block.
+    let c = chain("  expect closed postgresql, tcp/6432 \\\n    from any to 10.0.0.5 # db\\\n");
+    assert!(c.expectations[0].to.is_some());
+    let policy = parse_ok("host h { input drop { expect open ssh } }");
+    let Item::Host(host) = &policy.items[0] else {
+        panic!("a host")
+    };
+    let HostItem::Chain(one_line) = &host.items[0] else {
+        panic!("a chain")
+    };
+    assert_eq!(one_line.expectations.len(), 1);
+}
+
+#[test]
+fn an_expectation_spans_its_statement() {
+    let text = "input drop {\n  expect limited ssh from admins   # why\n}\n";
+    let policy = parse_ok(text);
+    let Some(Item::HostItem(HostItem::Chain(chain))) = policy.items.first() else {
+        panic!("a chain")
+    };
+    let e = &chain.expectations[0];
+    let at = |span: Span| &text[span.start..span.end];
+    assert_eq!(at(e.span), "expect limited ssh from admins");
+    assert_eq!(at(e.kind.span), "limited");
+}
+
+#[test]
+fn expect_and_its_kinds_stay_names_outside_the_head_of_a_chain_line() {
+    // Not reserved: a name never starts a line, so `expect` there is always the statement.
+    let policy = parse_ok(
+        "service expect = tcp/1\nservice open = tcp/2\nnet closed = 10.0.0.0/8\nnet limited = 10.1.0.0/16\ninput drop {\n  allow expect, open from closed, limited\n  expect open expect, open from closed to limited\n}\n",
+    );
+    let Some(Item::HostItem(HostItem::Chain(chain))) = policy.items.last() else {
+        panic!("a chain")
+    };
+    assert_eq!(chain.rules.len(), 1);
+    let e = &chain.expectations[0];
+    assert_eq!(e.kind.node, ExpectKind::Open);
+    let names: Vec<&str> = e
+        .services
+        .iter()
+        .map(|s| match s {
+            ServiceRef::Name { name, .. } => name.node.as_str(),
+            other => panic!("a name, got {other:?}"),
+        })
+        .collect();
+    assert_eq!(names, ["expect", "open"]);
+    // Words that start with `expect` start no expectation.
+    let err = text_error("input drop {\n  expected open ssh\n}");
+    assert_eq!(err.text, "expected");
+}
+
+#[test]
+fn expectation_options_are_checked_like_rule_options() {
+    let errors = text_errors(
+        "input drop {\n  expect open tcp/0 from 10.0.0.256 on eth0, !eth1\n  expect closed ssh on a-name-that-is-far-too-long\n}",
+    );
+    let found: Vec<(&str, &str)> = errors.iter().map(|e| (e.rule, e.text.as_str())).collect();
+    assert_eq!(
+        found,
+        [
+            ("invalid-port", "0"),
+            ("invalid-address", "10.0.0.256"),
+            ("syntax-error", "!eth1"),
+            ("syntax-error", "a-name-that-is-far-too-long"),
+        ]
+    );
+    let (policy, _) = crate::syntax::parse_text(
+        FILE,
+        "input drop {\n  expect open ssh on eth0, !eth1\n  expect open tcp/0\n}",
+    );
+    let Some(Item::HostItem(HostItem::Chain(chain))) = policy.items.first() else {
+        panic!("the chain is kept")
+    };
+    // A bad `on` keeps the statement, broken; a bad port leaves an error node.
+    assert!(chain.expectations[0].broken);
+    assert!(!chain.expectations[1].broken);
+    assert!(matches!(
+        chain.expectations[1].services[..],
+        [ServiceRef::Error(_)]
+    ));
+}
+
+#[test]
+fn expectation_options_may_appear_once() {
+    let err = text_error("input drop {\n  expect open ssh on eth0 from a on eth1\n}");
+    assert_eq!(err.message, "`on` is given twice in one `expect`");
+    assert_eq!(err.text, "on eth1");
+    assert_eq!(err.help.as_deref(), Some("give `on` once per `expect`"));
+    let err = text_error("input drop {\n  allow ssh on eth0 on eth1\n}");
+    assert_eq!(err.message, "`on` is given twice in one rule");
+}
+
+#[test]
+fn rule_only_options_in_an_expectation_are_reported_and_break_it() {
+    for (option, word) in [
+        ("limit 10/minute burst 5", "limit"),
+        ("log \"ssh: \"", "log"),
+        ("log", "log"),
+        ("counter", "counter"),
+    ] {
+        let text = format!("input drop {{\n  expect open ssh {option} from a\n}}");
+        let err = text_error(&text);
+        assert_eq!(
+            err.message,
+            format!("`{word}` is an option of rules, not of `expect`")
+        );
+        assert_eq!(err.text, option);
+        let (policy, _) = crate::syntax::parse_text(FILE, &text);
+        let Some(Item::HostItem(HostItem::Chain(chain))) = policy.items.first() else {
+            panic!("the chain is kept")
+        };
+        assert!(chain.expectations[0].broken, "{option}");
+        assert!(chain.expectations[0].from.is_some(), "{option}");
+    }
+    let err = text_error("input drop {\n  expect open ssh limit 1/minute\n}");
+    assert!(err.help.unwrap().contains("`expect limited ssh`"));
 }

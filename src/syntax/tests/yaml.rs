@@ -290,3 +290,100 @@ hosts:
 "#,
     );
 }
+
+#[test]
+fn expectations_match_the_text_form() {
+    same(
+        "host h {\n  input drop {\n    allow ssh from admins\n    expect open ssh from admins\n    expect closed postgresql\n    allow http\n    expect closed postgresql, tcp/6432 from any to 10.0.0.5 on eth0\n    expect limited ssh from !192.0.2.0/24 on !wan0, !wan1\n  }\n  output accept {\n    expect open domain to 10.0.0.53\n  }\n}\n",
+        r#"
+hosts:
+  h:
+    input:
+      policy: drop
+      rules:
+        - {allow: ssh, from: admins}
+        - {allow: http}
+      expect:
+        - {open: ssh, from: admins}
+        - closed: postgresql
+        - {closed: [postgresql, tcp/6432], from: any, to: 10.0.0.5, on: eth0}
+        - {limited: ssh, from: "!192.0.2.0/24", on: ["!wan0", "!wan1"]}
+    output:
+      policy: accept
+      expect:
+        - {open: domain, to: 10.0.0.53}
+"#,
+    );
+    // A chain of expectations only, at the top level.
+    same(
+        "input drop {\n  expect closed tcp\n}\n",
+        "input: {policy: drop, expect: [{closed: tcp}]}\n",
+    );
+}
+
+#[test]
+fn expectations_are_checked_like_the_text_form() {
+    let expect = |entries: &str| format!("input:\n  policy: drop\n  expect:\n{entries}");
+    let err = yaml_error(&expect("    - {from: admins}\n"));
+    assert_eq!(
+        err.message,
+        "an expectation needs one of `open`, `closed` or `limited`"
+    );
+    assert_eq!(
+        err.help.as_deref(),
+        Some("write `- {open: ssh, from: admins}`")
+    );
+    let err = yaml_error(&expect("    - {open: ssh, closed: ssh}\n"));
+    assert_eq!(
+        err.message,
+        "an expectation has one kind, this one has `open` and `closed`"
+    );
+    assert_eq!(err.help.as_deref(), Some("split it into two expectations"));
+    let err = yaml_error(&expect("    - {open: ssh, form: admins}\n"));
+    assert_eq!(err.message, "unknown key `form` in an expectation");
+    let help = err.help.unwrap();
+    assert!(help.starts_with("did you mean `from`?"), "{help}");
+    assert!(!help.contains("`limit`"), "{help}");
+    let err = yaml_error(&expect("    - {open: }\n"));
+    assert!(
+        err.message.starts_with("expected a service name"),
+        "{}",
+        err.message
+    );
+    let err = yaml_error(&expect("    - {open: tcp/0}\n"));
+    assert_eq!(err.rule, "invalid-port");
+    let err = yaml_error(&expect("    - {open: ssh, on: \"eth0, !eth1\"}\n"));
+    assert!(err.message.contains("all negated"), "{}", err.message);
+    let err = yaml_error("input:\n  policy: drop\n  expect: {open: ssh}\n");
+    assert!(err.message.starts_with("expected a list for `expect`"));
+    let err = yaml_error(&expect("    - {open: ssh, from: a, from: b}\n"));
+    assert_eq!(err.message, "`from` is given twice in an expectation");
+    let err = yaml_error("input:\n  policy: drop\n  expects: []\n");
+    assert!(err.help.unwrap().starts_with("did you mean `expect`?"));
+}
+
+#[test]
+fn rule_only_options_in_an_expectation_are_reported_as_in_the_text_form() {
+    for (key, value, text) in [
+        ("limit", "10/minute", "limit 10/minute"),
+        ("log", "true", "log"),
+        ("counter", "true", "counter"),
+    ] {
+        let yaml = format!(
+            "input:\n  policy: drop\n  expect:\n    - {{open: ssh, {key}: {value}, from: a}}\n"
+        );
+        let err = yaml_error(&yaml);
+        let text_err = text_error(&format!(
+            "input drop {{\n  expect open ssh {text} from a\n}}"
+        ));
+        assert_eq!(err.message, text_err.message, "{key}");
+        assert_eq!(err.help, text_err.help, "{key}");
+        assert_eq!(err.text, format!("{key}: {value}"));
+        // Both keep it broken.
+        let (policy, _) = crate::syntax::parse_yaml(FILE, &yaml);
+        let Some(Item::HostItem(HostItem::Chain(chain))) = policy.items.first() else {
+            panic!("the chain is kept")
+        };
+        assert!(chain.expectations[0].broken, "{key}");
+    }
+}

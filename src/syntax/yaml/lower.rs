@@ -13,13 +13,13 @@ use crate::diagnostic::Diagnostic;
 use crate::rule::SYNTAX_ERROR;
 use crate::source::{FileId, Span, Spanned};
 use crate::syntax::ast::{
-    self, Bind, ChainBlock, ChainKind, ForwardPort, HostBlock, HostItem, Ident, Include, Item, Log,
-    NetDef, NetRef, ServiceDef, ServiceRef, Verdict,
+    self, Bind, ChainBlock, ChainKind, ExpectKind, ForwardPort, HostBlock, HostItem, Ident,
+    Include, Item, Log, NetDef, NetRef, ServiceDef, ServiceRef, Verdict,
 };
 use crate::syntax::grammar::{PolicyParser, Rule};
 use crate::syntax::lexical;
 use crate::syntax::parse_error::{self, Context};
-use crate::syntax::parser::{mixed_signs, stack_mismatch, Builder};
+use crate::syntax::parser::{mixed_signs, not_an_expect_option, stack_mismatch, Builder};
 
 const POLICY_KEYS: &[&str] = &[
     "include",
@@ -43,10 +43,14 @@ const HOST_KEYS: &[&str] = &[
     "masquerade",
     "snat",
 ];
-const CHAIN_KEYS: &[&str] = &["policy", "rules"];
+const CHAIN_KEYS: &[&str] = &["policy", "rules", "expect"];
 const RULE_KEYS: &[&str] = &[
     "allow", "deny", "reject", "from", "to", "on", "limit", "log", "counter",
 ];
+const EXPECT_KEYS: &[&str] = &["open", "closed", "limited", "from", "to", "on"];
+/// A rule's options that an expectation does not take: reported as the text form reports them,
+/// not as unknown keys.
+const RULE_ONLY_KEYS: &[&str] = &["limit", "log", "counter"];
 const BIND_KEYS: &[&str] = &["process", "on", "stack", "services", "as"];
 const FORWARD_KEYS: &[&str] = &["port", "from", "on", "at", "to"];
 const MASQUERADE_KEYS: &[&str] = &["on", "from"];
@@ -56,6 +60,34 @@ pub(crate) struct Lowering {
     file: FileId,
     pub(crate) diagnostics: Vec<Diagnostic>,
 }
+
+/// The key a statement starts with (a rule's verdict, an expectation's kind), for its messages.
+struct Head {
+    keys: &'static [&'static str],
+    /// `a rule`
+    statement: &'static str,
+    /// `verdict`
+    word: &'static str,
+    /// `rules`
+    plural: &'static str,
+    example: &'static str,
+}
+
+const VERDICT: Head = Head {
+    keys: &["allow", "deny", "reject"],
+    statement: "a rule",
+    word: "verdict",
+    plural: "rules",
+    example: "write `- {allow: ssh, from: admins}`",
+};
+
+const EXPECT_KIND: Head = Head {
+    keys: &["open", "closed", "limited"],
+    statement: "an expectation",
+    word: "kind",
+    plural: "expectations",
+    example: "write `- {open: ssh, from: admins}`",
+};
 
 /// One checked entry of a mapping.
 struct Field<'n> {
@@ -353,17 +385,26 @@ impl Lowering {
                 .collect(),
             None => Vec::new(),
         };
+        let expectations = match field(&fields, "expect") {
+            Some(expect) => self
+                .list(expect.value, "expect")
+                .iter()
+                .filter_map(|node| self.expectation(node))
+                .collect(),
+            None => Vec::new(),
+        };
         Some(ChainBlock {
             kind: Spanned::new(kind, chain.key_node.span),
             policy: policy?,
             rules,
+            expectations,
             span: chain.key_node.span.to(chain.value.span),
         })
     }
 
     fn rule(&mut self, node: &Node) -> Option<ast::Rule> {
         let fields = self.fields(node, "a rule", RULE_KEYS, false)?;
-        let verdict_field = self.verdict_field(node, &fields);
+        let verdict_field = self.head_field(node, &fields, &VERDICT);
         // Without a verdict the options are still checked; the rule is dropped at the end.
         let mut valid = verdict_field.is_some();
         let verdict = match verdict_field {
@@ -406,23 +447,81 @@ impl Lowering {
         Some(rule)
     }
 
-    /// The one `allow`, `deny` or `reject` of a rule; reported when there is none, or more.
-    fn verdict_field<'f, 'n>(
+    /// `{open: ssh, from: admins}`: the services after the kind, from, to and on, as in the text
+    /// form; a rule's `limit`, `log` or `counter` is reported as there.
+    fn expectation(&mut self, node: &Node) -> Option<ast::Expect> {
+        let fields =
+            self.fields_with(node, "an expectation", EXPECT_KEYS, RULE_ONLY_KEYS, false)?;
+        let kind_field = self.head_field(node, &fields, &EXPECT_KIND);
+        let kind = kind_field.map(|f| {
+            let kind = match f.key {
+                "open" => ExpectKind::Open,
+                "closed" => ExpectKind::Closed,
+                _ => ExpectKind::Limited,
+            };
+            Spanned::new(kind, f.key_node.span)
+        });
+        let services = kind_field.and_then(|f| self.service_refs(f.value));
+        let (mut from, mut to, mut interface) = (None, None, None);
+        let mut valid = true;
+        for option in &fields {
+            let value = option.value;
+            match option.key {
+                "from" => {
+                    from = self.net_refs(value);
+                    valid &= from.is_some();
+                }
+                "to" => {
+                    to = self.net_refs(value);
+                    valid &= to.is_some();
+                }
+                "on" => {
+                    interface = self.interfaces(value);
+                    valid &= interface.is_some();
+                }
+                key if RULE_ONLY_KEYS.contains(&key) => {
+                    let span = option.key_node.span.to(value.span);
+                    self.diagnostics.push(not_an_expect_option(key, span));
+                    valid = false;
+                }
+                _ => {}
+            }
+        }
+        // Without its kind or its services there is no statement; the rest was still checked.
+        Some(ast::Expect {
+            kind: kind?,
+            services: services?,
+            from,
+            to,
+            interface,
+            broken: !valid,
+            span: node.span,
+        })
+    }
+
+    /// The one key of `head.keys` a statement has (a rule's verdict, an expectation's kind);
+    /// reported when there is none, or more.
+    fn head_field<'f, 'n>(
         &mut self,
         node: &Node,
         fields: &'f [Field<'n>],
+        head: &Head,
     ) -> Option<&'f Field<'n>> {
-        let verdicts: Vec<&Field<'_>> = fields
+        let heads: Vec<&Field<'_>> = fields
             .iter()
-            .filter(|f| matches!(f.key, "allow" | "deny" | "reject"))
+            .filter(|f| head.keys.contains(&f.key))
             .collect();
-        match verdicts.as_slice() {
+        match heads.as_slice() {
             [one] => Some(*one),
             [] => {
                 self.error(
                     node.span,
-                    "a rule needs one of `allow`, `deny` or `reject`".into(),
-                    Some("write `- {allow: ssh, from: admins}`".into()),
+                    format!(
+                        "{} needs one of {}",
+                        head.statement,
+                        join_or(&backticked_each(head.keys))
+                    ),
+                    Some(head.example.into()),
                 );
                 None
             }
@@ -432,13 +531,13 @@ impl Lowering {
                         &SYNTAX_ERROR,
                         second.key_node.span,
                         format!(
-                            "a rule has one verdict, this one has `{}` and `{}`",
-                            first.key, second.key
+                            "{} has one {}, this one has `{}` and `{}`",
+                            head.statement, head.word, first.key, second.key
                         ),
                     )
-                    .label("second verdict")
-                    .secondary(first.key_node.span, "first verdict")
-                    .help("split it into two rules"),
+                    .label(format!("second {}", head.word))
+                    .secondary(first.key_node.span, format!("first {}", head.word))
+                    .help(format!("split it into two {}", head.plural)),
                 );
                 None
             }
@@ -657,6 +756,19 @@ impl Lowering {
         allowed: &[&str],
         repeats: bool,
     ) -> Option<Vec<Field<'n>>> {
+        self.fields_with(node, what, allowed, &[], repeats)
+    }
+
+    /// [`Self::fields`], also keeping the keys in `misplaced`: known elsewhere, reported by the
+    /// caller in words of their own, and not offered in the list of keys `what` has.
+    fn fields_with<'n>(
+        &mut self,
+        node: &'n Node,
+        what: &str,
+        allowed: &[&str],
+        misplaced: &[&str],
+        repeats: bool,
+    ) -> Option<Vec<Field<'n>>> {
         let Value::Map(entries) = &node.value else {
             self.error(
                 node.span,
@@ -671,7 +783,7 @@ impl Lowering {
                 self.expected(key_node, "a key");
                 continue;
             };
-            if !allowed.contains(&key) {
+            if !allowed.contains(&key) && !misplaced.contains(&key) {
                 let guess = allowed
                     .iter()
                     .map(|k| (strsim::levenshtein(key, k), *k))
@@ -811,8 +923,20 @@ fn field<'f, 'n>(fields: &'f [Field<'n>], key: &str) -> Option<&'f Field<'n>> {
 }
 
 fn backticked(keys: &[&str]) -> String {
-    let keys: Vec<String> = keys.iter().map(|k| format!("`{k}`")).collect();
-    keys.join(", ")
+    backticked_each(keys).join(", ")
+}
+
+fn backticked_each(keys: &[&str]) -> Vec<String> {
+    keys.iter().map(|k| format!("`{k}`")).collect()
+}
+
+/// `a`, `a or b`, `a, b or c`.
+fn join_or(words: &[String]) -> String {
+    match words {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+    }
 }
 
 /// A key for a message: control characters escaped, long keys cut.
