@@ -567,7 +567,8 @@ fn compile_and_explain_take_the_level_flags_of_check() {
             "192.0.2.1",
         ],
     );
-    run.code(2);
+    // A lint's finding, even at error level, does not stop an explanation.
+    run.code(0);
     let run = portcullis(
         Some(dir.path()),
         &[
@@ -760,4 +761,53 @@ fn a_yaml_negation_read_as_a_tag_gets_the_hint_to_quote_it() {
     let run = portcullis(Some(dir.path()), &["check", "t.yaml"]);
     run.code(1);
     assert!(run.stdout.contains("quote a negation"), "{}", run.stdout);
+}
+
+/// Each failed expectation names a packet and the `explain` command that shows it; `explain`
+/// then decides that packet against what was expected.
+#[test]
+fn a_failed_expectations_packet_is_confirmed_by_explain() {
+    let file = "tests/fixtures/lints/failed-expectation/trigger.pcl";
+    let run = portcullis(None, &["check", file, "--format", "json"]);
+    run.code(1);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
+    let findings: Vec<&serde_json::Value> = report["diagnostics"]
+        .as_array()
+        .expect("diagnostics")
+        .iter()
+        .filter(|d| d["rule"] == "failed-expectation")
+        .collect();
+    assert_eq!(findings.len(), 4, "{}", run.stdout);
+    for finding in findings {
+        let message = finding["message"].as_str().expect("a message");
+        let kind = message
+            .split_whitespace()
+            .nth(1)
+            .expect("`expect KIND ...`");
+        let help = finding["help"].as_str().expect("a help");
+        let command = help.split('`').nth(1).expect("a command in backticks");
+        let words: Vec<&str> = command.split_whitespace().skip(1).collect();
+        assert_eq!(words[0], "explain", "{help}");
+        let mut args = words.clone();
+        args.extend(["--format", "json"]);
+        let explained = portcullis(None, &args);
+        explained.code(0);
+        let decision: serde_json::Value =
+            serde_json::from_str(&explained.stdout).expect("explain's JSON");
+        let steady = decision["verdict"] == "allow";
+        let limited: Vec<bool> = decision["limited"]
+            .as_array()
+            .expect("limited")
+            .iter()
+            .map(|l| l["verdict"] == "allow")
+            .collect();
+        let under_limit = limited.first().copied().unwrap_or(steady);
+        let contradicts = match kind {
+            "open" => !(steady && under_limit),
+            "closed" => steady || under_limit,
+            "limited" => steady || !under_limit,
+            other => panic!("{other}"),
+        };
+        assert!(contradicts, "{message}\n{}", explained.stdout);
+    }
 }

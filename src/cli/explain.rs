@@ -248,10 +248,14 @@ fn rule_line(rule: &RuleRef) -> String {
 pub fn run(cmd: &ExplainArgs, args: &Arguments, out: &mut Output) -> Result<Outcome, CliError> {
     let path = cmd.chain.kind();
     let packet = parse_packet(&cmd.packet, path)?;
-    let (checked, _) = project::load(&cmd.file, &cmd.stdin, &cmd.levels, args)?;
+    // The level flags are checked, but lint findings do not stop an explanation: a policy
+    // that a lint refuses (a lock-out, a failed expectation) is exactly one to explain. Only a
+    // policy that does not parse or resolve cannot be.
+    project::level_flags(&cmd.levels)?;
+    let checked = project::resolve(&cmd.file, &cmd.stdin, args)?;
     if checked.has_errors() {
         return Err(CliError::Usage(format!(
-            "`{}` has errors; run `portcullis check {}` first",
+            "`{}` does not parse or resolve; run `portcullis check {}` first",
             project::anchor(&cmd.file, &cmd.stdin).display(),
             project::anchor(&cmd.file, &cmd.stdin).display()
         )));

@@ -5,8 +5,13 @@ use crate::source::{Sources, Span};
 
 /// The rule as written, on one line: `allow ssh from admins`.
 pub fn rule_text(sources: &Sources, rule: &Rule) -> String {
+    statement_text(sources, rule.span)
+}
+
+/// A statement as written, on one line, cut at about 60 characters.
+pub fn statement_text(sources: &Sources, span: Span) -> String {
     const LIMIT: usize = 60;
-    let text = sources.text(rule.span);
+    let text = sources.text(span);
     // Only the words that can show are joined: a rule may list 100k ports, and one finding per
     // port must not cost the whole rule each time.
     let mut joined = String::with_capacity(LIMIT + 8);
