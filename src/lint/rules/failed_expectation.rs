@@ -57,7 +57,13 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
     for (host, chain) in ctx.chains() {
         for expectation in &chain.expectations {
             if let Some(failure) = expect::check(chain, expectation) {
-                out.push(report(ctx, &chain_name(host, chain), chain, expectation, &failure));
+                out.push(report(
+                    ctx,
+                    &chain_name(host, chain),
+                    chain,
+                    expectation,
+                    &failure,
+                ));
             }
         }
     }
@@ -96,9 +102,7 @@ fn report(
                     part.describe(),
                     part.config_key()
                 ),
-                RuleOrigin::PortForward(_) => {
-                    "this port forward's accept decides it".to_string()
-                }
+                RuleOrigin::PortForward(_) => "this port forward's accept decides it".to_string(),
             };
             d = d.secondary(rule.span, who);
         }
@@ -107,7 +111,10 @@ fn report(
         }
     }
     if let Some(i) = failure.decider.limited {
-        d = d.secondary(chain.rules[i].span, "this rate-limited rule decides it first, while under its rate");
+        d = d.secondary(
+            chain.rules[i].span,
+            "this rate-limited rule decides it first, while under its rate",
+        );
     }
     let file = ctx.sources.location(expectation.span).file;
     d.help(format!(
@@ -136,8 +143,8 @@ fn fate(chain: &Chain, d: Decider) -> String {
 /// cannot tell destinations apart (`explain` then takes the host's own address), and `on`.
 fn explain_words(chain: &Chain, packet: &Packet) -> String {
     let mut words = format!("{} from {}", packet.transport, packet.src);
-    let destinations_matter = chain.kind != crate::model::ChainKind::Input
-        || chain.rules.iter().any(|r| !r.dst.is_any());
+    let destinations_matter =
+        chain.kind != crate::model::ChainKind::Input || chain.rules.iter().any(|r| !r.dst.is_any());
     if destinations_matter {
         words.push_str(&format!(" to {}", packet.dst));
     }
