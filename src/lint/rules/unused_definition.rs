@@ -7,8 +7,8 @@ crate::declare_lint! {
     /// A `service` or `net` is defined but never used.
     ///
     /// ## What it does
-    /// Reports a `service` or `net` definition that no rule, bind, forward or other definition
-    /// refers to, in any file of the policy, included files too.
+    /// Reports a `service` or `net` definition that no rule, `expect`, bind, forward or other
+    /// definition refers to, in any file of the policy, included files too.
     ///
     /// ## Why it matters
     /// An unused definition is often the sign of a typo or of a rule that was deleted: the name
@@ -41,7 +41,7 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
             "service",
             d.name.as_str(),
             d.name_span,
-            "in a rule or a bind",
+            "in a rule, an `expect` or a bind",
         )
     });
     let nets = ctx
