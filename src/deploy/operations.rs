@@ -186,7 +186,7 @@ pub fn apply(
     let before = state.applied()?;
     let pending_before = state.pending()?;
     let previous_before = state.previous()?;
-    let interrupted = state.interrupted()?;
+    let interrupted = super::state::unrecorded(before.as_ref(), previous_before.as_ref());
     let unfinished = pending_before.is_some() || interrupted.is_some();
     if let (true, Some(previous)) = (unfinished, &previous_before) {
         if previous.table != request.table {

@@ -358,11 +358,10 @@ impl StateDir {
     /// interrupted after it started to load (or while it loaded). What the table holds is then
     /// unknown to the state; a rollback restores it as it was before that apply.
     pub fn interrupted(&self) -> Result<Option<u64>, DeployError> {
-        let recorded = self.applied()?.map_or(0, |a| a.generation);
-        Ok(self
-            .previous()?
-            .map(|p| p.generation)
-            .filter(|&generation| generation > recorded))
+        Ok(unrecorded(
+            self.applied()?.as_ref(),
+            self.previous()?.as_ref(),
+        ))
     }
 
     /// Takes the number of the next apply: one more than any number used before, rolled back
@@ -486,6 +485,15 @@ impl StateDir {
             .map(|l| l.to_string())
             .collect()
     }
+}
+
+/// The apply whose restore point was written and whose record was not (see
+/// [`StateDir::interrupted`]), from the two records.
+pub fn unrecorded(applied: Option<&Applied>, previous: Option<&Previous>) -> Option<u64> {
+    let recorded = applied.map_or(0, |a| a.generation);
+    previous
+        .map(|p| p.generation)
+        .filter(|&generation| generation > recorded)
 }
 
 /// Why an existing state directory cannot be used, if it cannot.

@@ -9,6 +9,8 @@
 
 mod describe;
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 
 use crate::model::compare::{self, ChainChanges, Decider};
@@ -373,9 +375,24 @@ struct Merged {
 }
 
 fn merge_families(regions: &[compare::Region], changes: &ChainChanges) -> Vec<Merged> {
-    let on = |r: &compare::Region| (!r.all_interfaces).then(|| interfaces(r, changes));
-    let mut out: Vec<Merged> = Vec::new();
+    let on: Vec<Option<Vec<String>>> = regions
+        .iter()
+        .map(|r| (!r.all_interfaces).then(|| interfaces(r, changes)))
+        .collect();
+    // What an IPv4 region and its IPv6 twin share; ICMP differs by family and does not count.
+    let key = |i: usize| {
+        let r = &regions[i];
+        (r.old, r.new, &r.traffic.ports, &r.traffic.other, &on[i])
+    };
+    // The IPv6 regions by key, each list in order and taken from the front.
+    let mut twins: HashMap<_, std::collections::VecDeque<usize>> = HashMap::new();
+    for (j, r) in regions.iter().enumerate() {
+        if r.family == Family::V6 {
+            twins.entry(key(j)).or_default().push_back(j);
+        }
+    }
     let mut used = vec![false; regions.len()];
+    let mut out: Vec<Merged> = Vec::new();
     for (i, r) in regions.iter().enumerate() {
         if used[i] {
             continue;
@@ -386,25 +403,18 @@ fn merge_families(regions: &[compare::Region], changes: &ChainChanges) -> Vec<Me
             traffic: r.traffic.clone(),
             src: r.src.clone(),
             dst: r.dst.clone(),
-            on: on(r),
+            on: on[i].clone(),
         };
-        if r.family == Family::V4 {
-            let twin = regions.iter().enumerate().position(|(j, s)| {
-                !used[j]
-                    && s.family == Family::V6
-                    && s.old == r.old
-                    && s.new == r.new
-                    && s.traffic.ports == r.traffic.ports
-                    && s.traffic.other == r.traffic.other
-                    && on(s) == merged.on
-            });
-            if let Some(j) = twin {
-                used[j] = true;
-                let s = &regions[j];
-                merged.traffic = merged.traffic.union(&s.traffic);
-                merged.src = merged.src.union(&s.src);
-                merged.dst = merged.dst.union(&s.dst);
-            }
+        let twin = match r.family {
+            Family::V4 => twins.get_mut(&key(i)).and_then(|list| list.pop_front()),
+            Family::V6 => None,
+        };
+        if let Some(j) = twin {
+            used[j] = true;
+            let s = &regions[j];
+            merged.traffic = merged.traffic.union(&s.traffic);
+            merged.src = merged.src.union(&s.src);
+            merged.dst = merged.dst.union(&s.dst);
         }
         out.push(merged);
     }

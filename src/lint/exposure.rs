@@ -128,14 +128,7 @@ pub(crate) fn admitted_by_index(
         if origin.iter().all(|(probe, _)| probe.is_none()) {
             continue; // nothing could accept a probe packet
         }
-        let derived_chain = Chain {
-            kind: chain.kind,
-            policy: chain.policy,
-            policy_span: chain.policy_span,
-            span: chain.span,
-            rules,
-            expectations: Vec::new(),
-        };
+        let derived_chain = chain.with_rules(rules);
         let coverage = derived_chain.winners();
         for ((probe, rule), cov) in origin.into_iter().zip(coverage.rules) {
             if let (Some(probe), true) = (probe, cov.wins.is_some()) {

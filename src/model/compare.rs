@@ -294,15 +294,15 @@ impl<'a> Pair<'a> {
     fn sweep(&self, rules: &[Tagged], family: Family) -> Vec<(Decider, Decider, Traffic)> {
         let domain = Traffic::all().for_family(family);
         let mut found: BTreeMap<(Decider, Decider), Traffic> = BTreeMap::new();
+        let mine: [Vec<usize>; 2] =
+            std::array::from_fn(|side| rules.iter().filter(|t| t.0 == side).map(|t| t.1).collect());
         for slot in 0..SLOTS {
             let all = IntervalSet::<u32>::from_ranges(domain.slot_ranges(slot));
             if all.is_empty() {
                 continue;
             }
-            let sides: [Vec<(u32, u32, Decider)>; 2] = std::array::from_fn(|side| {
-                let mine: Vec<usize> = rules.iter().filter(|t| t.0 == side).map(|t| t.1).collect();
-                deciders(self.sides[side], &mine, slot, &all)
-            });
+            let sides: [Vec<(u32, u32, Decider)>; 2] =
+                std::array::from_fn(|side| deciders(self.sides[side], &mine[side], slot, &all));
             let (old_chain, new_chain) = (self.sides[0], self.sides[1]);
             for (lo, hi, old, new) in overlay(&sides[0], &sides[1]) {
                 let both_default = old.rule.is_none()

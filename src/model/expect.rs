@@ -45,14 +45,7 @@ pub fn check(chain: &Chain, expectation: &Expectation) -> Option<Failure> {
         let mut rules = Vec::with_capacity(chain.rules.len() + 1);
         rules.push(first);
         rules.extend(chain.rules.iter().cloned());
-        Chain {
-            kind: chain.kind,
-            policy: chain.policy,
-            policy_span: chain.policy_span,
-            span: chain.span,
-            rules,
-            expectations: Vec::new(),
-        }
+        chain.with_rules(rules)
     };
     let mut regions = compare::compare(chain, &under(Verdict::Accept)).regions;
     regions.extend(compare::compare(chain, &under(Verdict::Drop)).regions);

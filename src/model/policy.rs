@@ -181,6 +181,21 @@ pub struct Chain {
     pub expectations: Vec<Expectation>,
 }
 
+impl Chain {
+    /// The same chain (kind, default, spans) with other rules and no expectations: for analyses
+    /// that ask what the chain would do with rules added or taken out.
+    pub fn with_rules(&self, rules: Vec<Rule>) -> Chain {
+        Chain {
+            kind: self.kind,
+            policy: self.policy,
+            policy_span: self.policy_span,
+            span: self.span,
+            rules,
+            expectations: Vec::new(),
+        }
+    }
+}
+
 /// `expect open|closed|limited SERVICES [from NETS] [to NETS] [on IFACES]`: an intent written
 /// in a chain, which `check` proves against the chain's rules (`failed-expectation`) and
 /// `portcullis test` in a kernel.
