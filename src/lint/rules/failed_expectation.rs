@@ -5,7 +5,7 @@ use crate::lint::describe::{chain_name, statement_text};
 use crate::lint::LintContext;
 use crate::model::compare::Decider;
 use crate::model::expect::{self, Failure};
-use crate::model::{Chain, ExpectKind, Expectation, Packet, RuleOrigin};
+use crate::model::{Chain, ExpectKind, Expectation, Family, Packet, RuleOrigin};
 
 crate::declare_lint! {
     /// An `expect` statement does not hold: some of the traffic it describes is decided otherwise.
@@ -22,7 +22,9 @@ crate::declare_lint! {
     ///
     /// Traffic that is partly accepted fails `open` and `closed` alike. The finding sits at the
     /// expectation, names a packet for which it fails and the rule (or the chain's default) that
-    /// decides that packet, and gives the `portcullis explain` command that shows it. Rules are
+    /// decides that packet, and gives the `portcullis explain` command that shows it. An
+    /// expectation that describes no packet at all (IPv4 sources with IPv6 destinations, ICMP
+    /// between IPv6 addresses) proves nothing and is reported too. Rules are
     /// evaluated as the compiled ruleset has them, the baseline first. An expectation with a name
     /// that does not resolve is not judged (the name is reported).
     ///
@@ -56,6 +58,21 @@ crate::declare_lint! {
 pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
     for (host, chain) in ctx.chains() {
         for expectation in &chain.expectations {
+            if expectation.resolved && !describes_a_packet(expectation) {
+                out.push(
+                    Diagnostic::new(
+                        &FAILED_EXPECTATION,
+                        expectation.span,
+                        format!(
+                            "`{}` describes no packet, so it proves nothing",
+                            statement_text(ctx.sources, expectation.span)
+                        ),
+                    )
+                    .label("no address family has both its sources, its destinations and its traffic")
+                    .help("give sources and destinations of one family (IPv4 or IPv6), and traffic sent over it"),
+                );
+                continue;
+            }
             if let Some(failure) = expect::check(chain, expectation) {
                 out.push(report(
                     ctx,
@@ -67,6 +84,15 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
             }
         }
     }
+}
+
+/// Whether some packet fits the expectation: a family with sources, destinations and traffic.
+fn describes_a_packet(expectation: &Expectation) -> bool {
+    [Family::V4, Family::V6].into_iter().any(|family| {
+        expectation.src.has(family)
+            && expectation.dst.has(family)
+            && expectation.traffic.matches_family(family)
+    })
 }
 
 fn report(
