@@ -776,7 +776,12 @@ fn a_failed_expectations_packet_is_confirmed_by_explain() {
         .expect("diagnostics")
         .iter()
         .filter(|d| d["rule"] == "failed-expectation")
-        .filter(|d| !d["message"].as_str().unwrap_or("").contains("describes no packet"))
+        .filter(|d| {
+            !d["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains("describes no packet")
+        })
         .collect();
     assert_eq!(findings.len(), 4, "{}", run.stdout);
     for finding in findings {
