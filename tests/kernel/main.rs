@@ -26,6 +26,10 @@
 //! - [`deploy`]: `apply`, `confirm`, `rollback` and `status` as an operator runs them: probes see
 //!   each step, foreign tables (and Docker's, where dockerd starts) survive every step, and an
 //!   unconfirmed apply rolls back by itself when `apply` exits, is killed, or loses its session.
+//! - [`fleet`]: the Ansible role of `examples/ansible` run over SSH against four hosts, each a
+//!   namespace with its own sshd: every host gets its own ruleset in batches, and a host whose
+//!   new rules shut the controller out is not confirmed, rolls back by itself and stops the
+//!   roll-out before the next batch. It also needs sshd, ssh and ansible-core ([`ansible`]).
 //!
 //! This is a test target of its own (`cargo test --test kernel`) with a libtest-mimic harness
 //! ([`trials`]): every module lists its tests, each runs on a thread of its own, and names,
@@ -33,10 +37,12 @@
 //! with libtest (what a test prints goes through `say!`, kept with its result). The tests need
 //! root, `ip`, `nft` and network namespaces, and one rule decides what happens without them
 //! ([`env`]): the kernel tests are reported as ignored, with one line that says why, except on CI
-//! (`CI=true` or `CI=1`), where the run fails with the reason. The few tests of the harness's own
-//! machinery that need no kernel run everywhere.
+//! (`CI=true` or `CI=1`), where the run fails with the reason; the same rule covers what the
+//! fleet test needs besides. The few tests of the harness's own machinery that need no kernel
+//! run everywhere.
 
 mod addresses;
+mod ansible;
 mod env;
 mod listen;
 mod netns;
@@ -56,6 +62,7 @@ mod baseline;
 mod constructs;
 mod deploy;
 mod examples;
+mod fleet;
 mod forwarding;
 mod harness;
 mod ipv6;
@@ -72,6 +79,7 @@ fn main() -> std::process::ExitCode {
             constructs::tests(),
             deploy::tests(),
             examples::tests(),
+            fleet::tests(),
             forwarding::tests(),
             harness::tests(),
             ipv6::tests(),
