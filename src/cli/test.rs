@@ -10,6 +10,7 @@ use super::error::CliError;
 use super::output::{Outcome, Output};
 use super::project;
 use crate::compile::Ruleset;
+use crate::lab::LabError;
 use crate::nft::Nft;
 use crate::proof::{self, render, HostProof};
 
@@ -68,7 +69,16 @@ pub fn run(cmd: &TestArgs, args: &Arguments, out: &mut Output) -> Result<Outcome
         };
         let json = text.trim_start().starts_with('{');
         let ruleset = proof::Ruleset { text, json };
-        proofs.push(proof::prove(host, &checked.loaded.sources, ruleset)?);
+        let proof = proof::prove(host, &checked.loaded.sources, ruleset).map_err(|e| {
+            match (e, &cmd.ruleset) {
+                (LabError::Load(nft), Some(path)) => CliError::Usage(format!(
+                    "`{}` is not a ruleset nft loads (nothing was probed): {nft}",
+                    path.display()
+                )),
+                (e, _) => e.into(),
+            }
+        })?;
+        proofs.push(proof);
     }
     note_warnings(checked, project::anchor(&cmd.file, &cmd.stdin), out);
     if proofs.is_empty() && built.rulesets.len() > 1 {

@@ -29,7 +29,7 @@ pub enum LabError {
         #[source]
         source: io::Error,
     },
-    /// A ruleset the kernel refused.
-    #[error("nft refused the ruleset: {0}")]
+    /// A ruleset nft refused to load, with nft's words.
+    #[error("{0}")]
     Load(String),
 }

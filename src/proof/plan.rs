@@ -7,7 +7,7 @@
 //! all of them: an error of the ruleset at a boundary shows on the probe that crosses it.
 
 use std::collections::BTreeMap;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 
 use crate::lab::addresses::{from_number, ranges, usable};
 use crate::lab::oracle::{Path, Routed};
@@ -84,13 +84,15 @@ impl Addresses {
         if set.contains(primary) {
             picked.push(primary);
         }
-        let (first, last) = unicast(family);
-        for &(lo, hi) in edge_ranges(&ranges) {
+        let blocks = unicast(family);
+        let edges = edge_ranges(&ranges).flat_map(|&(lo, hi)| {
             // Edges outside the unicast space (`0.0.0.0`, multicast) move to its edges.
-            let (lo, hi) = (lo.max(first), hi.min(last));
-            if lo > hi {
-                continue;
-            }
+            blocks
+                .iter()
+                .map(move |&(first, last)| (lo.max(first), hi.min(last)))
+                .filter(|(lo, hi)| lo <= hi)
+        });
+        for (lo, hi) in edges {
             let up = (lo..=hi).take(NEARBY as usize);
             let down = (lo..=hi).rev().take(NEARBY as usize);
             for candidates in [
@@ -410,15 +412,17 @@ fn is_primary(addr: IpAddr) -> bool {
     primary_role(addr).is_some()
 }
 
-/// The first and last address of the space lab hosts take their addresses from: `1.0.0.0` to
-/// `223.255.255.255`, and IPv6's global unicast `2000::/3`.
-fn unicast(family: Family) -> (u128, u128) {
+/// The blocks lab hosts take their addresses from: `1.0.0.0` to `223.255.255.255`; IPv6's global
+/// unicast `2000::/3` and unique local `fc00::/7`.
+fn unicast(family: Family) -> &'static [(u128, u128)] {
+    const V4: [(u128, u128); 1] = [(0x0100_0000, 0xdfff_ffff)];
+    const V6: [(u128, u128); 2] = [
+        (0x2000 << 112, (0x4000 << 112) - 1),
+        (0xfc00 << 112, (0xfe00 << 112) - 1),
+    ];
     match family {
-        Family::V4 => (
-            u128::from(u32::from(Ipv4Addr::new(1, 0, 0, 0))),
-            u128::from(u32::from(Ipv4Addr::new(223, 255, 255, 255))),
-        ),
-        Family::V6 => (0x2000 << 112, (0x4000 << 112) - 1),
+        Family::V4 => &V4,
+        Family::V6 => &V6,
     }
 }
 
