@@ -53,6 +53,14 @@ pub enum Command {
     /// themselves at a git revision. Exits 0 when exposure is unchanged, 1 when it changes, 2 on
     /// errors.
     Diff(DiffArgs),
+    /// Prove the policy's `expect` statements in a real kernel: load each host's ruleset into a
+    /// throw-away network namespace and send real TCP and UDP probes, IPv4 and IPv6.
+    ///
+    /// Every probe must do what its expectation says and what the model (`explain`) says; one on
+    /// which the kernel and the model disagree means the ruleset is not what the policy compiles
+    /// to. Needs root. Exits 0 when every expectation held, 1 when one did not (or the policy has
+    /// errors), 2 on usage or setup errors.
+    Test(TestArgs),
     /// Load a policy into this host's firewall, replacing only portcullis's own table.
     ///
     /// Refuses while the policy has error-level findings (exit 1). With `--confirm-within`, the
@@ -234,6 +242,43 @@ pub struct DiffArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = DiffFormat::Human)]
     pub format: DiffFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// The policy file; `-` reads standard input.
+    pub file: PathBuf,
+
+    #[command(flatten)]
+    pub levels: LevelArgs,
+
+    #[command(flatten)]
+    pub stdin: StdinArgs,
+
+    /// Only this host (default: every host with `expect` statements).
+    #[arg(long, value_name = "NAME")]
+    pub host: Option<String>,
+
+    /// Prove this ruleset (an `nft -f` script or libnftables JSON, as `portcullis compile`
+    /// writes it) instead of compiling the policy: the artifact that will be deployed. Needs
+    /// `--host` when the policy has several hosts.
+    #[arg(long, value_name = "FILE")]
+    pub ruleset: Option<PathBuf>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = TestFormat::Human)]
+    pub format: TestFormat,
+}
+
+/// Output formats of `test`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TestFormat {
+    /// Readable text.
+    Human,
+    /// JSON: each host, expectation and probe.
+    Json,
+    /// JUnit XML: one test case per expectation, for CI systems.
+    Junit,
 }
 
 /// Output formats of `diff`.

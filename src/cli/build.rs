@@ -1,6 +1,6 @@
 //! What every command that produces rulesets does first: load and check the policy with its
 //! settings, refuse while it has error-level findings (showing them on stderr), pick the hosts,
-//! and compile each. `compile` and `apply` use it.
+//! and compile each. `compile`, `apply` and `test` use it.
 
 use std::io::IsTerminal;
 use std::path::Path;
@@ -33,6 +33,8 @@ pub enum Goal {
     Compile,
     /// To be loaded (`apply`).
     Apply,
+    /// To be probed in a lab network (`test`).
+    Test,
 }
 
 impl Goal {
@@ -40,6 +42,7 @@ impl Goal {
         match self {
             Goal::Compile => "not compiled",
             Goal::Apply => "not applied",
+            Goal::Test => "not tested",
         }
     }
 
@@ -47,6 +50,7 @@ impl Goal {
         match self {
             Goal::Compile => "nothing was written",
             Goal::Apply => "the firewall was not changed",
+            Goal::Test => "nothing was probed",
         }
     }
 
@@ -54,7 +58,7 @@ impl Goal {
     fn hint(self) -> &'static str {
         match self {
             Goal::Compile => ", or write one file per host with `--out-dir`",
-            Goal::Apply => "",
+            Goal::Apply | Goal::Test => "",
         }
     }
 }

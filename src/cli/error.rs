@@ -24,6 +24,15 @@ pub enum CliError {
     CreateDir { path: String, reason: String },
     #[error(transparent)]
     Deploy(#[from] crate::deploy::DeployError),
+    #[error(
+        "portcullis test builds network namespaces and loads rulesets into them, which needs \
+         root; run it with sudo (nothing was probed)"
+    )]
+    NeedsRoot,
+    #[error("cannot read `{path}`: {reason}")]
+    Read { path: String, reason: String },
+    #[error("cannot set up the test network: {0}")]
+    Lab(#[from] crate::lab::LabError),
     #[error("cannot lay out JSON: {0}")]
     Json(#[from] serde_json::Error),
 }

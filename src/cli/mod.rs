@@ -18,6 +18,7 @@ mod project;
 mod rollback;
 mod rules;
 mod status;
+mod test;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -53,6 +54,7 @@ pub fn run(args: &Arguments) -> Outcome {
         Command::Compile(cmd) => compile::run(cmd, args, &mut out),
         Command::Explain(cmd) => explain::run(cmd, args, &mut out),
         Command::Diff(cmd) => diff::run(cmd, args, &mut out),
+        Command::Test(cmd) => test::run(cmd, args, &mut out),
         Command::Apply(cmd) => apply::run(cmd, args, &mut out),
         Command::Confirm(cmd) => confirm::run(cmd, &mut out),
         Command::Rollback(cmd) => rollback::run(cmd, &mut out),

@@ -33,6 +33,22 @@ pub fn check(chain: &Chain, expectation: &Expectation) -> Option<Failure> {
     if !expectation.resolved {
         return None;
     }
+    let regions = regions(chain, expectation);
+    let holds = |d: Decider| holds(chain, expectation.kind, d);
+    let partial = regions.iter().any(|r| holds(r.old));
+    let failing = regions.into_iter().find(|r| !holds(r.old))?;
+    Some(Failure {
+        packet: example(&failing)?,
+        decider: failing.old,
+        partial,
+        region: failing,
+    })
+}
+
+/// The expectation's traffic cut by who decides it in the chain: regions that together cover it,
+/// each with the chain's decider as `old`. Where the decision changes inside the traffic is where
+/// a ruleset could get it wrong, so `portcullis test` probes every region.
+pub fn regions(chain: &Chain, expectation: &Expectation) -> Vec<Region> {
     let under = |verdict: Verdict| {
         let mut first = Rule::matching(
             verdict,
@@ -49,15 +65,7 @@ pub fn check(chain: &Chain, expectation: &Expectation) -> Option<Failure> {
     };
     let mut regions = compare::compare(chain, &under(Verdict::Accept)).regions;
     regions.extend(compare::compare(chain, &under(Verdict::Drop)).regions);
-    let holds = |d: Decider| holds(chain, expectation.kind, d);
-    let partial = regions.iter().any(|r| holds(r.old));
-    let failing = regions.into_iter().find(|r| !holds(r.old))?;
-    Some(Failure {
-        packet: example(&failing)?,
-        decider: failing.old,
-        partial,
-        region: failing,
-    })
+    regions
 }
 
 /// The interfaces an expectation is about: those it names, else every one but the loopback,

@@ -44,6 +44,7 @@ input drop {
 
 fn tables(ns: &Netns) -> BTreeSet<String> {
     ns.exec("nft", &["list", "tables"])
+        .unwrap_or_else(|e| panic!("{e}"))
         .lines()
         .map(|l| l.trim().to_string())
         .filter(|l| !l.is_empty())
@@ -66,7 +67,8 @@ pub(super) fn open_ports(topology: &Topology) -> Vec<(IpAddr, u16, Outcome)> {
             });
         }
     }
-    let outcomes = probe::run(&topology.client, &probes, Duration::from_millis(1000));
+    let outcomes =
+        probe::run(&topology.client, &probes, Duration::from_millis(1000)).expect("cannot probe");
     probes
         .iter()
         .zip(outcomes)
@@ -92,14 +94,16 @@ fn assert_open(topology: &Topology, open: u16, when: &str) {
 }
 
 fn loading_replaces_only_its_own_table() {
-    let topology = Topology::basic();
+    let topology = Topology::basic().expect("cannot build the lab network");
     let ports: BTreeSet<(Protocol, u16)> = [(Protocol::Tcp, 2000), (Protocol::Tcp, 2001)]
         .into_iter()
         .collect();
-    let _listeners = Listeners::start(&topology.server, &ports, &[]);
+    let _listeners = Listeners::start(&topology.server, &ports, &[]).expect("cannot listen");
     let server = &topology.server;
     ruleset::load_text(server, FOREIGN, Format::Nft).expect("the foreign table loads");
-    let foreign_before = server.exec("nft", &["list", "table", "ip", "foreign"]);
+    let foreign_before = server
+        .exec("nft", &["list", "table", "ip", "foreign"])
+        .unwrap_or_else(|e| panic!("{e}"));
 
     let first = PolicyCase::from_text("first.pcl", FIRST);
     let first = first.compile(first.host(None));
@@ -113,7 +117,9 @@ fn loading_replaces_only_its_own_table() {
     let check_foreign = |when: &str| {
         assert_eq!(tables(server), expected_tables, "{when}: the tables");
         assert_eq!(
-            server.exec("nft", &["list", "table", "ip", "foreign"]),
+            server
+                .exec("nft", &["list", "table", "ip", "foreign"])
+                .unwrap_or_else(|e| panic!("{e}")),
             foreign_before,
             "{when}: the foreign table changed"
         );
@@ -124,7 +130,9 @@ fn loading_replaces_only_its_own_table() {
         check_foreign(round);
         assert_open(&topology, 2000, round);
     }
-    let first_listing = server.exec("nft", &["list", "table", "inet", "portcullis"]);
+    let first_listing = server
+        .exec("nft", &["list", "table", "inet", "portcullis"])
+        .unwrap_or_else(|e| panic!("{e}"));
     assert!(
         first_listing.contains("set net_lab"),
         "the first policy was meant to make a named set:\n{first_listing}"
@@ -137,7 +145,9 @@ fn loading_replaces_only_its_own_table() {
         ruleset::must_load(server, &second, format);
         check_foreign(round);
         assert_open(&topology, 2001, round);
-        let listing = server.exec("nft", &["list", "table", "inet", "portcullis"]);
+        let listing = server
+            .exec("nft", &["list", "table", "inet", "portcullis"])
+            .unwrap_or_else(|e| panic!("{e}"));
         assert!(
             !listing.contains("net_lab") && !listing.contains("2000"),
             "{round}: the first policy's set or rules are still there:\n{listing}"

@@ -44,7 +44,8 @@ fn client_link_local(bench: &Bench) -> (Ipv6Addr, [u8; 6]) {
     let out = bench
         .topology
         .client
-        .exec("ip", &["-j", "addr", "show", "dev", CLIENT_IF]);
+        .exec("ip", &["-j", "addr", "show", "dev", CLIENT_IF])
+        .unwrap_or_else(|e| panic!("{e}"));
     let json: serde_json::Value = serde_json::from_str(&out).expect("`ip -j` prints JSON");
     let link = &json[0];
     let mac: Vec<u8> = link["address"]
@@ -144,7 +145,8 @@ fn fire(bench: &Bench, case: &Case, deadline: Duration) -> Outcome {
             &bench.topology.server,
             std::slice::from_ref(probe),
             deadline,
-        )[0],
+        )
+        .expect("cannot probe")[0],
         Send::Echo => special::echo(client, p.src, p.dst, deadline),
         Send::Protocol(number) => special::protocol(client, *number, p.src, p.dst, deadline),
         Send::Solicit => {

@@ -137,12 +137,16 @@ fn counters_count_what_their_rule_decides() {
         &bench.topology.client,
         &together,
         Duration::from_millis(1000),
+    )
+    .expect("cannot probe");
+    outcomes.extend(
+        probe::run_in_order(
+            &bench.topology.client,
+            &in_order,
+            Duration::from_millis(1000),
+        )
+        .expect("cannot probe"),
     );
-    outcomes.extend(probe::run_in_order(
-        &bench.topology.client,
-        &in_order,
-        Duration::from_millis(1000),
-    ));
     let expected = [
         Outcome::Answered,
         Outcome::Answered,
@@ -158,10 +162,14 @@ fn counters_count_what_their_rule_decides() {
         bench.fail(&format!("outcomes {outcomes:?}, expected {expected:?}"));
     }
 
-    let listing = bench.topology.server.exec(
-        "nft",
-        &["-j", "list", "counters", "table", "inet", "portcullis"],
-    );
+    let listing = bench
+        .topology
+        .server
+        .exec(
+            "nft",
+            &["-j", "list", "counters", "table", "inet", "portcullis"],
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
     let json: serde_json::Value = serde_json::from_str(&listing).expect("nft writes JSON");
     let packets = |name: &str| -> Option<u64> {
         json["nftables"].as_array()?.iter().find_map(|item| {

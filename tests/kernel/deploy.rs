@@ -77,11 +77,11 @@ struct Host {
 
 impl Host {
     fn new() -> Host {
-        let topology = Topology::basic();
+        let topology = Topology::basic().expect("cannot build the lab network");
         let ports: BTreeSet<(Protocol, u16)> = [(Protocol::Tcp, 2000), (Protocol::Tcp, 2001)]
             .into_iter()
             .collect();
-        let listeners = Listeners::start(&topology.server, &ports, &[]);
+        let listeners = Listeners::start(&topology.server, &ports, &[]).expect("cannot listen");
         ruleset::load_text(&topology.server, FOREIGN, Format::Nft)
             .expect("the foreign tables load");
         let dir = tempfile::tempdir().expect("a temporary directory");
@@ -154,7 +154,7 @@ impl Host {
     /// `nft list table inet portcullis`, or `None` when there is none.
     fn table(&self) -> Option<String> {
         self.server()
-            .try_exec("nft", &["list", "table", "inet", "portcullis"])
+            .exec("nft", &["list", "table", "inet", "portcullis"])
             .ok()
     }
 
@@ -211,7 +211,9 @@ pub fn foreign_tables(ns: &Netns) -> Vec<serde_json::Value> {
         .iter()
         .map(|table| {
             let (family, name) = table.split_once(' ').expect("family and name");
-            let text = ns.exec("nft", &["-j", "list", "table", family, name]);
+            let text = ns
+                .exec("nft", &["-j", "list", "table", family, name])
+                .unwrap_or_else(|e| panic!("{e}"));
             let mut value: serde_json::Value =
                 serde_json::from_str(&text).expect("nft writes JSON");
             strip(&mut value);
@@ -383,9 +385,11 @@ fn another_table_is_named_and_the_old_one_left_in_place() {
 fn a_table_made_by_someone_else_is_taken_over_only_when_asked() {
     let host = Host::new();
     host.server()
-        .exec("nft", &["add", "table", "inet", "portcullis"]);
+        .exec("nft", &["add", "table", "inet", "portcullis"])
+        .unwrap_or_else(|e| panic!("{e}"));
     host.server()
-        .exec("nft", &["add", "chain", "inet", "portcullis", "mine"]);
+        .exec("nft", &["add", "chain", "inet", "portcullis", "mine"])
+        .unwrap_or_else(|e| panic!("{e}"));
     let theirs = host.table().expect("their table");
     let old = host.path("old.pcl").display().to_string();
     let said = host.expect(2, &["apply", &old]);
@@ -458,7 +462,8 @@ fn bad_state_directories_and_durations_are_refused() {
     }
     assert!(host.table().is_some(), "the rollback was refused");
     host.server()
-        .exec("nft", &["delete", "table", "inet", "portcullis"]);
+        .exec("nft", &["delete", "table", "inet", "portcullis"])
+        .unwrap_or_else(|e| panic!("{e}"));
     let said = host.expect(2, &["apply", &old]);
     assert!(
         said.contains("others can write to it (mode 0777)"),
@@ -667,20 +672,22 @@ fn status_shows_drift() {
     let host = Host::new();
     host.apply("old.pcl", &[]);
     host.expect(0, &["status"]);
-    host.server().exec(
-        "nft",
-        &[
-            "add",
-            "rule",
-            "inet",
-            "portcullis",
-            "input",
-            "tcp",
-            "dport",
-            "4444",
-            "accept",
-        ],
-    );
+    host.server()
+        .exec(
+            "nft",
+            &[
+                "add",
+                "rule",
+                "inet",
+                "portcullis",
+                "input",
+                "tcp",
+                "dport",
+                "4444",
+                "accept",
+            ],
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
     let status = host.expect(1, &["status"]);
     assert!(
         status.contains("DRIFT") && status.contains("+ chain input: tcp dport 4444 accept"),
@@ -699,7 +706,8 @@ fn status_shows_drift() {
         "{dry}"
     );
     host.server()
-        .exec("nft", &["delete", "table", "inet", "portcullis"]);
+        .exec("nft", &["delete", "table", "inet", "portcullis"])
+        .unwrap_or_else(|e| panic!("{e}"));
     let status = host.expect(1, &["status", "--format", "json"]);
     assert!(status.contains("\"state\": \"missing\""), "{status}");
 }
@@ -812,7 +820,7 @@ impl Dockerd {
             .map_err(|e| format!("cannot run dockerd: {e}"))?;
         let start = Instant::now();
         loop {
-            let tables = ns.try_exec("nft", &["list", "tables"]).unwrap_or_default();
+            let tables = ns.exec("nft", &["list", "tables"]).unwrap_or_default();
             if tables.contains("table ip nat") && tables.contains("table ip filter") {
                 return Ok(Dockerd { child });
             }
@@ -869,7 +877,8 @@ fn dockers_tables_survive_apply_confirm_and_rollback() {
             .map(|table| {
                 let text = host
                     .server()
-                    .exec("nft", &["-s", "-j", "list", "table", "ip", table]);
+                    .exec("nft", &["-s", "-j", "list", "table", "ip", table])
+                    .unwrap_or_else(|e| panic!("{e}"));
                 let mut value: serde_json::Value =
                     serde_json::from_str(&text).expect("nft writes JSON");
                 strip(&mut value);

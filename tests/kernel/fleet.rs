@@ -89,7 +89,8 @@ impl Sshd {
         // The privilege separation directory, which Debian's service would make.
         std::fs::create_dir_all("/run/sshd").expect("/run/sshd");
         let config = config.display().to_string();
-        ns.exec(SSHD, &["-t", "-f", &config]);
+        ns.exec(SSHD, &["-t", "-f", &config])
+            .unwrap_or_else(|e| panic!("{e}"));
         let log = dir.join("sshd.log");
         let child = Command::new("ip")
             .args(["netns", "exec", ns.name(), SSHD, "-D", "-f", &config, "-E"])
@@ -102,9 +103,9 @@ impl Sshd {
         let sshd = Sshd { child, log };
         let target = SocketAddr::from((address, 22));
         let start = Instant::now();
-        while ns
-            .run(|| TcpStream::connect_timeout(&target, Duration::from_secs(1)))
-            .is_err()
+        while !ns
+            .run(|| TcpStream::connect_timeout(&target, Duration::from_secs(1)).is_ok())
+            .expect("a thread in the namespace")
         {
             assert!(
                 start.elapsed() < Duration::from_secs(15),
@@ -164,7 +165,7 @@ impl Host {
 
     fn table(&self) -> Option<String> {
         self.ns
-            .try_exec("nft", &["list", "table", "inet", "portcullis"])
+            .exec("nft", &["list", "table", "inet", "portcullis"])
             .ok()
     }
 
@@ -201,7 +202,7 @@ struct Fleet {
 impl Fleet {
     fn start(ansible_playbook: PathBuf) -> Fleet {
         let dir = tempfile::tempdir().expect("a temporary directory");
-        let controller = Netns::create("cli");
+        let controller = Netns::create("cli").expect("the controller's namespace");
         let key = dir.path().join("id_ed25519");
         keygen(&key);
         let authorized_keys = dir.path().join("authorized_keys");
@@ -210,20 +211,23 @@ impl Fleet {
         let mut hosts = Vec::new();
         for i in 1..=HOSTS {
             let name = format!("h{i}");
-            let ns = Netns::create("srv");
+            let ns = Netns::create("srv").expect("the host's namespace");
             let link = format!("pcf{i}");
-            controller.ip(&[
-                format!(
-                    "link add {link} type veth peer name eth0 netns {}",
-                    ns.name()
-                ),
-                format!("addr add 10.96.{i}.1/24 dev {link}"),
-                format!("link set {link} up"),
-            ]);
+            controller
+                .ip(&[
+                    format!(
+                        "link add {link} type veth peer name eth0 netns {}",
+                        ns.name()
+                    ),
+                    format!("addr add 10.96.{i}.1/24 dev {link}"),
+                    format!("link set {link} up"),
+                ])
+                .expect("the controller's link");
             ns.ip(&[
                 format!("addr add 10.96.{i}.2/24 dev eth0"),
                 "link set eth0 up".into(),
-            ]);
+            ])
+            .expect("the host's link");
             ruleset::load_text(&ns, FOREIGN, Format::Nft).expect("the foreign tables load");
             let host_dir = dir.path().join(&name);
             std::fs::create_dir(&host_dir).expect("the host's directory");

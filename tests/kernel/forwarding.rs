@@ -8,7 +8,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use portcullis::model::Protocol;
 
 use super::oracle::Path;
-use super::plan::Routed;
+use super::oracle::Routed;
 use super::probe::{Outcome, Probe};
 use super::scenario::{Bench, PolicyCase};
 use super::topology::{
@@ -356,7 +356,8 @@ masquerade on pcs2 from 10.99.0.0/24
         bench
             .topology
             .server
-            .ip(&[format!("addr add {snat_address}/32 dev {SERVER_IF_TARGET}")]);
+            .ip(&[format!("addr add {snat_address}/32 dev {SERVER_IF_TARGET}")])
+            .expect("ip failed");
         let (v4, v6) = (IpAddr::V4(CLIENT_V4), IpAddr::V6(CLIENT_V6));
         let probes = vec![
             routed(Path::Forward, Protocol::Tcp, v4, IpAddr::V4(TARGET_V4), 80),

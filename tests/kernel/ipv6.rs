@@ -50,7 +50,9 @@ fn probes() -> Vec<Probe> {
 
 /// The neighbour entry for `addr`, e.g. `fd00:99::2 dev pcs0 lladdr ... REACHABLE`.
 fn neighbour(ns: &Netns, addr: IpAddr) -> Option<String> {
-    let out = ns.exec("ip", &["-6", "neigh", "show", "to", &addr.to_string()]);
+    let out = ns
+        .exec("ip", &["-6", "neigh", "show", "to", &addr.to_string()])
+        .unwrap_or_else(|e| panic!("{e}"));
     out.lines()
         .map(str::trim)
         .find(|l| !l.is_empty())
@@ -59,7 +61,8 @@ fn neighbour(ns: &Netns, addr: IpAddr) -> Option<String> {
 
 fn forget_neighbours(bench: &Bench) {
     for ns in [&bench.topology.server, &bench.topology.client] {
-        ns.exec("ip", &["-6", "neigh", "flush", "all"]);
+        ns.exec("ip", &["-6", "neigh", "flush", "all"])
+            .unwrap_or_else(|e| panic!("{e}"));
     }
 }
 
@@ -75,7 +78,8 @@ fn ipv6_works_through_a_default_drop_input_by_neighbour_discovery() {
         "neighbour entries before any traffic: {server_knows:?} {client_knows:?}"
     );
 
-    let outcomes = probe::run(&bench.topology.client, &probes(), Duration::from_secs(3));
+    let outcomes = probe::run(&bench.topology.client, &probes(), Duration::from_secs(3))
+        .expect("cannot probe");
     for (p, outcome) in probes().iter().zip(&outcomes) {
         if *outcome != Outcome::Answered {
             bench.fail(&format!(
@@ -123,7 +127,8 @@ fn without_the_icmp_baseline_ipv6_is_cut_off_and_ipv4_is_not() {
         &bench.topology.client,
         &probes(),
         Duration::from_millis(1500),
-    );
+    )
+    .expect("cannot probe");
     for (p, outcome) in probes().iter().zip(&outcomes) {
         let expected = if p.src.is_ipv6() {
             Outcome::TimedOut

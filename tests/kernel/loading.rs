@@ -95,7 +95,10 @@ fn count(listing: &serde_json::Value, kind: &str) -> usize {
 /// Loads the script into one namespace and the JSON into another, and compares what the kernel
 /// holds.
 fn assert_same_in_kernel(what: &str, ruleset: &Ruleset) {
-    let (text_ns, json_ns) = (Netns::create("srv"), Netns::create("srv"));
+    let (text_ns, json_ns) = (
+        Netns::create("srv").expect("cannot create a network namespace"),
+        Netns::create("srv").expect("cannot create a network namespace"),
+    );
     if let Err(e) = load(&text_ns, &ruleset.to_nft(), false) {
         panic!(
             "{what}: nft -f refused the script: {e}\n{}",
@@ -136,7 +139,7 @@ fn script_and_json_load_the_same_ruleset() {
 }
 
 fn replacing_the_table_leaves_other_tables_alone() {
-    let ns = Netns::create("srv");
+    let ns = Netns::create("srv").expect("cannot create a network namespace");
     load(
         &ns,
         "table ip docker-like {\n\tchain x {\n\t\ttype filter hook forward priority filter; policy accept;\n\t\tcounter accept\n\t}\n}\n",
@@ -181,7 +184,7 @@ fn replacing_the_table_leaves_other_tables_alone() {
 fn twenty_thousand_rules_load_quickly() {
     let (policy, h) = many_rules(20_000);
     let ruleset = compile_model(&policy, &h);
-    let ns = Netns::create("srv");
+    let ns = Netns::create("srv").expect("cannot create a network namespace");
     let start = Instant::now();
     load(&ns, &ruleset.to_nft(), false).expect("the script loads");
     let script = start.elapsed();

@@ -23,6 +23,8 @@
 //! - [`loading`]: compiled rulesets loaded into scratch namespaces: the script and the JSON load
 //!   the same ruleset, loading leaves other tables alone, 20,000 rules load.
 //! - [`nft_check`]: `nft -c` accepts every example and fixture, and every table name.
+//! - [`expectations`]: `portcullis test` proves every example's `expect` statements, catches an
+//!   edited ruleset, and probes input, output and forward expectations.
 //! - [`deploy`]: `apply`, `confirm`, `rollback` and `status` as an operator runs them: probes see
 //!   each step, foreign tables (and Docker's, where dockerd starts) survive every step, and an
 //!   unconfirmed apply rolls back by itself when `apply` exits, is killed, or loses its session.
@@ -41,27 +43,26 @@
 //! fleet test needs besides. The few tests of the harness's own machinery that need no kernel
 //! run everywhere.
 
-mod addresses;
 mod ansible;
 mod env;
-mod listen;
-mod netns;
-mod oracle;
 mod plan;
-mod probe;
 mod rng;
 mod ruleset;
 mod scenario;
 mod special;
-mod topology;
 mod trials;
 mod verify;
+
+// The lab (namespaces, probes, listeners, the oracle) is the library's, shared with `portcullis
+// test`; the modules keep their names here.
+use portcullis::lab::{addresses, listen, netns, oracle, probe, topology};
 
 mod atomic;
 mod baseline;
 mod constructs;
 mod deploy;
 mod examples;
+mod expectations;
 mod fleet;
 mod forwarding;
 mod harness;
@@ -79,6 +80,7 @@ fn main() -> std::process::ExitCode {
             constructs::tests(),
             deploy::tests(),
             examples::tests(),
+            expectations::tests(),
             fleet::tests(),
             forwarding::tests(),
             harness::tests(),

@@ -10,7 +10,7 @@ use portcullis::model::ChainKind;
 use portcullis::model::{AddrSet, Family, Host, Protocol, Rule};
 
 use super::addresses::Picker;
-use super::oracle::{Oracle, Path};
+use super::oracle::{Oracle, Path, Routed};
 use super::probe::Probe;
 use super::rng::Rng;
 use super::topology::{Spec, Topology, SERVER_IF, SERVER_IF_B, SERVER_IF_TARGET};
@@ -23,13 +23,6 @@ pub const PROBED: [Protocol; 2] = [Protocol::Tcp, Protocol::Udp];
 /// At most this many probes per path (those from the primary addresses are always sent), so that
 /// a policy with many nets stays quick.
 const MAX_PROBES_PER_PATH: usize = 700;
-
-/// A probe and the path it takes.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Routed {
-    pub path: Path,
-    pub probe: Probe,
-}
 
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -256,16 +249,6 @@ impl Plan {
         oracle.host.forwards.iter().any(|f| {
             f.protocol == probe.protocol && (f.ports.lo..=f.ports.hi).contains(&probe.port)
         })
-    }
-}
-
-/// The interface a probe arrives on (input, forward) or leaves by (output).
-pub fn interface(topology: &Topology, routed: &Routed) -> String {
-    match routed.path {
-        Path::Output => topology.spec.server_if.clone(),
-        _ => topology
-            .arrival_interface(routed.probe.src, routed.probe.dst)
-            .to_string(),
     }
 }
 

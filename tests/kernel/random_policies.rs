@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use portcullis::model::Protocol;
 
 use super::oracle::Path;
-use super::plan::Routed;
+use super::oracle::Routed;
 use super::probe::Probe;
 use super::rng::Rng;
 use super::ruleset::{self, Format};
@@ -340,11 +340,13 @@ fn random_policies_behave_as_the_model_says() {
     let topology = Topology::build(Spec {
         client_addresses: extra_sources(),
         ..Spec::default()
-    });
+    })
+    .expect("cannot build the lab network");
     let ports: BTreeSet<(Protocol, u16)> = PORTS
         .flat_map(|p| [(Protocol::Tcp, p), (Protocol::Udp, p)])
         .collect();
-    let listening = Listening::start(&topology, &[ports, BTreeSet::new(), BTreeSet::new()]);
+    let listening = Listening::start(&topology, &[ports, BTreeSet::new(), BTreeSet::new()])
+        .expect("cannot listen");
     let mut probes_sent = 0;
     for case in 0..cases {
         let mut rng = Rng::new(seed ^ (case as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));

@@ -55,7 +55,8 @@ fn assert_sequence(bench: &Bench, steps: &[(Probe, Phase)]) {
         .expect("rate-limit policies have an input chain");
     let probes: Vec<Probe> = steps.iter().map(|(p, _)| p.clone()).collect();
     let format = bench.format.describe();
-    let outcomes = probe::run_in_order(&bench.topology.client, &probes, ORDERED_DEADLINE);
+    let outcomes = probe::run_in_order(&bench.topology.client, &probes, ORDERED_DEADLINE)
+        .expect("cannot probe");
     let mut table = String::new();
     let mut wrong = 0;
     for (i, ((probe, phase), outcome)) in steps.iter().zip(&outcomes).enumerate() {
@@ -278,7 +279,8 @@ fn without_burst_a_limit_admits_no_more_than_its_rate_at_once() {
     );
     let probes: Vec<Probe> = (0..6).map(|_| probe(Protocol::Tcp, V4, 2000)).collect();
     let started = std::time::Instant::now();
-    let outcomes = probe::run_in_order(&bench.topology.client, &probes, Duration::from_millis(300));
+    let outcomes = probe::run_in_order(&bench.topology.client, &probes, Duration::from_millis(300))
+        .expect("cannot probe");
     let elapsed = started.elapsed();
     let admitted = outcomes
         .iter()

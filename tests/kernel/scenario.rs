@@ -143,9 +143,9 @@ pub fn try_verify_compiled(
 ) -> Result<Verified, String> {
     let oracle = case.oracle(host);
     let plan = Plan::for_host(host);
-    let topology = Topology::build(plan.spec.clone());
+    let topology = Topology::build(plan.spec.clone()).expect("cannot build the lab network");
     ruleset::must_load(&topology.server, compiled, format);
-    let listening = Listening::start(&topology, &plan.listeners(&oracle));
+    let listening = Listening::start(&topology, &plan.listeners(&oracle)).expect("cannot listen");
     let probes = plan.probes(&topology, &oracle);
     let checked = verify::run(&topology, &oracle, &listening, &probes, verify::DEADLINE);
     let title = format!(
@@ -209,9 +209,10 @@ impl<'a> Bench<'a> {
         spec: super::topology::Spec,
         ports: &std::collections::BTreeSet<(portcullis::model::Protocol, u16)>,
     ) -> Bench<'a> {
-        let topology = Topology::build(spec);
+        let topology = Topology::build(spec).expect("cannot build the lab network");
         ruleset::must_load(&topology.server, &compiled, format);
-        let listening = Listening::start(&topology, &[ports.clone(), ports.clone(), ports.clone()]);
+        let listening = Listening::start(&topology, &[ports.clone(), ports.clone(), ports.clone()])
+            .expect("cannot listen");
         Bench {
             case,
             host,

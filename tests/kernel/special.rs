@@ -45,6 +45,7 @@ pub fn echo(ns: &Netns, src: IpAddr, dst: IpAddr, deadline: Duration) -> Outcome
         let reply = if src.is_ipv4() { 0 } else { 129 };
         wait(&fd, deadline, |packet| packet.first() == Some(&reply))
     })
+    .expect("cannot enter the namespace")
 }
 
 /// A packet of IP protocol `number` from `src` to `dst`, through a raw socket.
@@ -68,6 +69,7 @@ pub fn protocol(ns: &Netns, number: u8, src: IpAddr, dst: IpAddr, deadline: Dura
         // Nothing answers in the protocol itself: only errors tell.
         wait(&fd, deadline, |_| false)
     })
+    .expect("cannot enter the namespace")
 }
 
 /// A neighbour solicitation for `target` from the link-local address of `interface` (whose
@@ -128,6 +130,7 @@ pub fn solicit(
             packet.len() >= 24 && packet[0] == 136 && packet[8..24] == t
         })
     })
+    .expect("cannot enter the namespace")
 }
 
 /// `data` after a 16-bit ones' complement checksum that makes the whole payload check out, over

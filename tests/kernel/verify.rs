@@ -1,93 +1,18 @@
-//! Runs probes, holds each outcome against the oracle, and explains every disagreement.
+//! Runs probes through the library's lab, holds each outcome against the oracle, and explains
+//! every disagreement.
 
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use super::listen::{Hit, Listeners};
-use super::oracle::{Expectation, Oracle, Path};
-use super::plan::{self, Routed};
-use super::probe::{self, Outcome};
+use super::oracle::{Oracle, Path, Routed};
+use super::probe::Outcome;
 use super::topology::Topology;
 use super::trials::say;
 
-/// How long a batch of probes waits for answers. Answers on a veth come back in well under a
-/// millisecond; this only bounds how long a dropped probe is waited for.
-pub const DEADLINE: Duration = Duration::from_millis(400);
-/// A probe that disagrees is asked again with this much patience before it counts as a failure,
-/// so that a loaded machine never passes for a firewall that drops.
-pub const PATIENT_DEADLINE: Duration = Duration::from_millis(2500);
+pub use portcullis::lab::run::{canonical, Checked, Listening, DEADLINE, PATIENT_DEADLINE};
 
-/// A probe with its expectation and what the kernel did.
-#[derive(Debug, Clone)]
-pub struct Checked {
-    pub routed: Routed,
-    pub interface: String,
-    pub expectation: Expectation,
-    pub outcome: Outcome,
-    /// For a translated probe that answered: whether the target got it (with the client's source).
-    pub reached_target: Option<bool>,
-}
-
-impl Checked {
-    pub fn agrees(&self) -> bool {
-        self.expectation.admits(self.outcome) && self.reached_target != Some(false)
-    }
-
-    pub fn line(&self) -> String {
-        let probe = &self.routed.probe;
-        let mut line = format!(
-            "{probe} on {} ({} chain)\n      policy: {}\n      kernel: {}",
-            self.interface,
-            self.routed.path,
-            self.expectation.describe(probe),
-            self.outcome.describe(probe.protocol),
-        );
-        if self.reached_target == Some(false) {
-            let (addr, port) = self.expectation.dnat.expect("only translated probes");
-            let _ = write!(
-                line,
-                ", but the target never saw it at {addr} port {port} (something else answered)"
-            );
-        }
-        line
-    }
-}
-
-/// The listeners of a run, by namespace.
-pub struct Listening {
-    pub server: Listeners,
-    /// Answers output-chain probes; only needs to live as long as the run.
-    _client: Listeners,
-    pub target: Option<Listeners>,
-}
-
-impl Listening {
-    pub fn start(
-        topology: &Topology,
-        sets: &[std::collections::BTreeSet<(portcullis::model::Protocol, u16)>; 3],
-    ) -> Listening {
-        let mut server_addresses = topology.server_addresses();
-        // Forwarded probes leave the client's own side for the target's.
-        server_addresses.retain(|a| !topology.spec.target_addresses.contains(a));
-        Listening {
-            server: Listeners::start(&topology.server, &sets[0], &server_addresses),
-            _client: Listeners::start(&topology.client, &sets[1], &topology.client_addresses()),
-            target: topology
-                .target
-                .as_ref()
-                .map(|ns| Listeners::start(ns, &sets[2], &topology.target_addresses())),
-        }
-    }
-
-    fn target_hits(&self) -> Vec<Hit> {
-        self.target
-            .as_ref()
-            .map(Listeners::hits)
-            .unwrap_or_default()
-    }
-}
-
-/// Runs the probes and returns each with its outcome, disagreements asked twice.
+/// Runs the probes (see [`portcullis::lab::run::run`]) and says which agreed only when asked
+/// again.
 pub fn run(
     topology: &Topology,
     oracle: &Oracle,
@@ -95,117 +20,18 @@ pub fn run(
     probes: &[Routed],
     deadline: Duration,
 ) -> Vec<Checked> {
-    let mut checked: Vec<Checked> = probes
-        .iter()
-        .map(|routed| {
-            let interface = plan::interface(topology, routed);
-            Checked {
-                expectation: oracle.expect(routed.path, &routed.probe, &interface),
-                interface,
-                routed: routed.clone(),
-                outcome: Outcome::TimedOut,
-                reached_target: None,
-            }
-        })
-        .collect();
-    let outcomes = fire(topology, &checked, deadline);
-    for (c, outcome) in checked.iter_mut().zip(outcomes) {
-        c.outcome = outcome;
-    }
-    mark_targets(&mut checked, listening);
-
-    // Ask disagreeing probes again, patiently, unless a rate limit makes the answer depend on
-    // how often it was asked.
-    let again: Vec<usize> = (0..checked.len())
-        .filter(|&i| !checked[i].agrees() && !checked[i].expectation.is_limited())
-        .collect();
-    if !again.is_empty() {
-        let subset: Vec<Checked> = again.iter().map(|&i| checked[i].clone()).collect();
-        let outcomes = fire(topology, &subset, PATIENT_DEADLINE);
-        for (&i, outcome) in again.iter().zip(outcomes) {
-            if checked[i].expectation.admits(outcome) {
-                say!(
-                    "note: {} agreed only when asked again ({} the first time)",
-                    checked[i].routed.probe,
-                    checked[i]
-                        .outcome
-                        .describe(checked[i].routed.probe.protocol)
-                );
-            }
-            checked[i].outcome = outcome;
-            checked[i].reached_target = None;
+    let checked = portcullis::lab::run::run(topology, oracle, listening, probes, deadline)
+        .unwrap_or_else(|e| panic!("probing failed: {e}"));
+    for c in &checked {
+        if let Some(first) = c.first_try {
+            say!(
+                "note: {} agreed only when asked again ({} the first time)",
+                c.routed.probe,
+                first.describe(c.routed.probe.protocol)
+            );
         }
-        mark_targets(&mut checked, listening);
     }
     checked
-}
-
-/// Sends all probes, those from the client and those from the server at the same time.
-fn fire(topology: &Topology, checked: &[Checked], deadline: Duration) -> Vec<Outcome> {
-    let (from_server, from_client): (Vec<usize>, Vec<usize>) =
-        (0..checked.len()).partition(|&i| checked[i].routed.path == Path::Output);
-    let pick = |indices: &[usize]| -> Vec<probe::Probe> {
-        indices
-            .iter()
-            .map(|&i| checked[i].routed.probe.clone())
-            .collect()
-    };
-    let (client_probes, server_probes) = (pick(&from_client), pick(&from_server));
-    let (client_outcomes, server_outcomes) = std::thread::scope(|scope| {
-        let server = scope.spawn(|| {
-            if server_probes.is_empty() {
-                Vec::new()
-            } else {
-                probe::run(&topology.server, &server_probes, deadline)
-            }
-        });
-        let client = probe::run(&topology.client, &client_probes, deadline);
-        (client, server.join().expect("server probes panicked"))
-    });
-    let mut outcomes = vec![Outcome::TimedOut; checked.len()];
-    for (&i, o) in from_client.iter().zip(client_outcomes) {
-        outcomes[i] = o;
-    }
-    for (&i, o) in from_server.iter().zip(server_outcomes) {
-        outcomes[i] = o;
-    }
-    outcomes
-}
-
-fn mark_targets(checked: &mut [Checked], listening: &Listening) {
-    // A connection is complete for the client before the target's listener thread has accepted
-    // and recorded it: on a busy machine the record comes a moment later, so wait for it a while.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
-    loop {
-        let hits = listening.target_hits();
-        for c in checked.iter_mut() {
-            if let (Some((_, port)), Outcome::Answered) = (c.expectation.dnat, c.outcome) {
-                let probe = &c.routed.probe;
-                c.reached_target = Some(hits.iter().any(|h| {
-                    h.protocol == probe.protocol
-                        && h.port == port
-                        && canonical(h.peer.ip()) == probe.src
-                }));
-            }
-        }
-        if checked.iter().all(|c| c.reached_target != Some(false))
-            || std::time::Instant::now() >= deadline
-        {
-            return;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-}
-
-/// Dual-stack listeners see IPv4 peers as `::ffff:a.b.c.d`.
-pub fn canonical(addr: std::net::IpAddr) -> std::net::IpAddr {
-    match addr {
-        std::net::IpAddr::V6(v6) => v6
-            .to_ipv4_mapped()
-            .map(std::net::IpAddr::V4)
-            .unwrap_or(addr),
-        v4 => v4,
-    }
 }
 
 /// Context for a failure message.

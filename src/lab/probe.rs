@@ -9,11 +9,11 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
+use super::netns::Netns;
+use super::LabError;
+use crate::model::Protocol;
 use nix::errno::Errno;
 use nix::sys::socket::{bind, connect, socket, AddressFamily, SockFlag, SockType, SockaddrStorage};
-use portcullis::model::Protocol;
-
-use super::netns::Netns;
 
 /// One packet's worth of question: does `protocol/port` on `dst` answer to `src`?
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -45,7 +45,8 @@ pub enum Outcome {
     TimedOut,
     /// The local stack refused to send: an output chain dropped the packet (`EPERM`).
     Blocked(Errno),
-    /// The probe could not even be set up: a bug in the test.
+    /// The probe could not even be set up (no source port, a protocol sockets cannot speak): no
+    /// verdict of the firewall.
     Broken(Errno),
 }
 
@@ -73,7 +74,7 @@ enum InFlight {
 }
 
 /// Runs all probes from inside `ns` at once; each gets until `deadline` after the start.
-pub fn run(ns: &Netns, probes: &[Probe], deadline: Duration) -> Vec<Outcome> {
+pub fn run(ns: &Netns, probes: &[Probe], deadline: Duration) -> Result<Vec<Outcome>, LabError> {
     // Too many sockets at once would hit the descriptor limit; batches keep it bounded.
     const BATCH: usize = 400;
     ns.run(|| {
@@ -86,7 +87,11 @@ pub fn run(ns: &Netns, probes: &[Probe], deadline: Duration) -> Vec<Outcome> {
 
 /// Runs probes one after another, each waiting for its outcome: for rate limits, where the order
 /// of arrival is the point.
-pub fn run_in_order(ns: &Netns, probes: &[Probe], deadline: Duration) -> Vec<Outcome> {
+pub fn run_in_order(
+    ns: &Netns,
+    probes: &[Probe],
+    deadline: Duration,
+) -> Result<Vec<Outcome>, LabError> {
     ns.run(|| {
         probes
             .iter()
@@ -137,7 +142,8 @@ fn try_start(probe: &Probe) -> Result<InFlight, Errno> {
     let kind = match probe.protocol {
         Protocol::Tcp => SockType::Stream,
         Protocol::Udp => SockType::Datagram,
-        other => panic!("cannot probe {other}: only tcp and udp"),
+        // Only TCP and UDP have sockets a prober can open without privileges of its own.
+        _ => return Ok(InFlight::Done(Outcome::Broken(Errno::EPROTONOSUPPORT))),
     };
     let fd: OwnedFd = socket(
         family,
@@ -145,7 +151,9 @@ fn try_start(probe: &Probe) -> Result<InFlight, Errno> {
         SockFlag::SOCK_NONBLOCK | SockFlag::SOCK_CLOEXEC,
         None,
     )?;
-    bind_fresh_port(&fd, probe.src);
+    if let Err(e) = bind_fresh_port(&fd, probe.src) {
+        return Ok(InFlight::Done(Outcome::Broken(e)));
+    }
     let dst = SockaddrStorage::from(SocketAddr::new(probe.dst, probe.port));
     match probe.protocol {
         Protocol::Tcp => {
@@ -174,7 +182,7 @@ fn try_start(probe: &Probe) -> Result<InFlight, Errno> {
 /// Connection tracking outlives a ruleset: had a new probe the same addresses and ports as an
 /// accepted one from before a reload (the kernel picks ephemeral ports at random), it would pass
 /// as a reply (`ct state established`) whatever the new ruleset says.
-fn bind_fresh_port(fd: &OwnedFd, src: IpAddr) {
+fn bind_fresh_port(fd: &OwnedFd, src: IpAddr) -> Result<(), Errno> {
     static NEXT: AtomicU32 = AtomicU32::new(0);
     const FIRST: u32 = 20_000;
     const COUNT: u32 = 40_000;
@@ -182,14 +190,14 @@ fn bind_fresh_port(fd: &OwnedFd, src: IpAddr) {
         let port = FIRST + NEXT.fetch_add(1, Ordering::Relaxed) % COUNT;
         let addr = SockaddrStorage::from(SocketAddr::new(src, port as u16));
         match bind(fd.as_raw_fd(), &addr) {
-            Ok(()) => return,
+            Ok(()) => return Ok(()),
             // A listener of the same namespace has it.
             Err(Errno::EADDRINUSE) => continue,
-            // A probe that cannot bind its source is a broken test, not a firewall verdict.
-            Err(e) => panic!("cannot bind probe source {src}: {e}"),
+            // A probe that cannot bind its source is broken, not a firewall verdict.
+            Err(e) => return Err(e),
         }
     }
-    panic!("no free source port for a probe from {src}");
+    Err(Errno::EADDRINUSE)
 }
 
 fn poll(flight: &mut InFlight) -> Option<Outcome> {

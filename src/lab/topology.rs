@@ -1,4 +1,4 @@
-//! The test network: a server namespace with the firewall under test, a client namespace in front
+//! The lab network: a server namespace with the firewall under test, a client namespace in front
 //! of it, and for forwarding tests a target namespace behind it.
 //!
 //! ```text
@@ -21,6 +21,8 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::netns::Netns;
+use super::oracle::{Path, Routed};
+use super::LabError;
 
 /// The server's interface towards the client unless a test names it: what `on` names in tests.
 pub const SERVER_IF: &str = "pcs0";
@@ -114,14 +116,17 @@ pub struct Topology {
 }
 
 impl Topology {
-    pub fn basic() -> Topology {
+    pub fn basic() -> Result<Topology, LabError> {
         Topology::build(Spec::default())
     }
 
-    pub fn build(spec: Spec) -> Topology {
-        let server = Netns::create("srv");
-        let client = Netns::create("cli");
-        let target = spec.target.then(|| Netns::create("tgt"));
+    pub fn build(spec: Spec) -> Result<Topology, LabError> {
+        let server = Netns::create("srv")?;
+        let client = Netns::create("cli")?;
+        let target = match spec.target {
+            true => Some(Netns::create("tgt")?),
+            false => None,
+        };
 
         let mut common = vec![
             // Set before the veths exist: new interfaces copy `default`.
@@ -140,15 +145,15 @@ impl Topology {
             // Echo probes use ping sockets, which the group must be allowed (for both families).
             ("net.ipv4.ping_group_range", "0 2147483647"),
         ];
-        client.sysctl(&common);
+        client.sysctl(&common)?;
         if let Some(target) = &target {
-            target.sysctl(&common);
+            target.sysctl(&common)?;
         }
         if spec.target {
             common.push(("net.ipv4.ip_forward", "1"));
             common.push(("net.ipv6.conf.all.forwarding", "1"));
         }
-        server.sysctl(&common);
+        server.sysctl(&common)?;
 
         let a = spec.server_if.as_str();
         let mut srv = vec![format!(
@@ -189,7 +194,7 @@ impl Topology {
                 nodad(*addr)
             ));
         }
-        server.ip(&srv);
+        server.ip(&srv)?;
 
         let mut cli_rules_v4 = Vec::new();
         let mut cli_rules_v6 = Vec::new();
@@ -234,9 +239,9 @@ impl Topology {
                 "route add default via {SERVER_B_V6} dev {CLIENT_IF_B} table {TABLE_B}"
             ));
         }
-        client.ip(&cli);
-        client.ip(&cli_rules_v4);
-        client.ip6(&cli_rules_v6);
+        client.ip(&cli)?;
+        client.ip(&cli_rules_v4)?;
+        client.ip6(&cli_rules_v6)?;
 
         let mut routes = vec![
             format!("route add default via {CLIENT_V4} dev {a}"),
@@ -269,16 +274,16 @@ impl Topology {
             tgt.push(format!(
                 "route add default via {ROUTER_T_V6} dev {TARGET_IF}"
             ));
-            target.ip(&tgt);
+            target.ip(&tgt)?;
         }
-        server.ip(&routes);
+        server.ip(&routes)?;
 
-        Topology {
+        Ok(Topology {
             server,
             client,
             target,
             spec,
-        }
+        })
     }
 
     /// The server interface a packet from the client arrives on: the second link for sources of
@@ -287,6 +292,16 @@ impl Topology {
         match &self.spec.second_if {
             Some(b) if self.is_second_pool(src) || self.is_second_link_server(dst) => b,
             _ => &self.spec.server_if,
+        }
+    }
+
+    /// The interface a probe arrives on (input, forward) or leaves by (output).
+    pub fn interface(&self, routed: &Routed) -> String {
+        match routed.path {
+            Path::Output => self.spec.server_if.clone(),
+            _ => self
+                .arrival_interface(routed.probe.src, routed.probe.dst)
+                .to_string(),
         }
     }
 

@@ -1,12 +1,12 @@
 //! What the policy says must happen to a probe: the model's first-match evaluation
-//! ([`portcullis::model::Chain::evaluate`]), never a second opinion.
+//! ([`crate::model::Chain::evaluate`]), never a second opinion.
 
 use std::fmt;
 use std::net::IpAddr;
 
-use portcullis::model::{ChainKind, Verdict};
-use portcullis::model::{Host, Packet, Rule, RuleOrigin, Transport};
-use portcullis::source::Sources;
+use crate::model::{ChainKind, Verdict};
+use crate::model::{Host, Packet, Rule, RuleOrigin, Transport};
+use crate::source::Sources;
 
 use super::probe::{Outcome, Probe};
 
@@ -37,6 +37,13 @@ impl fmt::Display for Path {
     }
 }
 
+/// A probe and the path it takes.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Routed {
+    pub path: Path,
+    pub probe: Probe,
+}
+
 /// The verdict a probe must meet.
 #[derive(Debug, Clone)]
 pub struct Expectation {
@@ -59,7 +66,7 @@ impl Expectation {
     }
 
     pub fn describe(&self, probe: &Probe) -> String {
-        let connects = probe.protocol == portcullis::model::Protocol::Tcp;
+        let connects = probe.protocol == crate::model::Protocol::Tcp;
         self.describe_as(connects)
     }
 
@@ -176,7 +183,7 @@ impl<'a> Oracle<'a> {
     }
 
     /// `file:line`, or nothing without sources.
-    fn place(&self, span: portcullis::source::Span) -> String {
+    fn place(&self, span: crate::source::Span) -> String {
         self.sources
             .map(|s| format!("at {}", s.location(span)))
             .unwrap_or_default()

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use portcullis::model::{AddrSet, Family};
+use crate::model::{AddrSet, Family};
 
 use super::topology;
 
@@ -85,7 +85,8 @@ impl Picker {
     }
 }
 
-fn ranges(set: &AddrSet, family: Family) -> Vec<(u128, u128)> {
+/// The set's `family` part as ranges of address numbers.
+pub fn ranges(set: &AddrSet, family: Family) -> Vec<(u128, u128)> {
     match family {
         Family::V4 => set
             .v4
@@ -104,7 +105,8 @@ fn max(family: Family) -> u128 {
     }
 }
 
-fn from_number(family: Family, n: u128) -> IpAddr {
+/// The address of a number of [`ranges`].
+pub fn from_number(family: Family, n: u128) -> IpAddr {
     match family {
         Family::V4 => IpAddr::V4(Ipv4Addr::from(n as u32)),
         Family::V6 => IpAddr::V6(Ipv6Addr::from(n)),

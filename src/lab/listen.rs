@@ -12,10 +12,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use nix::sys::socket::{shutdown, Shutdown};
-use portcullis::model::Protocol;
-
 use super::netns::Netns;
+use super::LabError;
+use crate::model::Protocol;
+use nix::sys::socket::{shutdown, Shutdown};
 
 /// A connection or datagram a listener received.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,58 +51,83 @@ pub struct Listeners {
 impl Listeners {
     /// Listens on every `(protocol, port)`: TCP on `[::]`, UDP on each of `addresses` (the
     /// namespace's own). Only TCP and UDP.
-    pub fn start(ns: &Netns, ports: &BTreeSet<(Protocol, u16)>, addresses: &[IpAddr]) -> Listeners {
+    pub fn start(
+        ns: &Netns,
+        ports: &BTreeSet<(Protocol, u16)>,
+        addresses: &[IpAddr],
+    ) -> Result<Listeners, LabError> {
         let sockets: Vec<(Protocol, u16, Socket)> = ns.run(|| {
             let mut sockets = Vec::new();
             for &(protocol, port) in ports {
                 match protocol {
                     Protocol::Tcp => {
                         let addr = SocketAddr::from((Ipv6Addr::UNSPECIFIED, port));
-                        let listener = TcpListener::bind(addr)
-                            .unwrap_or_else(|e| panic!("listen on tcp/{port}: {e}"));
+                        let listener =
+                            TcpListener::bind(addr).map_err(|source| LabError::Socket {
+                                what: format!("cannot listen on tcp/{port}"),
+                                source,
+                            })?;
                         sockets.push((protocol, port, Socket::Tcp(Arc::new(listener))));
                     }
                     Protocol::Udp => {
                         for &address in addresses {
-                            let socket = UdpSocket::bind(SocketAddr::new(address, port))
-                                .unwrap_or_else(|e| panic!("bind udp/{port} on {address}: {e}"));
+                            let socket = UdpSocket::bind(SocketAddr::new(address, port)).map_err(
+                                |source| LabError::Socket {
+                                    what: format!("cannot bind udp/{port} on {address}"),
+                                    source,
+                                },
+                            )?;
                             sockets.push((protocol, port, Socket::Udp(Arc::new(socket))));
                         }
                     }
                     _ => {}
                 }
             }
-            sockets
-        });
+            Ok::<_, LabError>(sockets)
+        })??;
         let stop = Arc::new(AtomicBool::new(false));
         let hits = Arc::new(Mutex::new(Vec::new()));
         let mut threads = Vec::new();
         let mut kept = Vec::new();
         for (protocol, port, socket) in sockets {
-            let stop = Arc::clone(&stop);
-            let hits = Arc::clone(&hits);
+            let (thread_stop, thread_hits) = (Arc::clone(&stop), Arc::clone(&hits));
             let builder = std::thread::Builder::new()
                 .name(format!("{protocol}/{port}"))
                 .stack_size(64 * 1024);
             let thread = match &socket {
                 Socket::Tcp(listener) => {
                     let listener = Arc::clone(listener);
-                    builder.spawn(move || serve_tcp(&listener, port, &stop, &hits))
+                    builder.spawn(move || serve_tcp(&listener, port, &thread_stop, &thread_hits))
                 }
                 Socket::Udp(udp) => {
                     let udp = Arc::clone(udp);
-                    builder.spawn(move || serve_udp(&udp, port, &stop, &hits))
+                    builder.spawn(move || serve_udp(&udp, port, &thread_stop, &thread_hits))
                 }
             };
-            threads.push(thread.expect("cannot spawn a listener thread"));
             kept.push(socket);
+            match thread {
+                Ok(thread) => threads.push(thread),
+                Err(source) => {
+                    // Dropping what exists stops the threads already serving.
+                    drop(Listeners {
+                        stop,
+                        sockets: kept,
+                        threads,
+                        hits,
+                    });
+                    return Err(LabError::Socket {
+                        what: "cannot start a listener thread".to_string(),
+                        source,
+                    });
+                }
+            }
         }
-        Listeners {
+        Ok(Listeners {
             stop,
             sockets: kept,
             threads,
             hits,
-        }
+        })
     }
 
     /// Everything received so far.
