@@ -5,6 +5,7 @@
 //! [`lint`] (findings) and [`compile`] (nftables). [`diagnostic`] carries findings to the user and
 //! [`cli`] wires it all to the command line.
 
+pub mod audit;
 pub mod cli;
 pub mod compile;
 pub mod config;

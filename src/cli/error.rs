@@ -24,6 +24,8 @@ pub enum CliError {
     CreateDir { path: String, reason: String },
     #[error(transparent)]
     Deploy(#[from] crate::deploy::DeployError),
+    #[error(transparent)]
+    Sockets(#[from] crate::audit::SocketsError),
     #[error("cannot lay out JSON: {0}")]
     Json(#[from] serde_json::Error),
 }
