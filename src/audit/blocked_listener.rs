@@ -35,8 +35,13 @@ pub fn check(survey: &Survey, out: &mut Vec<Diagnostic>) {
                 );
             }
         }
+        let user = listener
+            .user
+            .as_deref()
+            .map(|u| format!(" as {u}"))
+            .unwrap_or_default();
         out.push(d.help(format!(
-            "if only programs on this host use it, make it listen on a loopback address; otherwise declare it (`bind {} on {} {}/{}`)",
+            "if only programs on this host use it, make it listen on a loopback address; otherwise declare it (`bind {} on {} {}/{}{user}`)",
             listener.process_name(),
             listener.address,
             listener.protocol,
