@@ -28,6 +28,8 @@
 //! - [`deploy`]: `apply`, `confirm`, `rollback` and `status` as an operator runs them: probes see
 //!   each step, foreign tables (and Docker's, where dockerd starts) survive every step, and an
 //!   unconfirmed apply rolls back by itself when `apply` exits, is killed, or loses its session.
+//! - [`audit`]: `audit` run in a namespace with real listeners of both protocols and families,
+//!   as root and as `nobody`: each finding and non-finding.
 //!
 //! This is a test target of its own (`cargo test --test kernel`) with a libtest-mimic harness
 //! ([`trials`]): every module lists its tests, each runs on a thread of its own, and names,
@@ -52,6 +54,7 @@ mod verify;
 use portcullis::lab::{addresses, listen, netns, oracle, probe, topology};
 
 mod atomic;
+mod audit;
 mod baseline;
 mod constructs;
 mod deploy;
@@ -69,6 +72,7 @@ fn main() -> std::process::ExitCode {
     trials::main(
         [
             atomic::tests(),
+            audit::tests(),
             baseline::tests(),
             constructs::tests(),
             deploy::tests(),
