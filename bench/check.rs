@@ -96,7 +96,8 @@ fn main() {
             );
             let mut d = diagnostics.clone();
             lint::engine::run(&ctx, &levels, &mut d);
-            let findings = lint::engine::finish(d, &loaded.sources, &levels);
+            let findings =
+                lint::engine::finish(d, &loaded.sources, &levels, lint::engine::Run::Check);
             (ctx, findings)
         });
         let findings = findings.len();

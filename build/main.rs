@@ -3,7 +3,8 @@
 //! - [`registry`]: `data/registry.tsv` as static, sorted tables (`registry_table.rs`).
 //! - [`rules`]: the module declarations and the registry of the lint rules, found by reading
 //!   `src/rule/` and `src/lint/rules/` (`front_rules.rs`, `lint_rules.rs`), so that a new rule is
-//!   its own file and nothing else.
+//!   its own file and nothing else (an audit rule's check is the one thing outside it, in
+//!   `src/audit/`).
 
 mod registry;
 mod rules;

@@ -1,6 +1,6 @@
 //! Generates the module declarations and the registry of the lint rules from their files.
 //!
-//! Every `.rs` file but `mod.rs` in `src/rule/` (the rules the front end reports) and in
+//! Every `.rs` file but `mod.rs` in `src/rule/` (the rules the front end and `audit` report) and in
 //! `src/lint/rules/` (the rules that analyse a resolved policy) declares one rule with
 //! `declare_lint!`. This reads each file for the rule's static, its code and whether it defines
 //! `pub fn check`, and writes:

@@ -2,9 +2,11 @@
 //!
 //! The pipeline, one module per stage:
 //! [`syntax`] (text or YAML -> spanned AST) -> [`resolve`] (names, nets, ports -> [`model`]) ->
-//! [`lint`] (findings) and [`compile`] (nftables). [`diagnostic`] carries findings to the user and
-//! [`cli`] wires it all to the command line.
+//! [`lint`] (findings) and [`compile`] (nftables); [`audit`] holds the sockets listening on a host
+//! against its policy. [`diagnostic`] carries findings to the user and [`cli`] wires it all to
+//! the command line.
 
+pub mod audit;
 pub mod cli;
 pub mod compile;
 pub mod config;

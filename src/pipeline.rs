@@ -57,7 +57,12 @@ fn front_end(loaded: Loaded, settings: &Settings, levels: &Levels, lint: bool) -
         );
         lint::engine::run(&ctx, levels, &mut diagnostics);
     }
-    let diagnostics = lint::engine::finish(diagnostics, &loaded.sources, levels);
+    let diagnostics = lint::engine::finish(
+        diagnostics,
+        &loaded.sources,
+        levels,
+        lint::engine::Run::Check,
+    );
     Checked {
         loaded,
         policy,

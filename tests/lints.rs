@@ -31,7 +31,11 @@ fn every_rule_has_fixtures_that_trigger_it_or_not() {
     // depend on where the repository is checked out.
     let dir = Path::new("tests/fixtures/lints");
     let mut missing = Vec::new();
-    for rule in lint::rules::ALL {
+    // The audit's rules need listeners as well as a policy: `tests/audit.rs` holds theirs.
+    for rule in lint::rules::ALL
+        .iter()
+        .filter(|r| r.category != lint::Category::Audit)
+    {
         let rule_dir = dir.join(rule.name);
         let trigger = rule_dir.join("trigger.pcl");
         let clean = rule_dir.join("clean.pcl");

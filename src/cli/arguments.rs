@@ -76,6 +76,39 @@ pub enum Command {
     Rollback(RollbackArgs),
     /// What is applied, whether a rollback is pending, and whether the live table still matches.
     Status(StatusArgs),
+    /// Hold the sockets listening on this machine against its host's policy.
+    ///
+    /// Reports listeners the network reaches that no bind declares (error), binds with nothing
+    /// listening and listeners of another process or user than their bind (warnings), allows
+    /// with nothing listening and listeners on every address that the policy closes (info).
+    /// Sees the sockets of its own network namespace; run as root to see every process. Exits
+    /// 0 when there is nothing at error level, 1 when there is, 2 on usage or I/O errors.
+    Audit(AuditArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// The policy file; `-` reads standard input.
+    pub file: PathBuf,
+
+    /// The host of the policy this machine is. Default: the only host, else the host named as
+    /// this machine is (its host name, or the part before the first dot).
+    #[arg(long, value_name = "NAME")]
+    pub host: Option<String>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+
+    #[command(flatten)]
+    pub levels: LevelArgs,
+
+    /// Fail (exit 1) on warnings too.
+    #[arg(long)]
+    pub deny_warnings: bool,
+
+    #[command(flatten)]
+    pub stdin: StdinArgs,
 }
 
 /// Where the deploying commands keep their state.

@@ -94,7 +94,8 @@ fn settings_for(
     Ok(settings)
 }
 
-fn render(format: Format, all: &[Checked], out: &mut Output) {
+/// Renders the findings of checked policies in `format` (`audit` renders its own this way too).
+pub(super) fn render(format: Format, all: &[Checked], out: &mut Output) {
     match format {
         Format::Human => {
             let options = HumanOptions {

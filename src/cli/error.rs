@@ -33,6 +33,8 @@ pub enum CliError {
     Read { path: String, reason: String },
     #[error("cannot set up the test network: {0}")]
     Lab(#[from] crate::lab::LabError),
+    #[error(transparent)]
+    Sockets(#[from] crate::audit::SocketsError),
     #[error("cannot lay out JSON: {0}")]
     Json(#[from] serde_json::Error),
 }

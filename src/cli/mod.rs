@@ -5,6 +5,7 @@
 
 mod apply;
 mod arguments;
+mod audit;
 mod build;
 mod check;
 mod compile;
@@ -59,6 +60,7 @@ pub fn run(args: &Arguments) -> Outcome {
         Command::Confirm(cmd) => confirm::run(cmd, &mut out),
         Command::Rollback(cmd) => rollback::run(cmd, &mut out),
         Command::Status(cmd) => status::run(cmd, &mut out),
+        Command::Audit(cmd) => audit::run(cmd, args, &mut out),
     };
     let outcome = match result {
         Ok(outcome) => outcome,

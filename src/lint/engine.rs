@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use super::context::LintContext;
 use super::rules::{self, UNUSED_SUPPRESSION};
 use super::suppression;
-use super::{Level, LintRule};
+use super::{Category, Level, LintRule};
 
 use crate::config::LintConfig;
 use crate::diagnostic::{self, Diagnostic, Severity};
@@ -54,11 +54,31 @@ pub fn run(ctx: &LintContext, levels: &Levels, out: &mut Vec<Diagnostic>) {
     }
 }
 
-/// Applies suppressions and levels, reports suppressions that suppressed nothing, and sorts.
+/// The command whose findings [`finish`] is given. Suppressions in a policy name the rules of
+/// both, and only the command that runs a rule can tell whether its suppression suppressed
+/// anything: each reports the unused suppressions of its own rules only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Run {
+    /// `check` and the commands that check a policy: every rule but the audit's.
+    Check,
+    /// `audit`: the rules of category `audit`, which need the live host.
+    Audit,
+}
+
+impl Run {
+    /// Whether the run reports `rule`.
+    pub fn reports(self, rule: &LintRule) -> bool {
+        (rule.category == Category::Audit) == (self == Run::Audit)
+    }
+}
+
+/// Applies suppressions and levels, reports suppressions of the run's rules that suppressed
+/// nothing (and, in `check`, of names that are no rule), and sorts.
 pub fn finish(
     mut diagnostics: Vec<Diagnostic>,
     sources: &Sources,
     levels: &Levels,
+    run: Run,
 ) -> Vec<Diagnostic> {
     let suppressions = suppression::collect(sources);
     let mut used: Vec<Vec<bool>> = suppressions
@@ -80,6 +100,8 @@ pub fn finish(
                 continue;
             }
             let d = match super::find(name) {
+                Some(rule) if !run.reports(rule) => continue,
+                None if run != Run::Check => continue,
                 Some(rule) => Diagnostic::new(
                     &UNUSED_SUPPRESSION,
                     *span,

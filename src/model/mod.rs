@@ -16,6 +16,7 @@ pub mod ip_protocol;
 mod policy;
 mod port_range;
 mod protocol;
+mod reach;
 mod run_map;
 mod traffic;
 mod transport;
@@ -34,6 +35,7 @@ pub use policy::{
 };
 pub use port_range::PortRange;
 pub use protocol::Protocol;
+pub use reach::Reach;
 pub use traffic::Traffic;
 pub use transport::Transport;
 pub use traversal::Traversal;

@@ -28,6 +28,8 @@
 //! - [`deploy`]: `apply`, `confirm`, `rollback` and `status` as an operator runs them: probes see
 //!   each step, foreign tables (and Docker's, where dockerd starts) survive every step, and an
 //!   unconfirmed apply rolls back by itself when `apply` exits, is killed, or loses its session.
+//! - [`audit`]: `audit` run in a namespace with real listeners of both protocols and families,
+//!   as root and as `nobody`: each finding and non-finding.
 //! - [`fleet`]: the Ansible role of `examples/ansible` run over SSH against four hosts, each a
 //!   namespace with its own sshd: every host gets its own ruleset in batches, and a host whose
 //!   new rules shut the controller out is not confirmed, rolls back by itself and stops the
@@ -58,6 +60,7 @@ mod verify;
 use portcullis::lab::{addresses, listen, netns, oracle, probe, topology};
 
 mod atomic;
+mod audit;
 mod baseline;
 mod constructs;
 mod deploy;
@@ -76,6 +79,7 @@ fn main() -> std::process::ExitCode {
     trials::main(
         [
             atomic::tests(),
+            audit::tests(),
             baseline::tests(),
             constructs::tests(),
             deploy::tests(),
