@@ -9,7 +9,8 @@
 //! ```
 //!
 //! The first run deploys every host's own ruleset in batches of two, each confirmed over a new
-//! connection, and gathers the audit report. The second run changes every host's policy, and the
+//! connection, and gathers every host's audit into one report (one host has an undeclared
+//! listener, so its audit exits 1 with a finding, which the role gathers like the others). The second run changes every host's policy, and the
 //! second host's lets SSH in only from a network the controller is not in, a mistake the linter
 //! cannot see: its apply loads, its confirmation cannot connect, the play fails there, the host
 //! restores its table by itself at the deadline, and the second batch is never touched.
@@ -19,7 +20,7 @@
 //! process`): a systemd timer would run in PID 1's namespace, not the host's.
 
 use std::collections::BTreeMap;
-use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -543,16 +544,6 @@ fn now() -> u64 {
         .as_secs()
 }
 
-/// Whether this portcullis has `audit`, which the role's last play runs.
-fn has_audit() -> bool {
-    Command::new(PORTCULLIS)
-        .args(["audit", "--help"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
 /// Checks that `host` holds its own ruleset of the policy written with `base`, applied by apply
 /// `generation` and confirmed, and live as applied; `output` is the playbook's, for failures.
 fn assert_deployed(host: &Host, generation: u64, base: u16, output: &str) {
@@ -588,23 +579,19 @@ fn ansible_deploys_a_fleet_in_batches_and_stops_at_a_host_it_locks_out() {
     let ansible = super::ansible::ansible_playbook().expect("the harness checked it");
     let fleet = Fleet::start(ansible);
     let foreign: Vec<Vec<Value>> = fleet.hosts.iter().map(|h| foreign_tables(&h.ns)).collect();
-    let audit = has_audit();
-    let audit_args: &[&str] = match audit {
-        true => &[],
-        false => {
-            use std::io::Write;
-            let _ = writeln!(
-                std::io::stderr(),
-                "NOT TESTED: this portcullis has no `audit` command; the fleet test runs the \
-                 playbook with portcullis_audit=false"
-            );
-            &["-e", "portcullis_audit=false"]
-        }
-    };
+    // Something on h4 listens on the port its policy opens, which no `bind` declares: audit
+    // finds an error there (exit 1), which the role gathers like any report.
+    let undeclared = SocketAddr::from((Ipv4Addr::UNSPECIFIED, 7004));
+    let _listener = fleet
+        .host("h4")
+        .ns
+        .run(|| TcpListener::bind(undeclared))
+        .expect("a thread in the namespace")
+        .expect("a listener on tcp/7004");
 
     // The first run: every host gets its own ruleset.
     fleet.write_policy(7000, None);
-    let (status, output) = fleet.playbook("first", audit_args);
+    let (status, output) = fleet.playbook("first", &[]);
     assert!(status.success(), "the first run succeeds:\n{output}");
     for (i, host) in fleet.hosts.iter().enumerate() {
         assert_deployed(host, 1, 7000, &output);
@@ -618,21 +605,37 @@ fn ansible_deploys_a_fleet_in_batches_and_stops_at_a_host_it_locks_out() {
             host.name
         );
     }
-    if audit {
-        let report: Value = serde_json::from_str(
-            &std::fs::read_to_string(fleet.path("audit.json")).expect("the audit report"),
-        )
-        .expect("the report is JSON");
-        let keys: Vec<&String> = report.as_object().expect("an object").keys().collect();
-        assert_eq!(keys, ["h1", "h2", "h3", "h4"], "{report:#}");
-        for host in &fleet.hosts {
-            let entry = &report[&host.name];
-            assert!(
-                entry.is_object() || entry.is_array(),
-                "{}'s audit is its JSON report: {report:#}",
-                host.name
-            );
-        }
+    // One report, keyed by host, each the host's own audit: its sshd is the one its `bind`
+    // declares (no warning), which only the sockets of its own namespace show.
+    let report: Value = serde_json::from_str(
+        &std::fs::read_to_string(fleet.path("audit.json")).expect("the audit report"),
+    )
+    .expect("the report is JSON");
+    let keys: Vec<&String> = report.as_object().expect("an object").keys().collect();
+    assert_eq!(keys, ["h1", "h2", "h3", "h4"], "{report:#}");
+    for host in &fleet.hosts {
+        let audit = &report[&host.name];
+        let port = 7000 + u16::from(host.number);
+        let (rule, errors) = match host.name.as_str() {
+            "h4" => ("undeclared-listener", 1),
+            _ => ("allow-without-listener", 0),
+        };
+        let diagnostics = audit["diagnostics"].as_array().expect("diagnostics");
+        assert!(
+            diagnostics.len() == 1
+                && diagnostics[0]["rule"] == rule
+                && diagnostics[0]["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains(&port.to_string())),
+            "{}: one {rule} finding for tcp/{port}: {audit:#}",
+            host.name
+        );
+        assert_eq!(
+            audit["summary"],
+            json!({"errors": errors, "warnings": 0, "infos": 1 - errors}),
+            "{}: {audit:#}",
+            host.name
+        );
     }
     let first_tables: BTreeMap<&str, String> = fleet
         .hosts
@@ -646,7 +649,7 @@ fn ansible_deploys_a_fleet_in_batches_and_stops_at_a_host_it_locks_out() {
     fleet.write_policy(8000, Some(LOCKED_OUT));
     let later = &fleet.hosts[SERIAL..];
     let logins: Vec<usize> = later.iter().map(|h| h.sshd.logins()).collect();
-    let (status, output) = fleet.playbook("second", audit_args);
+    let (status, output) = fleet.playbook("second", &[]);
     let ended = now();
     assert_eq!(
         status.code(),
