@@ -11,4 +11,5 @@ mod docs;
 mod fuzz;
 mod hostile;
 mod lints;
+mod packaging;
 mod robustness;

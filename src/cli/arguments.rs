@@ -68,6 +68,16 @@ pub enum Command {
     Rollback(RollbackArgs),
     /// What is applied, whether a rollback is pending, and whether the live table still matches.
     Status(StatusArgs),
+    /// Print the completion script for a shell.
+    ///
+    /// `portcullis completions bash > ~/.local/share/bash-completion/completions/portcullis`;
+    /// README.md says where zsh and fish look for theirs.
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff), or write a page for every subcommand with `--out-dir`.
+    ///
+    /// `portcullis man | man -l -` reads it now; `portcullis man --out-dir
+    /// /usr/local/share/man/man1` installs `portcullis(1)` and `portcullis-check(1)` and the rest.
+    Man(ManArgs),
 }
 
 /// Where the deploying commands keep their state.
@@ -387,6 +397,29 @@ pub struct RulesArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = DataFormat::Human)]
     pub format: DataFormat,
+}
+
+/// The shells `completions` writes scripts for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in.
+    #[arg(value_enum)]
+    pub shell: Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write `portcullis.1` and one page per subcommand (`portcullis-check.1`, ...) into DIR
+    /// instead of printing the main page.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -8,11 +8,13 @@ mod arguments;
 mod build;
 mod check;
 mod compile;
+mod completions;
 mod confirm;
 mod diff;
 mod error;
 mod explain;
 mod lookup;
+mod man;
 mod output;
 mod project;
 mod rollback;
@@ -57,6 +59,8 @@ pub fn run(args: &Arguments) -> Outcome {
         Command::Confirm(cmd) => confirm::run(cmd, &mut out),
         Command::Rollback(cmd) => rollback::run(cmd, &mut out),
         Command::Status(cmd) => status::run(cmd, &mut out),
+        Command::Completions(cmd) => completions::run(cmd, &mut out),
+        Command::Man(cmd) => man::run(cmd, &mut out),
     };
     let outcome = match result {
         Ok(outcome) => outcome,
