@@ -295,6 +295,7 @@ fn nothing_partial_reaches_an_output() {
         &["explain", "p.pcl", "tcp/22", "from", "192.0.2.1"],
         &["completions", "bash"],
         &["man"],
+        &["schema", "policy"],
     ] {
         let r = run(d, args, Some(Path::new("/dev/full")));
         assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);

@@ -13,3 +13,4 @@ mod hostile;
 mod lints;
 mod packaging;
 mod robustness;
+mod schema;

@@ -78,6 +78,11 @@ pub enum Command {
     /// `portcullis man | man -l -` reads it now; `portcullis man --out-dir
     /// /usr/local/share/man/man1` installs `portcullis(1)` and `portcullis-check(1)` and the rest.
     Man(ManArgs),
+    /// Print the JSON Schema of the YAML policy form or of `portcullis.yaml`, for editors.
+    ///
+    /// Editors with a YAML language server validate and complete a file against it; docs/yaml.md
+    /// and docs/configuration.md say how to point them at it.
+    Schema(SchemaArgs),
 }
 
 /// Where the deploying commands keep their state.
@@ -420,6 +425,22 @@ pub struct ManArgs {
     /// instead of printing the main page.
     #[arg(long, value_name = "DIR")]
     pub out_dir: Option<PathBuf>,
+}
+
+/// The documents `schema` describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SchemaDocument {
+    /// A policy in the YAML form (`.yaml`, `.yml`).
+    Policy,
+    /// The project configuration, `portcullis.yaml`.
+    Config,
+}
+
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// Which document's schema to print.
+    #[arg(value_enum)]
+    pub document: SchemaDocument,
 }
 
 #[derive(Debug, Args)]

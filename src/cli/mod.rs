@@ -19,6 +19,7 @@ mod output;
 mod project;
 mod rollback;
 mod rules;
+mod schema;
 mod status;
 
 use std::io::Write;
@@ -61,6 +62,7 @@ pub fn run(args: &Arguments) -> Outcome {
         Command::Status(cmd) => status::run(cmd, &mut out),
         Command::Completions(cmd) => completions::run(cmd, &mut out),
         Command::Man(cmd) => man::run(cmd, &mut out),
+        Command::Schema(cmd) => schema::run(cmd, &mut out),
     };
     let outcome = match result {
         Ok(outcome) => outcome,
