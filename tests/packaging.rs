@@ -1,6 +1,7 @@
 //! What a packaged CLI owes its users: shell completions and manual pages that cover every
-//! subcommand, and a binary that needs nothing beside itself.
+//! subcommand, a binary that needs nothing beside itself, and systemd units that systemd accepts.
 
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use clap::CommandFactory;
@@ -99,6 +100,19 @@ fn the_manual_names_every_subcommand_and_has_a_page_for_each() {
         .contains(&format!("wrote {} manual pages", expected.len())));
 }
 
+/// Whether `program` is on the `PATH`.
+fn on_path(program: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|candidate| candidate.is_file())
+}
+
+/// `CI=true` or `CI=1`, as the kernel tests read it.
+fn on_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
 #[test]
 fn the_binary_needs_nothing_beside_itself() {
     // A copy of the binary, alone in a directory, run with an empty environment from another:
@@ -133,4 +147,111 @@ fn the_binary_needs_nothing_beside_itself() {
         );
         assert!(!output.stdout.is_empty(), "{args:?}");
     }
+}
+
+/// `systemd-analyze verify` on copies of `units`, in `dir`; its complaints, empty when it has
+/// none. It says nothing of a unit it accepts, and exits 0 even for an unknown key, which it
+/// only warns about: any output is a complaint.
+fn verify(analyze: &Path, dir: &Path, units: &[(String, String)], man: &[&str]) -> String {
+    let mut paths = Vec::new();
+    for (name, text) in units {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        paths.push(path);
+    }
+    let output = Command::new(analyze)
+        .arg("verify")
+        .args(man)
+        .args(&paths)
+        .env("MANPATH", dir.join("man"))
+        .env("SYSTEMD_LOG_COLOR", "0")
+        .output()
+        .unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    if output.status.success() && said.trim().is_empty() {
+        String::new()
+    } else {
+        format!("exit {:?}: {said}", output.status.code())
+    }
+}
+
+#[test]
+fn systemd_accepts_the_example_units() {
+    let Some(analyze) = on_path("systemd-analyze") else {
+        let reason = "systemd-analyze is not installed (tools/test installs systemd as root)";
+        assert!(
+            !on_ci(),
+            "the systemd units cannot be verified on CI: {reason}"
+        );
+        println!("skipped: {reason}");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    // verify refuses an ExecStart= whose binary does not exist. The units run the installed
+    // `/usr/local/bin/portcullis`; their copies run the binary under test instead, so that the
+    // check holds on a machine where portcullis is not installed (and checks the real path's
+    // program is the one built here). Other programs (nft) must be where the units say.
+    let mut units = Vec::new();
+    for path in std::fs::read_dir(root().join("examples/systemd")).unwrap() {
+        let path = path.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let text = std::fs::read_to_string(&path).unwrap().replace(
+            "/usr/local/bin/portcullis",
+            env!("CARGO_BIN_EXE_portcullis"),
+        );
+        for line in text.lines() {
+            let Some(command) = line.strip_prefix("ExecStart=") else {
+                continue;
+            };
+            let program = command.split_whitespace().next().unwrap();
+            if !Path::new(program).exists() {
+                let reason = format!("{name} runs {program}, which is not installed");
+                assert!(
+                    !on_ci(),
+                    "the systemd units cannot be verified on CI: {reason}"
+                );
+                println!("skipped: {reason}");
+                return;
+            }
+        }
+        units.push((name, text));
+    }
+    units.sort();
+    let names: Vec<&str> = units.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "portcullis-audit.service",
+            "portcullis-audit.timer",
+            "portcullis-restore.service"
+        ]
+    );
+    // verify looks up the man: pages of Documentation= with man(1): install ours where it looks.
+    let man = if on_path("man").is_some() {
+        portcullis(
+            None,
+            &[
+                "man",
+                "--out-dir",
+                dir.path().join("man/man1").to_str().unwrap(),
+            ],
+        )
+        .code(0);
+        Vec::new()
+    } else {
+        println!("man is not installed: the units' Documentation= pages are not checked");
+        vec!["--man=no"]
+    };
+    let complaints = verify(&analyze, dir.path(), &units, &man);
+    assert!(complaints.is_empty(), "{complaints}");
+
+    // The check can fail: a misspelt key is only a warning to systemd, and fails it here.
+    let mut broken = units.clone();
+    broken[0].1.push_str("\n[Service]\nProtectSystm=strict\n");
+    let complaints = verify(&analyze, dir.path(), &broken, &man);
+    assert!(complaints.contains("ProtectSystm"), "{complaints}");
 }
