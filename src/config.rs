@@ -319,9 +319,10 @@ fn config_message(error: &serde_saphyr::Error) -> String {
     }
 }
 
-/// The JSON Schema of `portcullis.yaml`, derived from the types that read it.
+/// The JSON Schema of `portcullis.yaml`, derived from the types that read it; in draft 7, as the
+/// YAML form's ([`crate::syntax::yaml_schema`]).
 pub fn schema() -> schemars::Schema {
-    let mut schema = schemars::generate::SchemaSettings::draft2020_12()
+    let mut schema = schemars::generate::SchemaSettings::draft07()
         .into_generator()
         .into_root_schema_for::<Config>();
     // A file of comments only is the defaults, and an editor reads it as `null`.

@@ -26,9 +26,10 @@ use std::marker::PhantomData;
 use schemars::generate::SchemaSettings;
 use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 
-/// The JSON Schema of a policy in the YAML form.
+/// The JSON Schema of a policy in the YAML form, in draft 7: the draft YAML language servers
+/// implement (VS Code's and yaml-language-server's validators stop there).
 pub(crate) fn schema() -> Schema {
-    let mut schema = SchemaSettings::draft2020_12()
+    let mut schema = SchemaSettings::draft07()
         .into_generator()
         .into_root_schema_for::<Policy>();
     // An empty document (or one of comments only) is an empty policy.
@@ -415,14 +416,14 @@ mod tests {
         let schema = schema().to_value();
         for (pointer, expected) in [
             ("", lower::POLICY_KEYS),
-            ("/$defs/Host", lower::HOST_KEYS),
-            ("/$defs/Chain", lower::CHAIN_KEYS),
-            ("/$defs/Rule", lower::RULE_KEYS),
-            ("/$defs/Expectation", lower::EXPECT_KEYS),
-            ("/$defs/Bind", lower::BIND_KEYS),
-            ("/$defs/ForwardPort", lower::FORWARD_KEYS),
-            ("/$defs/Masquerade", lower::MASQUERADE_KEYS),
-            ("/$defs/Snat", lower::SNAT_KEYS),
+            ("/definitions/Host", lower::HOST_KEYS),
+            ("/definitions/Chain", lower::CHAIN_KEYS),
+            ("/definitions/Rule", lower::RULE_KEYS),
+            ("/definitions/Expectation", lower::EXPECT_KEYS),
+            ("/definitions/Bind", lower::BIND_KEYS),
+            ("/definitions/ForwardPort", lower::FORWARD_KEYS),
+            ("/definitions/Masquerade", lower::MASQUERADE_KEYS),
+            ("/definitions/Snat", lower::SNAT_KEYS),
         ] {
             assert_eq!(keys(&schema, pointer), sorted(expected), "{pointer}");
         }
