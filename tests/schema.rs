@@ -56,21 +56,22 @@ fn syntax_errors(text: &str) -> Vec<String> {
         .expect("the YAML form is read without a panic")
 }
 
-/// Files under `dir` (recursively) whose names satisfy `wanted`, sorted.
+/// Files under `dir` (recursively, leaving out build output and hidden directories) whose names
+/// satisfy `wanted`, sorted.
 fn files(dir: &Path, wanted: &dyn Fn(&str) -> bool) -> Vec<PathBuf> {
     let mut found = Vec::new();
     let Ok(entries) = std::fs::read_dir(dir) else {
         return found;
     };
     for entry in entries {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            found.extend(files(&path, wanted));
-        } else if path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .is_some_and(wanted)
-        {
+        let entry = entry.unwrap();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let path = entry.path();
+        if entry.file_type().unwrap().is_dir() {
+            if name != "target" && !name.starts_with('.') {
+                found.extend(files(&path, wanted));
+            }
+        } else if wanted(&name) {
             found.push(path);
         }
     }
@@ -169,12 +170,8 @@ fn the_yaml_of_the_docs_validates_exactly_when_portcullis_reads_it() {
 fn every_configuration_in_the_repository_validates() {
     let config = validator("config");
     let configs = files(&root(), &|n| n == "portcullis.yaml");
-    let configs: Vec<&PathBuf> = configs
-        .iter()
-        .filter(|p| !p.starts_with(root().join("target")))
-        .collect();
     assert!(!configs.is_empty());
-    for path in configs {
+    for path in &configs {
         let text = std::fs::read_to_string(path).unwrap();
         Settings::parse("portcullis.yaml", &text).unwrap();
         let complaints = complaints(&config, &text);
