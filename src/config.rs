@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::model::values::TableName;
@@ -17,20 +18,26 @@ use crate::rule::Level;
 /// The file name looked up next to a policy.
 pub const FILE_NAME: &str = "portcullis.yaml";
 
-#[derive(Debug, Clone, Default, Deserialize)]
+/// The project configuration (docs/configuration.md). Every key is optional.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[schemars(title = "portcullis.yaml")]
 pub struct Config {
+    /// Where service names come from besides the policy and the IANA registry.
     #[serde(default)]
     pub registry: RegistryConfig,
+    /// The lint rules' levels and what they assume about the hosts.
     #[serde(default)]
     pub lint: LintConfig,
+    /// The generated nftables table.
     #[serde(default)]
     pub compile: CompileConfig,
+    /// How `portcullis apply` deploys.
     #[serde(default)]
     pub deploy: DeployConfig,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct RegistryConfig {
     /// services(5) files layered over the IANA registry, first listed wins; paths are relative to
@@ -39,7 +46,7 @@ pub struct RegistryConfig {
     pub overlays: Vec<PathBuf>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct LintConfig {
     /// Level per rule name or code: `error`, `warning`, `info` or `off`.
@@ -94,18 +101,19 @@ impl LintConfig {
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct CompileConfig {
     /// The table portcullis owns and replaces; nothing else is touched.
     #[serde(default)]
     pub table: TableName,
+    /// The rules every generated chain starts with; each part can be switched off.
     #[serde(default)]
     pub baseline: Baseline,
 }
 
 /// How `apply` deploys.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct DeployConfig {
     /// `apply --confirm-within`'s default: `90s`, `5m`; `0s` or unset for none.
@@ -183,24 +191,29 @@ pub fn parse_confirm_within(text: &str) -> Result<Option<std::time::Duration>, S
 }
 
 /// The rules every generated chain starts with. Each part can be switched off.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Baseline {
     /// `ct state established,related accept`
     #[serde(default = "yes")]
+    #[schemars(with = "crate::yaml_words::Boolean")]
     pub established: bool,
     /// `ct state invalid drop`
     #[serde(default = "yes")]
+    #[schemars(with = "crate::yaml_words::Boolean")]
     pub invalid: bool,
     /// Accept everything on the loopback interface.
     #[serde(default = "yes")]
+    #[schemars(with = "crate::yaml_words::Boolean")]
     pub loopback: bool,
     /// The ICMP and ICMPv6 types IPv4 and IPv6 need (RFC 4890 for ICMPv6): errors, neighbour
     /// and multicast listener discovery.
     #[serde(default = "yes")]
+    #[schemars(with = "crate::yaml_words::Boolean")]
     pub icmp: bool,
     /// Echo requests (ping) from anywhere, and ICMPv6 echo replies.
     #[serde(default = "yes")]
+    #[schemars(with = "crate::yaml_words::Boolean")]
     pub ping: bool,
 }
 
@@ -304,6 +317,21 @@ fn config_message(error: &serde_saphyr::Error) -> String {
         "invalid boolean" => "expected `true` or `false`".to_string(),
         other => other.to_string(),
     }
+}
+
+/// The JSON Schema of `portcullis.yaml`, derived from the types that read it; in draft 7, as the
+/// YAML form's ([`crate::syntax::yaml_schema`]).
+pub fn schema() -> schemars::Schema {
+    let mut schema = schemars::generate::SchemaSettings::draft07()
+        .into_generator()
+        .into_root_schema_for::<Config>();
+    // A file of comments only is the defaults, and an editor reads it as `null`.
+    schema.insert("type".into(), serde_json::json!(["object", "null"]));
+    schema.insert(
+        "$comment".into(),
+        "Printed by `portcullis schema config`; docs/configuration.md describes the file.".into(),
+    );
+    schema
 }
 
 /// Configuration files and overlays larger than this are refused (they are a few KiB).

@@ -1,5 +1,6 @@
 //! serde-saphyr's errors in the project's words: one lowercase phrase, without the library's
-//! position (the caller has one), type names or option names.
+//! position (the caller has one), type names or option names. And the words it reads as booleans,
+//! for the JSON Schemas.
 
 /// The message of a YAML error, for "invalid YAML: ..." and configuration errors.
 pub fn phrase(error: &serde_saphyr::Error) -> String {
@@ -60,6 +61,32 @@ fn translate(message: &str) -> String {
     match chars.next() {
         Some(first) => first.to_lowercase().chain(chars).collect(),
         None => "the text cannot be read as YAML".to_string(),
+    }
+}
+
+/// A boolean as the YAML reader takes one, for JSON Schemas: `true` and `false`, and YAML 1.1's
+/// words `yes`, `no`, `on`, `off`, `y` and `n` in any case. Editors read YAML 1.2, where those
+/// words are strings, so the schema accepts them as such strings too. (Quoted, `"yes"` is still a
+/// boolean to the configuration, but text to a policy's `counter`, where it is an error; an
+/// editor cannot tell the two apart.)
+pub struct Boolean;
+
+impl schemars::JsonSchema for Boolean {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Boolean".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "`true` or `false` (or YAML 1.1's `yes`, `no`, `on`, `off`, `y`, `n`).",
+            "anyOf": [
+                {"type": "boolean"},
+                {
+                    "type": "string",
+                    "pattern": "^([yY]|[yY][eE][sS]|[nN]|[nN][oO]|[oO][nN]|[oO][fF][fF]|[tT][rR][uU][eE]|[fF][aA][lL][sS][eE])$"
+                }
+            ]
+        })
     }
 }
 

@@ -1,5 +1,6 @@
 //! Generated documentation stays in step with the code: `docs/rules/` holds each rule's docs as
-//! `portcullis rule NAME` prints them. Regenerate with `PORTCULLIS_UPDATE_DOCS=1 cargo test docs`.
+//! `portcullis rule NAME` prints them, and `docs/schema/` the JSON Schemas `portcullis schema`
+//! prints. Regenerate with `PORTCULLIS_UPDATE_DOCS=1 cargo test docs`.
 
 use std::collections::BTreeMap;
 
@@ -64,5 +65,32 @@ fn rule_docs_are_current() {
     assert!(
         stale.is_empty() && extra.is_empty(),
         "docs/rules is stale (changed: {stale:?}, extra: {extra:?}); run `PORTCULLIS_UPDATE_DOCS=1 cargo test docs`"
+    );
+}
+
+/// `docs/schema/` holds what `portcullis schema` prints, for editors to read from a clone or
+/// from the repository.
+#[test]
+fn schema_files_are_current() {
+    let dir = root().join("docs/schema");
+    let mut stale = Vec::new();
+    for (document, name) in [
+        ("policy", "policy.schema.json"),
+        ("config", "config.schema.json"),
+    ] {
+        let run = crate::support::portcullis(None, &["schema", document]);
+        run.code(0);
+        let path = dir.join(name);
+        if std::env::var_os("PORTCULLIS_UPDATE_DOCS").is_some() {
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(&path, &run.stdout).unwrap();
+        }
+        if std::fs::read_to_string(&path).ok() != Some(run.stdout) {
+            stale.push(name);
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "docs/schema is stale ({stale:?}); run `PORTCULLIS_UPDATE_DOCS=1 cargo test docs`"
     );
 }

@@ -293,6 +293,9 @@ fn nothing_partial_reaches_an_output() {
         &["rules"],
         &["lookup", "ssh"],
         &["explain", "p.pcl", "tcp/22", "from", "192.0.2.1"],
+        &["completions", "bash"],
+        &["man"],
+        &["schema", "policy"],
     ] {
         let r = run(d, args, Some(Path::new("/dev/full")));
         assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
@@ -331,6 +334,17 @@ fn nothing_partial_reaches_an_output() {
     // A symlink loop is refused.
     std::os::unix::fs::symlink("loop.nft", d.join("loop.nft")).unwrap();
     run(d, &["compile", "p.pcl", "-o", "loop.nft"], None).refused("symlink loop", "symbolic links");
+    // Manual pages into a FIFO that has a page's name, and into a directory that is a file:
+    // refused, nothing written.
+    std::fs::create_dir(d.join("man1")).unwrap();
+    nix::unistd::mkfifo(
+        &d.join("man1/portcullis-check.1"),
+        nix::sys::stat::Mode::from_bits_truncate(0o600),
+    )
+    .unwrap();
+    run(d, &["man", "--out-dir", "man1"], None).refused("a page onto a FIFO", "FIFO");
+    assert_eq!(std::fs::read_dir(d.join("man1")).unwrap().count(), 1);
+    run(d, &["man", "--out-dir", "p.pcl"], None).refused("a file as the directory", "p.pcl");
     if !is_root() {
         return;
     }

@@ -12,4 +12,6 @@ mod docs;
 mod fuzz;
 mod hostile;
 mod lints;
+mod packaging;
 mod robustness;
+mod schema;

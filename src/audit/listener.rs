@@ -93,10 +93,14 @@ impl Listener {
             .user
             .as_deref()
             .or_else(|| self.processes.iter().find_map(|p| p.user.as_deref()));
-        let user = user.map(|u| format!(" as `{u}`")).unwrap_or_default();
+        let as_user = user.map(|u| format!(" as `{u}`")).unwrap_or_default();
         match self.processes.as_slice() {
-            [] => format!("a process this user cannot see{user}"),
-            [one] => format!("`{}` (pid {}){user}", one.name, one.pid),
+            // Another PID namespace's, or another user's to an audit without root.
+            [] => match user {
+                Some(u) => format!("a process of `{u}` that audit cannot see"),
+                None => "a process audit cannot see".to_string(),
+            },
+            [one] => format!("`{}` (pid {}){as_user}", one.name, one.pid),
             [first, rest @ ..] => {
                 let mut names: Vec<&str> = Vec::new();
                 for p in rest.iter().filter(|p| p.name != first.name) {
@@ -106,7 +110,7 @@ impl Listener {
                 }
                 let others = names.iter().map(|n| format!(", `{n}`")).collect::<String>();
                 format!(
-                    "`{}` (pid {} and {} more{others}){user}",
+                    "`{}` (pid {} and {} more{others}){as_user}",
                     first.name,
                     first.pid,
                     rest.len()
@@ -169,7 +173,7 @@ mod tests {
     fn holders_are_named_with_their_user() {
         assert_eq!(
             listener(Vec::new()).holder(),
-            "a process this user cannot see as `root`"
+            "a process of `root` that audit cannot see"
         );
         let nginx = listener(vec![
             process(812, "nginx", "root"),

@@ -84,6 +84,21 @@ pub enum Command {
     /// Sees the sockets of its own network namespace; run as root to see every process. Exits
     /// 0 when there is nothing at error level, 1 when there is, 2 on usage or I/O errors.
     Audit(AuditArgs),
+    /// Print the completion script for a shell.
+    ///
+    /// `portcullis completions bash > ~/.local/share/bash-completion/completions/portcullis`;
+    /// README.md says where zsh and fish look for theirs.
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff), or write a page for every subcommand with `--out-dir`.
+    ///
+    /// `portcullis man | man -l -` reads it now; `portcullis man --out-dir
+    /// /usr/local/share/man/man1` installs `portcullis(1)` and `portcullis-check(1)` and the rest.
+    Man(ManArgs),
+    /// Print the JSON Schema of the YAML policy form or of `portcullis.yaml`, for editors.
+    ///
+    /// Editors with a YAML language server validate and complete a file against it; docs/yaml.md
+    /// and docs/configuration.md say how to point them at it.
+    Schema(SchemaArgs),
 }
 
 #[derive(Debug, Args)]
@@ -465,6 +480,45 @@ pub struct RulesArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = DataFormat::Human)]
     pub format: DataFormat,
+}
+
+/// The shells `completions` writes scripts for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in.
+    #[arg(value_enum)]
+    pub shell: Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write `portcullis.1` and one page per subcommand (`portcullis-check.1`, ...) into DIR
+    /// instead of printing the main page.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
+}
+
+/// The documents `schema` describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SchemaDocument {
+    /// A policy in the YAML form (`.yaml`, `.yml`).
+    Policy,
+    /// The project configuration, `portcullis.yaml`.
+    Config,
+}
+
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// Which document's schema to print.
+    #[arg(value_enum)]
+    pub document: SchemaDocument,
 }
 
 #[derive(Debug, Args)]

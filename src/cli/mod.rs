@@ -9,15 +9,18 @@ mod audit;
 mod build;
 mod check;
 mod compile;
+mod completions;
 mod confirm;
 mod diff;
 mod error;
 mod explain;
 mod lookup;
+mod man;
 mod output;
 mod project;
 mod rollback;
 mod rules;
+mod schema;
 mod status;
 mod test;
 
@@ -61,6 +64,9 @@ pub fn run(args: &Arguments) -> Outcome {
         Command::Rollback(cmd) => rollback::run(cmd, &mut out),
         Command::Status(cmd) => status::run(cmd, &mut out),
         Command::Audit(cmd) => audit::run(cmd, args, &mut out),
+        Command::Completions(cmd) => completions::run(cmd, &mut out),
+        Command::Man(cmd) => man::run(cmd, &mut out),
+        Command::Schema(cmd) => schema::run(cmd, &mut out),
     };
     let outcome = match result {
         Ok(outcome) => outcome,

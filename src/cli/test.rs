@@ -9,7 +9,6 @@ use super::build::{build, note_warnings, Goal, Hosts};
 use super::error::CliError;
 use super::output::{Outcome, Output};
 use super::project;
-use crate::compile::Ruleset;
 use crate::lab::LabError;
 use crate::nft::Nft;
 use crate::proof::{self, render, HostProof};
@@ -63,7 +62,7 @@ pub fn run(cmd: &TestArgs, args: &Arguments, out: &mut Output) -> Result<Outcome
         let text = match &given {
             Some(text) => text.as_str(),
             None => {
-                compiled = to_script(ruleset);
+                compiled = ruleset.to_nft();
                 compiled.as_str()
             }
         };
@@ -94,10 +93,6 @@ pub fn run(cmd: &TestArgs, args: &Arguments, out: &mut Output) -> Result<Outcome
     } else {
         Outcome::Findings
     })
-}
-
-fn to_script(ruleset: &Ruleset) -> String {
-    ruleset.to_nft()
 }
 
 fn read_ruleset(path: &Path) -> Result<String, CliError> {

@@ -159,6 +159,23 @@ impl TryFrom<String> for TableName {
     }
 }
 
+/// Exactly [`TableName::new`]'s checks, so that editors flag what `portcullis` refuses.
+impl schemars::JsonSchema for TableName {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "TableName".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A letter, then letters, digits, `_` or `-`; not a word nft reads as a keyword.",
+            "type": "string",
+            "pattern": "^[A-Za-z][A-Za-z0-9_-]*$",
+            "maxLength": MAX_TABLE_NAME_LEN,
+            "not": {"enum": NFT_KEYWORDS},
+        })
+    }
+}
+
 impl fmt::Display for TableName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)

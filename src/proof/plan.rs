@@ -482,6 +482,21 @@ mod tests {
     }
 
     #[test]
+    fn unique_local_and_global_ipv6_nets_are_probed() {
+        let plans = plans(
+            "net lan = fd12:3456:789a::/64, 2001:db8:5::/64\ninput drop {\n  \
+             allow ssh from lan\n  expect open ssh from lan\n}\n",
+        );
+        assert!(plans[0].unprobed.is_empty(), "{:?}", plans[0].unprobed);
+        let probes = shown(&plans[0]).join("\n");
+        assert!(probes.contains("from fd12:3456:789a:: "), "{probes}");
+        assert!(
+            probes.contains("from 2001:db8:5:0:ffff:ffff:ffff:ffff "),
+            "{probes}"
+        );
+    }
+
+    #[test]
     fn interfaces_get_links_of_their_names_and_lo_is_not_probed() {
         let plans = plans(
             "input drop {\n  allow ssh on eth1\n  expect open ssh on eth1\n  \

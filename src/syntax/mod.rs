@@ -38,6 +38,11 @@ pub fn parse_yaml(file: FileId, text: &str) -> (PolicyFile, Vec<Diagnostic>) {
     (PolicyFile { file, items }, diagnostics)
 }
 
+/// The JSON Schema of the YAML form, for editors: its shapes, not the values in policy syntax.
+pub fn yaml_schema() -> schemars::Schema {
+    yaml::schema::schema()
+}
+
 /// Parses a policy file in the form its name says: `.yaml` and `.yml` are YAML, anything else is
 /// the text form.
 pub fn parse(file: FileId, file_name: &str, text: &str) -> (PolicyFile, Vec<Diagnostic>) {

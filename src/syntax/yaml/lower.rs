@@ -21,7 +21,7 @@ use crate::syntax::lexical;
 use crate::syntax::parse_error::{self, Context};
 use crate::syntax::parser::{mixed_signs, not_an_expect_option, stack_mismatch, Builder};
 
-const POLICY_KEYS: &[&str] = &[
+pub(super) const POLICY_KEYS: &[&str] = &[
     "include",
     "services",
     "nets",
@@ -34,7 +34,7 @@ const POLICY_KEYS: &[&str] = &[
     "masquerade",
     "snat",
 ];
-const HOST_KEYS: &[&str] = &[
+pub(super) const HOST_KEYS: &[&str] = &[
     "binds",
     "input",
     "output",
@@ -43,18 +43,18 @@ const HOST_KEYS: &[&str] = &[
     "masquerade",
     "snat",
 ];
-const CHAIN_KEYS: &[&str] = &["policy", "rules", "expect"];
-const RULE_KEYS: &[&str] = &[
+pub(super) const CHAIN_KEYS: &[&str] = &["policy", "rules", "expect"];
+pub(super) const RULE_KEYS: &[&str] = &[
     "allow", "deny", "reject", "from", "to", "on", "limit", "log", "counter",
 ];
-const EXPECT_KEYS: &[&str] = &["open", "closed", "limited", "from", "to", "on"];
+pub(super) const EXPECT_KEYS: &[&str] = &["open", "closed", "limited", "from", "to", "on"];
 /// A rule's options that an expectation does not take: reported as the text form reports them,
 /// not as unknown keys.
 const RULE_ONLY_KEYS: &[&str] = &["limit", "log", "counter"];
-const BIND_KEYS: &[&str] = &["process", "on", "stack", "services", "as"];
-const FORWARD_KEYS: &[&str] = &["port", "from", "on", "at", "to"];
-const MASQUERADE_KEYS: &[&str] = &["on", "from"];
-const SNAT_KEYS: &[&str] = &["on", "from", "to"];
+pub(super) const BIND_KEYS: &[&str] = &["process", "on", "stack", "services", "as"];
+pub(super) const FORWARD_KEYS: &[&str] = &["port", "from", "on", "at", "to"];
+pub(super) const MASQUERADE_KEYS: &[&str] = &["on", "from"];
+pub(super) const SNAT_KEYS: &[&str] = &["on", "from", "to"];
 
 pub(crate) struct Lowering {
     file: FileId,

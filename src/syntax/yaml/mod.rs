@@ -2,6 +2,7 @@
 
 mod lower;
 mod node;
+pub(crate) mod schema;
 
 use super::ast::Item;
 use crate::diagnostic::Diagnostic;
