@@ -23,10 +23,10 @@ use super::topology::Topology;
 
 const PORTCULLIS: &str = env!("CARGO_BIN_EXE_portcullis");
 
-/// Someone else's tables: chains, a named set with elements, a map, a named counter, rules with
+/// Someone else's tables (listed by [`foreign_tables`]): chains, a named set with elements, a map, a named counter, rules with
 /// counters, in two families. Their counters hold values and count only traffic the tests never
 /// send, so the tables compare whole, counters included.
-const FOREIGN: &str = "\
+pub const FOREIGN: &str = "\
 table ip foreign {
   counter seen { packets 7 bytes 420 }
   set keep {
@@ -158,22 +158,8 @@ impl Host {
             .ok()
     }
 
-    /// The foreign tables as JSON values without handles.
     fn foreign(&self) -> Vec<serde_json::Value> {
-        ["ip foreign", "inet other"]
-            .iter()
-            .map(|table| {
-                let (family, name) = table.split_once(' ').expect("family and name");
-                let text = self
-                    .server()
-                    .exec("nft", &["-j", "list", "table", family, name])
-                    .unwrap_or_else(|e| panic!("{e}"));
-                let mut value: serde_json::Value =
-                    serde_json::from_str(&text).expect("nft writes JSON");
-                strip(&mut value);
-                value
-            })
-            .collect()
+        foreign_tables(self.server())
     }
 
     /// Which of tcp/2000 and tcp/2001 connect from the client, over both families.
@@ -217,6 +203,23 @@ impl Host {
             .expect("script made executable");
         path.display().to_string()
     }
+}
+
+/// The tables of [`FOREIGN`] in `ns`, as JSON values without handles.
+pub fn foreign_tables(ns: &Netns) -> Vec<serde_json::Value> {
+    ["ip foreign", "inet other"]
+        .iter()
+        .map(|table| {
+            let (family, name) = table.split_once(' ').expect("family and name");
+            let text = ns
+                .exec("nft", &["-j", "list", "table", family, name])
+                .unwrap_or_else(|e| panic!("{e}"));
+            let mut value: serde_json::Value =
+                serde_json::from_str(&text).expect("nft writes JSON");
+            strip(&mut value);
+            value
+        })
+        .collect()
 }
 
 fn strip(value: &mut serde_json::Value) {

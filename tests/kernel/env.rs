@@ -1,7 +1,8 @@
 //! Whether this machine can run kernel tests: root, `ip` and `nft`, and network namespaces. The
 //! one rule for what happens when it cannot is [`machine`]: the kernel tests are reported as
 //! ignored, with one line that says why, except on CI (`CI=true` or `CI=1`), where a skipped
-//! proof is a failed proof and the run fails with the reason.
+//! proof is a failed proof and the run fails with the reason. The fleet tests need more (sshd,
+//! ssh and ansible-core, [`fleet`]) under the same rule.
 
 use std::process::Command;
 use std::sync::OnceLock;
@@ -40,6 +41,49 @@ pub fn require() -> Result<(), String> {
         format!("cannot run a kernel test here: {reason} (needs root, ip and nft)")
     })
 }
+
+/// The rule applied to the fleet tests, which need the kernel tests' machine and also sshd,
+/// ssh and ansible-core (installed into a virtualenv by the first run, [`super::ansible`]).
+/// Called only on a machine that can run kernel tests.
+pub fn fleet() -> Machine {
+    match fleet_availability() {
+        Ok(()) => Machine::Ready,
+        Err(reason) if on_ci() => Machine::Fail(format!(
+            "the fleet tests cannot run on CI: {reason} (tools/test installs openssh-server and \
+             python3-venv; ansible-core comes from PyPI); on CI a skipped test is a failed one"
+        )),
+        Err(reason) => Machine::Ignore(format!(
+            "fleet tests ignored: {reason} (they need sshd, ssh and ansible-core from PyPI)"
+        )),
+    }
+}
+
+/// Whether a fleet test can run here, for one run anyway: the test's failure if it cannot.
+pub fn require_fleet() -> Result<(), String> {
+    require()?;
+    fleet_availability().map_err(|reason| format!("cannot run a fleet test here: {reason}"))
+}
+
+fn fleet_availability() -> Result<(), String> {
+    static AVAILABLE: OnceLock<Result<(), String>> = OnceLock::new();
+    AVAILABLE.get_or_init(probe_fleet).clone()
+}
+
+fn probe_fleet() -> Result<(), String> {
+    if !std::path::Path::new(SSHD).exists() {
+        return Err(format!("{SSHD} is not installed (Debian's openssh-server)"));
+    }
+    for program in ["ssh", "ssh-keygen"] {
+        Command::new(program)
+            .arg("-?")
+            .output()
+            .map_err(|e| format!("`{program}` cannot run ({e})"))?;
+    }
+    super::ansible::ansible_playbook().map(drop)
+}
+
+/// The OpenSSH server the fleet tests start in each host's namespace.
+pub const SSHD: &str = "/usr/sbin/sshd";
 
 fn on_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")

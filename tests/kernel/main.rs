@@ -30,6 +30,10 @@
 //!   unconfirmed apply rolls back by itself when `apply` exits, is killed, or loses its session.
 //! - [`audit`]: `audit` run in a namespace with real listeners of both protocols and families,
 //!   as root and as `nobody`: each finding and non-finding.
+//! - [`fleet`]: the Ansible role of `examples/ansible` run over SSH against four hosts, each a
+//!   namespace with its own sshd: every host gets its own ruleset in batches, and a host whose
+//!   new rules shut the controller out is not confirmed, rolls back by itself and stops the
+//!   roll-out before the next batch. It also needs sshd, ssh and ansible-core ([`ansible`]).
 //!
 //! This is a test target of its own (`cargo test --test kernel`) with a libtest-mimic harness
 //! ([`trials`]): every module lists its tests, each runs on a thread of its own, and names,
@@ -37,9 +41,11 @@
 //! with libtest (what a test prints goes through `say!`, kept with its result). The tests need
 //! root, `ip`, `nft` and network namespaces, and one rule decides what happens without them
 //! ([`env`]): the kernel tests are reported as ignored, with one line that says why, except on CI
-//! (`CI=true` or `CI=1`), where the run fails with the reason. The few tests of the harness's own
-//! machinery that need no kernel run everywhere.
+//! (`CI=true` or `CI=1`), where the run fails with the reason; the same rule covers what the
+//! fleet test needs besides. The few tests of the harness's own machinery that need no kernel
+//! run everywhere.
 
+mod ansible;
 mod env;
 mod plan;
 mod rng;
@@ -60,6 +66,7 @@ mod constructs;
 mod deploy;
 mod examples;
 mod expectations;
+mod fleet;
 mod forwarding;
 mod harness;
 mod ipv6;
@@ -78,6 +85,7 @@ fn main() -> std::process::ExitCode {
             deploy::tests(),
             examples::tests(),
             expectations::tests(),
+            fleet::tests(),
             forwarding::tests(),
             harness::tests(),
             ipv6::tests(),

@@ -23,6 +23,8 @@ use super::env::{self, Machine};
 pub enum Needs {
     /// Root, `ip`, `nft` and network namespaces ([`env`]).
     Kernel,
+    /// What `Kernel` needs, and sshd, ssh and ansible-core ([`env::fleet`]).
+    Fleet,
     /// Nothing: it checks the tests' own machinery (a generator, a shrinker) without the kernel.
     Nothing,
 }
@@ -139,28 +141,48 @@ pub fn main(mut tests: Vec<Test>) -> ExitCode {
         ignored: false,
         ..args.clone()
     };
-    let kernel_selected = tests.iter().any(|test| {
-        test.needs == Needs::Kernel
-            && !by_name.is_filtered_out(&Trial::test(test.name.clone(), || Ok(())))
-    });
-    let ignore_kernel = if args.list || args.bench || !kernel_selected {
-        None
-    } else {
-        match env::machine() {
+    let selected = |needs: &[Needs]| {
+        !args.list
+            && !args.bench
+            && tests.iter().any(|test| {
+                needs.contains(&test.needs)
+                    && !by_name.is_filtered_out(&Trial::test(test.name.clone(), || Ok(())))
+            })
+    };
+    let ignore_kernel = match selected(&[Needs::Kernel, Needs::Fleet]) {
+        false => None,
+        true => match env::machine() {
             Machine::Ready => None,
             Machine::Ignore(line) => Some(line),
             Machine::Fail(message) => {
                 eprintln!("error: {message}");
                 return ExitCode::from(101);
             }
-        }
+        },
+    };
+    // The fleet's own needs are looked at on a machine that runs kernel tests.
+    let ignore_fleet = match ignore_kernel.is_none() && selected(&[Needs::Fleet]) {
+        false => None,
+        true => match env::fleet() {
+            Machine::Ready => None,
+            Machine::Ignore(line) => Some(line),
+            Machine::Fail(message) => {
+                eprintln!("error: {message}");
+                return ExitCode::from(101);
+            }
+        },
     };
 
     keep_panic_messages();
     let trials = tests
         .into_iter()
         .map(|test| {
-            let ignored = test.ignored || (test.needs == Needs::Kernel && ignore_kernel.is_some());
+            let ignored = test.ignored
+                || match test.needs {
+                    Needs::Kernel => ignore_kernel.is_some(),
+                    Needs::Fleet => ignore_kernel.is_some() || ignore_fleet.is_some(),
+                    Needs::Nothing => false,
+                };
             let Test {
                 name, needs, body, ..
             } = test;
@@ -170,8 +192,10 @@ pub fn main(mut tests: Vec<Test>) -> ExitCode {
         .collect();
     let conclusion = libtest_mimic::run(&args, trials);
     // Beside the summary that counts them, unless they were run all the same (and failed).
-    if let Some(line) = ignore_kernel.filter(|_| !args.ignored && !args.include_ignored) {
-        println!("{line}\n");
+    if !args.ignored && !args.include_ignored {
+        for line in ignore_kernel.iter().chain(&ignore_fleet) {
+            println!("{line}\n");
+        }
     }
     conclusion.exit_code()
 }
@@ -179,9 +203,11 @@ pub fn main(mut tests: Vec<Test>) -> ExitCode {
 /// Runs one test body on a thread of its own named after the test; a panic is a failure whose
 /// message is what the test said and where it panicked.
 fn run(name: &str, needs: Needs, body: fn(), output: Output) -> Result<(), Failed> {
-    if needs == Needs::Kernel {
-        // Only `--ignored` or `--include-ignored` get here on a machine that cannot run it.
-        env::require()?;
+    // Only `--ignored` or `--include-ignored` get here on a machine that cannot run it.
+    match needs {
+        Needs::Kernel => env::require()?,
+        Needs::Fleet => env::require_fleet()?,
+        Needs::Nothing => {}
     }
     let thread = std::thread::Builder::new()
         .name(name.to_string())
