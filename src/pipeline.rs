@@ -48,8 +48,8 @@ fn front_end(mut loaded: Loaded, settings: &Settings, levels: &Levels, lint: boo
         settings.config.compile.baseline.parts(),
         &mut diagnostics,
     );
-    // Nothing reads the syntax trees after resolution; at a million rules they are a quarter of
-    // the memory, and the analysis that follows needs as much again.
+    // Nothing reads the syntax trees after resolution, and at a million rules they hold a few
+    // hundred megabytes the analysis that follows can use.
     loaded.forget_syntax();
     if lint {
         let ctx = LintContext::new(
