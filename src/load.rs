@@ -34,6 +34,12 @@ impl Loaded {
     pub fn root(&self) -> FileId {
         FileId(0)
     }
+
+    /// Drops the syntax trees, keeping the sources and the diagnostics: for a policy that has
+    /// been resolved, whose trees nothing reads again.
+    pub fn forget_syntax(&mut self) {
+        self.files = Vec::new();
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -49,6 +49,9 @@ impl Default for Parts {
     }
 }
 
+/// The most rules [`rules`] gives a chain: the resolver leaves room for them in front.
+pub const MAX_RULES: usize = 7;
+
 /// The baseline's rules for a chain of `kind` whose header is at `span`, in the order the
 /// compiler writes them.
 ///
@@ -90,4 +93,21 @@ pub fn rules(kind: ChainKind, parts: Parts, span: Span) -> Vec<Rule> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn max_rules_is_the_most_any_chain_gets() {
+        for kind in ChainKind::ALL {
+            let all = rules(
+                kind,
+                Parts::default(),
+                Span::new(crate::source::FileId(0), 0, 0),
+            );
+            assert!(all.len() <= MAX_RULES, "{kind:?}: {}", all.len());
+        }
+    }
 }

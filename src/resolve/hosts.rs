@@ -127,11 +127,19 @@ fn resolve_host(
                     policy: chain.policy.node,
                     policy_span: chain.policy.span,
                     span: chain.kind.span,
-                    rules: chain
-                        .rules
-                        .iter()
-                        .map(|r| resolve_rule(r, services, nets, diagnostics))
-                        .collect(),
+                    rules: {
+                        // Room for the baseline's rules, which go in front without a copy.
+                        let mut rules = Vec::with_capacity(
+                            chain.rules.len() + crate::model::baseline::MAX_RULES,
+                        );
+                        rules.extend(
+                            chain
+                                .rules
+                                .iter()
+                                .map(|r| resolve_rule(r, services, nets, diagnostics)),
+                        );
+                        rules
+                    },
                     expectations: chain
                         .expectations
                         .iter()
