@@ -420,6 +420,28 @@ fn action_stmt(a: &Action) -> Statement<'static> {
                 data: Expression::Named(NamedExpression::Set(items)),
             })
         }
+        Action::SourceVmap(family, entries) => {
+            let key = concat(vec![
+                payload(family::payload(*family), "saddr"),
+                meta(MetaKey::L4proto),
+                payload("th", "dport"),
+            ]);
+            let items = entries
+                .iter()
+                .map(|e| {
+                    let k = concat(vec![
+                        addr_elem(&e.addr),
+                        s(e.protocol.as_str()),
+                        port(e.lo, e.hi),
+                    ]);
+                    SetItem::MappingStatement(k, verdict_stmt(&e.verdict))
+                })
+                .collect();
+            Statement::VerdictMap(stmt::VerdictMap {
+                key,
+                data: Expression::Named(NamedExpression::Set(items)),
+            })
+        }
         Action::ByteVmap(key, entries) => {
             let (key, family) = match key {
                 ByteKey::IcmpType(family) => {

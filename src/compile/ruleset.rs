@@ -157,6 +157,7 @@ impl Rule {
             .iter()
             .map(|a| match a {
                 Action::Vmap(entries) => entries.len(),
+                Action::SourceVmap(_, entries) => entries.len(),
                 Action::ByteVmap(_, entries) => entries.len(),
                 _ => 0,
             })
@@ -297,6 +298,17 @@ pub(super) struct VmapEntry {
     pub verdict: Verdict,
 }
 
+/// An entry of a verdict map keyed by source address, protocol and port:
+/// `10.0.0.0/24 . tcp . 1000-2000 : accept`. The map's entries are disjoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct SourceEntry {
+    pub addr: AddrElem,
+    pub protocol: Protocol,
+    pub lo: u16,
+    pub hi: u16,
+    pub verdict: Verdict,
+}
+
 /// The key of a verdict map over one byte: an ICMP type, or the protocol number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum ByteKey {
@@ -329,6 +341,8 @@ pub(super) enum RejectWith {
 pub(super) enum Action {
     Verdict(Verdict),
     Vmap(Vec<VmapEntry>),
+    /// `ip saddr . meta l4proto . th dport vmap { ... }`: one family's sources with their ports.
+    SourceVmap(Family, Vec<SourceEntry>),
     /// `icmp type vmap { ... }`, `meta l4proto vmap { ... }`.
     ByteVmap(ByteKey, Vec<ByteEntry>),
     Limit(Limit),

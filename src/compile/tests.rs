@@ -463,6 +463,26 @@ fn run(ruleset: &Ruleset, chain: &NftChain, packet: &Packet, under: bool) -> Opt
                         None => continue 'rules,
                     }
                 }
+                Action::SourceVmap(f, entries) => {
+                    let hits: Vec<_> = entries
+                        .iter()
+                        .filter(|e| {
+                            Family::of(packet.src) == *f
+                                && e.addr.contains(packet.src)
+                                && matches!(packet.transport, Transport::Port(p, port)
+                                    if p == e.protocol && e.lo <= port && port <= e.hi)
+                        })
+                        .collect();
+                    // The kernel refuses overlapping keys in an interval map.
+                    assert!(hits.len() <= 1, "overlapping entries {hits:?}");
+                    match hits
+                        .first()
+                        .and_then(|e| follow(ruleset, &e.verdict, packet, under))
+                    {
+                        Some(verdict) => return Some(verdict),
+                        None => continue 'rules,
+                    }
+                }
                 Action::ByteVmap(key, entries) => {
                     let value = match (key, packet.transport) {
                         (ByteKey::IcmpType(Family::V4), Transport::Icmp(t))
@@ -592,6 +612,16 @@ pub(super) mod equivalence {
     use super::*;
     use proptest::prelude::*;
 
+    /// Pairwise disjoint sources, each holding some of [`arb_packet`]'s addresses.
+    const DISJOINT_SOURCES: &[&[&str]] = &[
+        &["10.0.0.1/32"],
+        &["10.1.2.3/32"],
+        &["10.3.0.0/16", "2001:db8:1::/48"],
+        &["11.0.0.0/8"],
+        &["192.0.2.7/32", "2001:db9::1/128"],
+        &["2001:db8::1/128"],
+    ];
+
     pub(super) fn arb_packet() -> impl Strategy<Value = Packet> {
         let v4 = ["10.0.0.1", "10.1.2.3", "10.3.0.1", "11.0.0.1", "192.0.2.7"];
         let v6 = ["2001:db8::1", "2001:db8:1::5", "2001:db9::1"];
@@ -660,6 +690,47 @@ pub(super) mod equivalence {
                 let under = model_chain.evaluate_under_limits(packet).verdict;
                 prop_assert_eq!(run_base(&ruleset, kind, packet, false), over, "over the limits: {}\n{}", packet, ruleset.to_nft());
                 prop_assert_eq!(run_base(&ruleset, kind, packet, true), under, "under the limits: {}\n{}", packet, ruleset.to_nft());
+            }
+        }
+
+        /// Runs of rules whose sources are the same or disjoint (single addresses, nets of one
+        /// family or both), now and then a decorated rule or one from anywhere between them: the
+        /// source sets and source-keyed verdict maps.
+        #[test]
+        fn source_runs_decide_like_the_model(
+            rules in prop::collection::vec(
+                (arb_rule(), 0..DISJOINT_SOURCES.len() + 1, prop::bool::weighted(0.8)),
+                0..12,
+            ),
+            default in prop_oneof![Just(Verdict::Accept), Just(Verdict::Drop), Just(Verdict::Reject)],
+            packets in prop::collection::vec(arb_packet(), 24),
+        ) {
+            let rules = rules
+                .into_iter()
+                .map(|(mut rule, source, plain)| {
+                    if let Some(prefixes) = DISJOINT_SOURCES.get(source) {
+                        rule.src = addrs(prefixes);
+                        rule.src_names.clear();
+                        rule.src_negated = false;
+                    }
+                    if plain {
+                        rule.limit = None;
+                        rule.log = None;
+                        rule.counter = false;
+                        rule.dst = AddrSet::any();
+                        rule.interface = None;
+                    }
+                    rule
+                })
+                .collect();
+            let model_chain = chain(ChainKind::Input, default, rules);
+            let h = host(None, vec![model_chain.clone()]);
+            let ruleset = compile_model(&office(), &h, &no_baseline()).unwrap();
+            for packet in &packets {
+                let over = model_chain.evaluate(packet).verdict;
+                let under = model_chain.evaluate_under_limits(packet).verdict;
+                prop_assert_eq!(run_base(&ruleset, ChainKind::Input, packet, false), over, "over the limits: {}\n{}", packet, ruleset.to_nft());
+                prop_assert_eq!(run_base(&ruleset, ChainKind::Input, packet, true), under, "under the limits: {}\n{}", packet, ruleset.to_nft());
             }
         }
     }
