@@ -4,7 +4,10 @@
 //! Policies have 1–8 rules over a small universe: allow/deny/reject, TCP and UDP ports and ranges
 //! in 2000–2010, sources among a few nets of both families (literal, named, `any`, negated with
 //! `!`), now and then a destination (negated or not), interfaces (a list, or negated), `log` or
-//! `counter`, and a default of accept, drop or reject. They are written as policy text, so the
+//! `counter`, and a default of accept, drop or reject. Two in five draw their sources from
+//! pairwise disjoint nets and single addresses instead, half of them after a block list of
+//! `deny from ADDR` rules: the runs the compiler turns into source sets and verdict maps keyed by
+//! source, protocol and port. They are written as policy text, so the
 //! parser and resolver are exercised too.
 //!
 //! `PORTCULLIS_KERNEL_CASES` sets the number of policies (default 200), `PORTCULLIS_KERNEL_SEED`
@@ -83,10 +86,44 @@ const TO: &[&str] = &[
     "any",
 ];
 
+/// Sources that are pairwise disjoint, each holding probe sources: runs of rules from these are
+/// what the compiler turns into source sets and source-keyed verdict maps.
+const DISJOINT_FROM: &[&str] = &[
+    "10.99.0.2",
+    "10.99.0.130",
+    "192.0.2.0/24",
+    "203.0.113.9",
+    "fd00:99::/64",
+    "2001:db8:1::/48",
+    "2001:db8:2::10",
+    "203.0.113.9, 2001:db8:2::10",
+];
+
+/// Single addresses among the probe sources, for block lists.
+const SINGLE: &[&str] = &[
+    "10.99.0.2",
+    "10.99.0.130",
+    "203.0.113.9",
+    "fd00:99::2",
+    "2001:db8:1::10",
+    "2001:db8:2::10",
+];
+
 fn generate(rng: &mut Rng) -> String {
     let mut named = BTreeSet::new();
     let mut rules = Vec::new();
-    for _ in 0..rng.between(1, 8) {
+    // Two policies in five are runs of rules from disjoint sources, half of them after a block
+    // list of single addresses; the rest draw sources from nested and overlapping nets.
+    let source_runs = rng.chance(40);
+    let count = rng.between(1, 8) as usize;
+    if source_runs && rng.chance(50) {
+        let mut listed = BTreeSet::new();
+        for _ in 0..rng.between(2, 4).min(count as u64) {
+            listed.insert(*rng.pick(SINGLE));
+        }
+        rules.extend(listed.iter().map(|a| format!("deny from {a}")));
+    }
+    while rules.len() < count {
         let mut rule = rng.pick(&["allow", "deny", "reject"]).to_string();
         if !rng.chance(10) {
             let specs: Vec<String> = (0..rng.between(1, 3))
@@ -104,7 +141,9 @@ fn generate(rng: &mut Rng) -> String {
             rule.push(' ');
             rule.push_str(&specs.join(", "));
         }
-        if rng.chance(60) {
+        if source_runs && !rng.chance(15) {
+            let _ = write!(rule, " from {}", rng.pick(DISJOINT_FROM));
+        } else if !source_runs && rng.chance(60) {
             let members: Vec<String> = (0..rng.between(1, 2))
                 .map(|_| {
                     if rng.chance(30) {
@@ -124,7 +163,7 @@ fn generate(rng: &mut Rng) -> String {
             };
             let _ = write!(rule, " from {}", members.join(", "));
         }
-        if rng.chance(15) {
+        if rng.chance(if source_runs { 5 } else { 15 }) {
             let to = rng.pick(TO);
             let bang = if *to != "any" && rng.chance(25) {
                 "!"
@@ -133,7 +172,7 @@ fn generate(rng: &mut Rng) -> String {
             };
             let _ = write!(rule, " to {bang}{to}");
         }
-        if rng.chance(10) {
+        if rng.chance(if source_runs { 5 } else { 10 }) {
             let on = rng.pick(&[
                 "pcs0",
                 "pcs7",
