@@ -421,24 +421,12 @@ fn action_stmt(a: &Action) -> Statement<'static> {
             })
         }
         Action::SourceVmap(family, entries) => {
-            let key = concat(vec![
-                payload(family::payload(*family), "saddr"),
-                meta(MetaKey::L4proto),
-                payload("th", "dport"),
-            ]);
             let items = entries
                 .iter()
-                .map(|e| {
-                    let k = concat(vec![
-                        addr_elem(&e.addr),
-                        s(e.protocol.as_str()),
-                        port(e.lo, e.hi),
-                    ]);
-                    SetItem::MappingStatement(k, verdict_stmt(&e.verdict))
-                })
+                .map(|e| SetItem::MappingStatement(addr_elem(&e.addr), verdict_stmt(&e.verdict)))
                 .collect();
             Statement::VerdictMap(stmt::VerdictMap {
-                key,
+                key: payload(family::payload(*family), "saddr"),
                 data: Expression::Named(NamedExpression::Set(items)),
             })
         }

@@ -7,11 +7,12 @@
 //!   a block has, a packet meets one lookup.
 //! - a *source run*: consecutive plain rules with the same destination and interface whose
 //!   sources are, pairwise, the same or disjoint. A packet's source then picks at most one group
-//!   of them, so first match within each group decides: one named set of sources when every rule
-//!   has the same verdict and services (`ip saddr @input_r3_src_v4 drop`), else one verdict map per
-//!   family keyed by source, protocol and port (`ip saddr . meta l4proto . th dport vmap`), whose
-//!   entries are disjoint by construction. However many rules, nets and ports the run has, a
-//!   packet meets one lookup per family.
+//!   of them (the rules with that source), and first match within the group decides. When every
+//!   rule has the same verdict and services the run is one block from the union of its sources
+//!   (`ip saddr @input_r3_src_v4 drop`); else one verdict map per family from source to the
+//!   group's verdict or to a chain of the group's own holding its block dispatch
+//!   (`ip saddr vmap { 10.1.0.0/16 : jump input_r3_s1, 10.9.0.0/16 : drop }`). However many rules,
+//!   nets and ports the run has, a packet meets one source lookup and one group's dispatch.
 //! - a *decorated* rule: one with a limit, log or counter, kept in its place. Consecutive rules
 //!   that only log, with the same prefix, verdict, addresses and interface, are merged.
 //!
@@ -20,7 +21,7 @@
 //! small chain of its own; when the chain returns, evaluation continues with the next unit, just as
 //! [`crate::model::Chain::evaluate`] moves past a rate-limited rule over its rate.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use super::baseline;
 use super::names::{self, Namer};
@@ -47,6 +48,9 @@ const FTP_HELPER: &str = "ftp-standard";
 const INLINE_ELEMENTS: usize = 64;
 /// A run's union of sources is a named set beyond this many elements, written inline up to it.
 const INLINE_SOURCES: usize = 16;
+/// A run of rules from different sources becomes a verdict map over the sources from this many
+/// sources on; fewer stay blocks of their own, which read better than a map and a chain each.
+const MAP_GROUPS: usize = 3;
 /// Per-source rate state is kept at most this long after a source's last packet.
 const MAX_METER_TIMEOUT: u64 = 30 * 24 * 3600;
 
@@ -447,7 +451,7 @@ impl Compiler<'_> {
             chain_name: format!("{kind}_r{first_index}"),
         };
         if unit.kind == UnitKind::Sources {
-            return self.sources_unit(&unit.rules, &frame);
+            return self.sources_unit(kind, &unit.rules, &frame);
         }
         let per_source = first.limit.as_ref().is_some_and(|l| l.per_source);
         let families = self.family_parts(first, per_source);
@@ -503,11 +507,17 @@ impl Compiler<'_> {
 
     /// A source run's nft rules. The run's sources fall into groups (rules with the same source),
     /// pairwise disjoint, so a packet's source selects at most one group and first match within
-    /// it decides. When every rule has the same verdict and services the groups' dispatch is the
-    /// same and the run is one block from the union of the sources; else each family gets one
-    /// verdict map from source, protocol and port to the verdict of the first rule of the
-    /// source's group that covers the port.
-    fn sources_unit(&mut self, rules: &[Numbered], frame: &UnitFrame) -> Vec<Rule> {
+    /// it decides. When every rule has the same verdict and services the groups decide alike and
+    /// the run is one block from the union of the sources; else each family gets one verdict map
+    /// from source to what the group decides: its verdict when it decides everything it matches
+    /// alike, else a jump to a chain holding the group's block dispatch, which returns to the
+    /// next rule when none of the group's rules matches.
+    fn sources_unit(
+        &mut self,
+        kind: ChainKind,
+        rules: &[Numbered],
+        frame: &UnitFrame,
+    ) -> Vec<Rule> {
         let first = rules[0].1;
         let mut index: HashMap<&AddrSet, usize> = HashMap::new();
         let mut groups: Vec<(&AddrSet, Vec<Numbered>)> = Vec::new();
@@ -532,42 +542,56 @@ impl Compiler<'_> {
             }
             return self.block_unit(&rules[..1], &families, frame);
         }
-        // The destination and interface the run shares; the source goes into each map's key.
+        // The destination and interface the run shares; the source is the map's key.
         let mut shared = first.clone();
         shared.src = AddrSet::any();
         shared.src_names.clear();
         shared.src_negated = false;
         let families = self.family_parts(&shared, true);
-        let runs: Vec<Vec<(Protocol, Vec<Owned>)>> = groups
-            .iter()
-            .map(|(_, members)| {
-                Protocol::ALL
-                    .into_iter()
-                    .map(|p| (p, owned_runs(members, |t| t.of(p).ranges().to_vec())))
-                    .collect()
-            })
-            .collect();
+        // What each group decides: a verdict for everything it matches, or a chain of its own
+        // holding its block's dispatch, which returns when none of the group's rules matches.
+        let mut decides = Vec::with_capacity(groups.len());
+        for (k, (_, members)) in groups.iter().enumerate() {
+            let dispatch = self.block_dispatch(members);
+            let comment = self.locate(kind, members);
+            let rules: Vec<Rule> = dispatch
+                .iter()
+                .filter_map(|d| Some(rule(d.within(None)?, d.with.clone(), &comment)))
+                .collect();
+            if rules.is_empty() {
+                decides.push(None);
+                continue;
+            }
+            if let [only] = &rules[..] {
+                if let (true, [Action::Verdict(verdict)]) =
+                    (only.matches.is_empty(), &only.actions[..])
+                {
+                    decides.push(Some(verdict.clone()));
+                    continue;
+                }
+            }
+            let name = format!("{}_s{}", frame.chain_name, k + 1);
+            self.add_sub_chain(&name, rules);
+            decides.push(Some(Verdict::Jump(name)));
+        }
         let mut out = Vec::new();
         for part in families {
             let Some(family) = part.family else {
                 continue;
             };
-            let mut entries = Vec::new();
-            for ((src, _), ports) in groups.iter().zip(&runs) {
-                for addr in addr_elements(src, family) {
-                    for (protocol, owned) in ports {
-                        for &(lo, hi, verdict) in owned {
-                            entries.push(SourceEntry {
-                                addr,
-                                protocol: *protocol,
-                                lo,
-                                hi,
-                                verdict: self.map_verdict(verdict),
-                            });
-                        }
-                    }
-                }
-            }
+            let entries: Vec<SourceEntry> = groups
+                .iter()
+                .zip(&decides)
+                .filter_map(|((src, _), verdict)| Some((src, verdict.as_ref()?)))
+                .flat_map(|(src, verdict)| {
+                    addr_elements(src, family)
+                        .into_iter()
+                        .map(move |addr| SourceEntry {
+                            addr,
+                            verdict: verdict.clone(),
+                        })
+                })
+                .collect();
             if entries.is_empty() {
                 continue;
             }
@@ -1276,7 +1300,16 @@ fn units<'r>(rules: &[Numbered<'r>]) -> Vec<Unit<'r>> {
         let first = rules[i].1;
         if is_plain(first) {
             let end = source_run(rules, i);
-            if rules[i..end].iter().any(|(_, r)| r.src != first.src) {
+            let run = &rules[i..end];
+            let groups = run
+                .iter()
+                .map(|(_, r)| &r.src)
+                .collect::<HashSet<_>>()
+                .len();
+            let alike = run
+                .iter()
+                .all(|(_, r)| r.verdict == first.verdict && r.traffic == first.traffic);
+            if groups >= if alike { 2 } else { MAP_GROUPS } {
                 units.push(Unit {
                     kind: UnitKind::Sources,
                     rules: rules[i..end].to_vec(),
@@ -1317,37 +1350,25 @@ fn units<'r>(rules: &[Numbered<'r>]) -> Vec<Unit<'r>> {
     units
 }
 
-/// The end of the longest run of rules from `start` that one lookup per family can decide: plain
-/// rules with the first one's destination and interface, whose sources are pairwise the same or
-/// disjoint, and which either all have the same verdict and services (their sources become one
-/// set) or all match ports only (a verdict map keyed by source, protocol and port).
+/// The end of the longest run of rules from `start` that one lookup of the source per family can
+/// dispatch: plain rules with the first one's destination and interface, whose sources are
+/// pairwise the same or disjoint.
 fn source_run(rules: &[Numbered], start: usize) -> usize {
     let first = rules[start].1;
-    let mut sources: HashMap<&AddrSet, ()> = HashMap::new();
+    let mut sources: HashSet<&AddrSet> = HashSet::new();
     let mut taken = Occupied::default();
-    let mut alike = true;
-    let mut ported = true;
     let mut end = start;
     for &(_, rule) in &rules[start..] {
         if !is_plain(rule) || rule.dst != first.dst || rule.interface != first.interface {
             break;
         }
-        let rule_alike = rule.verdict == first.verdict && rule.traffic == first.traffic;
-        let rule_ported = !rule.traffic.has_portless();
-        let keeps_a_set = alike && rule_alike;
-        let keeps_a_map = ported && rule_ported;
-        if !keeps_a_set && !keeps_a_map {
-            break;
-        }
-        if !sources.contains_key(&rule.src) {
+        if !sources.contains(&rule.src) {
             if taken.overlaps(&rule.src) {
                 break;
             }
             taken.insert(&rule.src);
-            sources.insert(&rule.src, ());
+            sources.insert(&rule.src);
         }
-        alike &= rule_alike;
-        ported &= rule_ported;
         end += 1;
     }
     end

@@ -298,14 +298,11 @@ pub(super) struct VmapEntry {
     pub verdict: Verdict,
 }
 
-/// An entry of a verdict map keyed by source address, protocol and port:
-/// `10.0.0.0/24 . tcp . 1000-2000 : accept`. The map's entries are disjoint.
+/// An entry of a verdict map keyed by source address: `10.0.0.0/24 : jump input_r3_s1`. The
+/// map's addresses are disjoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct SourceEntry {
     pub addr: AddrElem,
-    pub protocol: Protocol,
-    pub lo: u16,
-    pub hi: u16,
     pub verdict: Verdict,
 }
 
@@ -341,7 +338,7 @@ pub(super) enum RejectWith {
 pub(super) enum Action {
     Verdict(Verdict),
     Vmap(Vec<VmapEntry>),
-    /// `ip saddr . meta l4proto . th dport vmap { ... }`: one family's sources with their ports.
+    /// `ip saddr vmap { 10.0.0.0/24 : jump input_r3_s1, ... }`: one family's sources.
     SourceVmap(Family, Vec<SourceEntry>),
     /// `icmp type vmap { ... }`, `meta l4proto vmap { ... }`.
     ByteVmap(ByteKey, Vec<ByteEntry>),

@@ -466,12 +466,7 @@ fn run(ruleset: &Ruleset, chain: &NftChain, packet: &Packet, under: bool) -> Opt
                 Action::SourceVmap(f, entries) => {
                     let hits: Vec<_> = entries
                         .iter()
-                        .filter(|e| {
-                            Family::of(packet.src) == *f
-                                && e.addr.contains(packet.src)
-                                && matches!(packet.transport, Transport::Port(p, port)
-                                    if p == e.protocol && e.lo <= port && port <= e.hi)
-                        })
+                        .filter(|e| Family::of(packet.src) == *f && e.addr.contains(packet.src))
                         .collect();
                     // The kernel refuses overlapping keys in an interval map.
                     assert!(hits.len() <= 1, "overlapping entries {hits:?}");

@@ -294,18 +294,10 @@ fn action_text(a: &Action) -> String {
         Action::SourceVmap(family, entries) => {
             let items: Vec<String> = entries
                 .iter()
-                .map(|e| {
-                    format!(
-                        "{} . {} . {} : {}",
-                        addr_elem(&e.addr),
-                        e.protocol,
-                        port_range(e.lo, e.hi),
-                        verdict_text(&e.verdict)
-                    )
-                })
+                .map(|e| format!("{} : {}", addr_elem(&e.addr), verdict_text(&e.verdict)))
                 .collect();
             format!(
-                "{} saddr . meta l4proto . th dport vmap {}",
+                "{} saddr vmap {}",
                 family::payload(*family),
                 braces(&items, 2)
             )
