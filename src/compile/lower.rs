@@ -49,8 +49,11 @@ const INLINE_ELEMENTS: usize = 64;
 /// A run's union of sources is a named set beyond this many elements, written inline up to it.
 const INLINE_SOURCES: usize = 16;
 /// A run of rules from different sources becomes a verdict map over the sources from this many
-/// sources on; fewer stay blocks of their own, which read better than a map and a chain each.
+/// sources and rules on. A shorter run costs a packet a few rules more as blocks, while its map
+/// would cost a chain per source to load: a policy of many short runs between rules `from any`
+/// loaded twice as slowly with maps.
 const MAP_GROUPS: usize = 3;
+const MAP_RULES: usize = 16;
 /// Per-source rate state is kept at most this long after a source's last packet.
 const MAX_METER_TIMEOUT: u64 = 30 * 24 * 3600;
 
@@ -1309,7 +1312,8 @@ fn units<'r>(rules: &[Numbered<'r>]) -> Vec<Unit<'r>> {
             let alike = run
                 .iter()
                 .all(|(_, r)| r.verdict == first.verdict && r.traffic == first.traffic);
-            if groups >= if alike { 2 } else { MAP_GROUPS } {
+            let mapped = groups >= MAP_GROUPS && run.len() >= MAP_RULES;
+            if (alike && groups >= 2) || mapped {
                 units.push(Unit {
                     kind: UnitKind::Sources,
                     rules: rules[i..end].to_vec(),
