@@ -420,6 +420,16 @@ fn action_stmt(a: &Action) -> Statement<'static> {
                 data: Expression::Named(NamedExpression::Set(items)),
             })
         }
+        Action::SourceVmap(family, entries) => {
+            let items = entries
+                .iter()
+                .map(|e| SetItem::MappingStatement(addr_elem(&e.addr), verdict_stmt(&e.verdict)))
+                .collect();
+            Statement::VerdictMap(stmt::VerdictMap {
+                key: payload(family::payload(*family), "saddr"),
+                data: Expression::Named(NamedExpression::Set(items)),
+            })
+        }
         Action::ByteVmap(key, entries) => {
             let (key, family) = match key {
                 ByteKey::IcmpType(family) => {

@@ -5,6 +5,14 @@
 //!   interface. Only their ports differ, so [`first_match`] turns them into one verdict map over
 //!   disjoint port intervals (or one set when they share a verdict). However many rules and ports
 //!   a block has, a packet meets one lookup.
+//! - a *source run*: consecutive plain rules with the same destination and interface whose
+//!   sources are, pairwise, the same or disjoint. A packet's source then picks at most one group
+//!   of them (the rules with that source), and first match within the group decides. When every
+//!   rule has the same verdict and services the run is one block from the union of its sources
+//!   (`ip saddr @input_r3_src_v4 drop`); else one verdict map per family from source to the
+//!   group's verdict or to a chain of the group's own holding its block dispatch
+//!   (`ip saddr vmap { 10.1.0.0/16 : jump input_r3_s1, 10.9.0.0/16 : drop }`). However many rules,
+//!   nets and ports the run has, a packet meets one source lookup and one group's dispatch.
 //! - a *decorated* rule: one with a limit, log or counter, kept in its place. Consecutive rules
 //!   that only log, with the same prefix, verdict, addresses and interface, are merged.
 //!
@@ -13,14 +21,14 @@
 //! small chain of its own; when the chain returns, evaluation continues with the next unit, just as
 //! [`crate::model::Chain::evaluate`] moves past a rate-limited rule over its rate.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use super::baseline;
 use super::names::{self, Namer};
 use super::partition::first_match;
 use super::ruleset::{
     Action, AddrElem, AddrValue, BaseChain, ByteEntry, ByteKey, Chain, CtState, Direction, Helper,
-    Hook, Limit, Match, RejectWith, Rule, Ruleset, SetDef, Verdict, VmapEntry,
+    Hook, Limit, Match, RejectWith, Rule, Ruleset, SetDef, SourceEntry, Verdict, VmapEntry,
 };
 use super::CompileError;
 use crate::config::CompileConfig;
@@ -38,6 +46,14 @@ const FTP_HELPER: &str = "ftp-standard";
 /// A block that matches both address families is written twice inline up to this many elements;
 /// beyond it the block gets its own chain so the map exists once.
 const INLINE_ELEMENTS: usize = 64;
+/// A run's union of sources is a named set beyond this many elements, written inline up to it.
+const INLINE_SOURCES: usize = 16;
+/// A run of rules from different sources becomes a verdict map over the sources from this many
+/// sources and rules on. A shorter run costs a packet a few rules more as blocks, while its map
+/// would cost a chain per source to load: a policy of many short runs between rules `from any`
+/// loaded twice as slowly with maps.
+const MAP_GROUPS: usize = 3;
+const MAP_RULES: usize = 16;
 /// Per-source rate state is kept at most this long after a source's last packet.
 const MAX_METER_TIMEOUT: u64 = 30 * 24 * 3600;
 
@@ -428,15 +444,8 @@ impl Compiler<'_> {
 
     fn unit(&mut self, kind: ChainKind, unit: Unit) -> Vec<Rule> {
         let (first_index, first) = unit.rules[0];
-        let comment = self.locate(kind, &unit.rules);
-        let per_source = first.limit.as_ref().is_some_and(|l| l.per_source);
-        let families = self.family_parts(first, per_source);
-        if families.is_empty() {
-            // `from 10.0.0.0/8 to 2001:db8::/32`: no packet has both.
-            return Vec::new();
-        }
         let frame = UnitFrame {
-            comment,
+            comment: self.locate(kind, &unit.rules),
             interface: first
                 .interface
                 .iter()
@@ -444,9 +453,19 @@ impl Compiler<'_> {
                 .collect(),
             chain_name: format!("{kind}_r{first_index}"),
         };
-        match unit.kind {
-            UnitKind::Block => self.block_unit(&unit.rules, &families, &frame),
-            UnitKind::Decorated => self.decorated_unit(kind, &unit.rules, &families, &frame),
+        if unit.kind == UnitKind::Sources {
+            return self.sources_unit(kind, &unit.rules, &frame);
+        }
+        let per_source = first.limit.as_ref().is_some_and(|l| l.per_source);
+        let families = self.family_parts(first, per_source);
+        if families.is_empty() {
+            // `from 10.0.0.0/8 to 2001:db8::/32`: no packet has both.
+            return Vec::new();
+        }
+        if unit.kind == UnitKind::Block {
+            self.block_unit(&unit.rules, &families, &frame)
+        } else {
+            self.decorated_unit(kind, &unit.rules, &families, &frame)
         }
     }
 
@@ -487,6 +506,141 @@ impl Compiler<'_> {
             }
         }
         out
+    }
+
+    /// A source run's nft rules. The run's sources fall into groups (rules with the same source),
+    /// pairwise disjoint, so a packet's source selects at most one group and first match within
+    /// it decides. When every rule has the same verdict and services the groups decide alike and
+    /// the run is one block from the union of the sources; else each family gets one verdict map
+    /// from source to what the group decides: its verdict when it decides everything it matches
+    /// alike, else a jump to a chain holding the group's block dispatch, which returns to the
+    /// next rule when none of the group's rules matches.
+    fn sources_unit(
+        &mut self,
+        kind: ChainKind,
+        rules: &[Numbered],
+        frame: &UnitFrame,
+    ) -> Vec<Rule> {
+        let first = rules[0].1;
+        let mut index: HashMap<&AddrSet, usize> = HashMap::new();
+        let mut groups: Vec<(&AddrSet, Vec<Numbered>)> = Vec::new();
+        for &(number, rule) in rules {
+            let at = *index.entry(&rule.src).or_insert_with(|| {
+                groups.push((&rule.src, Vec::new()));
+                groups.len() - 1
+            });
+            groups[at].1.push((number, rule));
+        }
+        let alike = rules
+            .iter()
+            .all(|(_, r)| r.verdict == first.verdict && r.traffic == first.traffic);
+        if alike {
+            let mut union = first.clone();
+            union.src = AddrSet::union_all(groups.iter().map(|(src, _)| *src));
+            union.src_names.clear();
+            union.src_negated = false;
+            let mut families = self.family_parts(&union, false);
+            for part in &mut families {
+                self.name_sources(part, frame);
+            }
+            return self.block_unit(&rules[..1], &families, frame);
+        }
+        // The destination and interface the run shares; the source is the map's key.
+        let mut shared = first.clone();
+        shared.src = AddrSet::any();
+        shared.src_names.clear();
+        shared.src_negated = false;
+        let families = self.family_parts(&shared, true);
+        // What each group decides: a verdict for everything it matches, or a chain of its own
+        // holding its block's dispatch, which returns when none of the group's rules matches.
+        let mut decides = Vec::with_capacity(groups.len());
+        for (k, (_, members)) in groups.iter().enumerate() {
+            let dispatch = self.block_dispatch(members);
+            let comment = self.locate(kind, members);
+            let rules: Vec<Rule> = dispatch
+                .iter()
+                .filter_map(|d| Some(rule(d.within(None)?, d.with.clone(), &comment)))
+                .collect();
+            if rules.is_empty() {
+                decides.push(None);
+                continue;
+            }
+            if let [only] = &rules[..] {
+                if let (true, [Action::Verdict(verdict)]) =
+                    (only.matches.is_empty(), &only.actions[..])
+                {
+                    decides.push(Some(verdict.clone()));
+                    continue;
+                }
+            }
+            let name = format!("{}_s{}", frame.chain_name, k + 1);
+            self.add_sub_chain(&name, rules);
+            decides.push(Some(Verdict::Jump(name)));
+        }
+        let mut out = Vec::new();
+        for part in families {
+            let Some(family) = part.family else {
+                continue;
+            };
+            let entries: Vec<SourceEntry> = groups
+                .iter()
+                .zip(&decides)
+                .filter_map(|((src, _), verdict)| Some((src, verdict.as_ref()?)))
+                .flat_map(|(src, verdict)| {
+                    addr_elements(src, family)
+                        .into_iter()
+                        .map(move |addr| SourceEntry {
+                            addr,
+                            verdict: verdict.clone(),
+                        })
+                })
+                .collect();
+            if entries.is_empty() {
+                continue;
+            }
+            // `ip saddr` in the key implies the family.
+            let mut matches = frame.interface.clone();
+            matches.extend(
+                part.matches
+                    .into_iter()
+                    .filter(|m| !matches!(m, Match::Nfproto(_))),
+            );
+            out.push(rule(
+                matches,
+                vec![Action::SourceVmap(family, entries)],
+                &frame.comment,
+            ));
+        }
+        out
+    }
+
+    /// A long list of sources (a run's union) as a named set of the run's own, so the rule stays
+    /// readable and the set can be listed with `nft list set`.
+    fn name_sources(&mut self, part: &mut FamilyPart, frame: &UnitFrame) {
+        for m in &mut part.matches {
+            if let Match::Addr {
+                family,
+                direction: Direction::Source,
+                value,
+                ..
+            } = m
+            {
+                let AddrValue::Elements(elements) = value else {
+                    continue;
+                };
+                if elements.len() <= INLINE_SOURCES {
+                    continue;
+                }
+                let name = format!("{}_src_{}", frame.chain_name, family_suffix(*family));
+                self.sets.push(SetDef {
+                    name: name.clone(),
+                    family: *family,
+                    elements: std::mem::take(elements),
+                    comment: format!("sources of {}", frame.comment),
+                });
+                *value = AddrValue::Set(name);
+            }
+        }
     }
 
     /// A decorated unit's nft rules: one per family part and traffic match, each with the
@@ -1125,6 +1279,7 @@ fn allows_ftp(rule: &model::Rule) -> bool {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum UnitKind {
     Block,
+    Sources,
     Decorated,
 }
 
@@ -1146,6 +1301,27 @@ fn units<'r>(rules: &[Numbered<'r>]) -> Vec<Unit<'r>> {
     let mut i = 0;
     while i < rules.len() {
         let first = rules[i].1;
+        if is_plain(first) {
+            let end = source_run(rules, i);
+            let run = &rules[i..end];
+            let groups = run
+                .iter()
+                .map(|(_, r)| &r.src)
+                .collect::<HashSet<_>>()
+                .len();
+            let alike = run
+                .iter()
+                .all(|(_, r)| r.verdict == first.verdict && r.traffic == first.traffic);
+            let mapped = groups >= MAP_GROUPS && run.len() >= MAP_RULES;
+            if (alike && groups >= 2) || mapped {
+                units.push(Unit {
+                    kind: UnitKind::Sources,
+                    rules: rules[i..end].to_vec(),
+                });
+                i = end;
+                continue;
+            }
+        }
         let joins: Box<dyn Fn(&model::Rule) -> bool> = if is_plain(first) {
             Box::new(|r: &model::Rule| is_plain(r) && same_match(first, r))
         } else if first.limit.is_none() && !first.counter {
@@ -1176,6 +1352,57 @@ fn units<'r>(rules: &[Numbered<'r>]) -> Vec<Unit<'r>> {
         i = j;
     }
     units
+}
+
+/// The end of the longest run of rules from `start` that one lookup of the source per family can
+/// dispatch: plain rules with the first one's destination and interface, whose sources are
+/// pairwise the same or disjoint.
+fn source_run(rules: &[Numbered], start: usize) -> usize {
+    let first = rules[start].1;
+    let mut sources: HashSet<&AddrSet> = HashSet::new();
+    let mut taken = Occupied::default();
+    let mut end = start;
+    for &(_, rule) in &rules[start..] {
+        if !is_plain(rule) || rule.dst != first.dst || rule.interface != first.interface {
+            break;
+        }
+        if !sources.contains(&rule.src) {
+            if taken.overlaps(&rule.src) {
+                break;
+            }
+            taken.insert(&rule.src);
+            sources.insert(&rule.src);
+        }
+        end += 1;
+    }
+    end
+}
+
+/// The addresses a run's sources hold so far, per family, as disjoint intervals keyed by their
+/// start: whether a new source overlaps them costs a logarithmic look-up per interval.
+#[derive(Default)]
+struct Occupied {
+    v4: BTreeMap<u32, u32>,
+    v6: BTreeMap<u128, u128>,
+}
+
+impl Occupied {
+    fn overlaps(&self, set: &AddrSet) -> bool {
+        fn any<T: Ord + Copy>(taken: &BTreeMap<T, T>, ranges: &[(T, T)]) -> bool {
+            ranges.iter().any(|&(lo, hi)| {
+                taken
+                    .range(..=hi)
+                    .next_back()
+                    .is_some_and(|(_, &end)| end >= lo)
+            })
+        }
+        any(&self.v4, set.v4.ranges()) || any(&self.v6, set.v6.ranges())
+    }
+
+    fn insert(&mut self, set: &AddrSet) {
+        self.v4.extend(set.v4.ranges().iter().copied());
+        self.v6.extend(set.v6.ranges().iter().copied());
+    }
 }
 
 /// How to match a traffic set: at most one rule for the ports, one for each ICMP and one for

@@ -6,8 +6,9 @@
 //! - Each chain the host writes becomes a base chain with the same first-match meaning as
 //!   [`crate::model::Chain::evaluate`], after a baseline (conntrack, loopback, ICMP/ICMPv6) that
 //!   portcullis.yaml can switch off part by part.
-//! - Rules that differ only in their ports become one verdict map, so the rules a packet traverses
-//!   do not grow with the number of ports or port ranges in the policy.
+//! - Rules that differ only in their ports become one verdict map, and runs of rules from disjoint
+//!   sources one map per family keyed by the source, so the rules a packet traverses do not grow
+//!   with the number of rules, sources, ports or port ranges in the policy.
 //!
 //! docs/compile.md describes the generated ruleset for operators.
 

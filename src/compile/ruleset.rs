@@ -157,6 +157,7 @@ impl Rule {
             .iter()
             .map(|a| match a {
                 Action::Vmap(entries) => entries.len(),
+                Action::SourceVmap(_, entries) => entries.len(),
                 Action::ByteVmap(_, entries) => entries.len(),
                 _ => 0,
             })
@@ -297,6 +298,14 @@ pub(super) struct VmapEntry {
     pub verdict: Verdict,
 }
 
+/// An entry of a verdict map keyed by source address: `10.0.0.0/24 : jump input_r3_s1`. The
+/// map's addresses are disjoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct SourceEntry {
+    pub addr: AddrElem,
+    pub verdict: Verdict,
+}
+
 /// The key of a verdict map over one byte: an ICMP type, or the protocol number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum ByteKey {
@@ -329,6 +338,8 @@ pub(super) enum RejectWith {
 pub(super) enum Action {
     Verdict(Verdict),
     Vmap(Vec<VmapEntry>),
+    /// `ip saddr vmap { 10.0.0.0/24 : jump input_r3_s1, ... }`: one family's sources.
+    SourceVmap(Family, Vec<SourceEntry>),
     /// `icmp type vmap { ... }`, `meta l4proto vmap { ... }`.
     ByteVmap(ByteKey, Vec<ByteEntry>),
     Limit(Limit),

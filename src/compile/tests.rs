@@ -124,6 +124,55 @@ input drop {
     insta::assert_snapshot!("interleaved", nft);
 }
 
+#[test]
+fn runs_from_disjoint_sources_become_source_sets_and_maps_around_decorated_rules() {
+    let mut text = String::from("input accept {\n");
+    for i in 0..20 {
+        text.push_str(&format!("  deny from 10.9.{i}.1, 2001:db8:9:{i:x}::1\n"));
+    }
+    text.push_str("  allow tcp/80 log\n");
+    for i in 0..16u16 {
+        let verdict = ["allow", "deny", "reject"][usize::from(i % 3)];
+        text.push_str(&format!(
+            "  {verdict} tcp/{}, udp/53 from 10.{}.0.0/16, 2001:db8:{:x}::/48\n",
+            1000 + i,
+            i % 4,
+            i % 4
+        ));
+    }
+    text.push_str("  deny from 192.0.2.1\n}\n");
+    let ruleset = compile_text(&text, &no_baseline());
+    let input = ruleset.chain("input").unwrap();
+    // The block list as one set per family, the log rule in its place, then one map per family
+    // (the last rule's address, disjoint from the nets, maps to its verdict).
+    let kinds: Vec<&str> = input
+        .rules
+        .iter()
+        .map(|r| match (&r.matches[..], &r.actions[..]) {
+            (_, [Action::SourceVmap(..)]) => "map",
+            (_, [Action::Log(_), _]) => "log",
+            (
+                [Match::Addr {
+                    value: AddrValue::Set(_),
+                    ..
+                }],
+                _,
+            ) => "set",
+            _ => "other",
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        ["set", "set", "log", "map", "map"],
+        "{}",
+        ruleset.to_nft()
+    );
+    assert!(ruleset.set("input_r1_src_v4").is_some());
+    for sub in 1..=4 {
+        assert!(ruleset.chain(&format!("input_r22_s{sub}")).is_some());
+    }
+}
+
 /// The code block after `marker` in docs/compile.md.
 fn docs_block(docs: &str, marker: &str) -> String {
     let start = docs.find(marker).expect("the marker is in docs/compile.md") + marker.len();
@@ -463,6 +512,21 @@ fn run(ruleset: &Ruleset, chain: &NftChain, packet: &Packet, under: bool) -> Opt
                         None => continue 'rules,
                     }
                 }
+                Action::SourceVmap(f, entries) => {
+                    let hits: Vec<_> = entries
+                        .iter()
+                        .filter(|e| Family::of(packet.src) == *f && e.addr.contains(packet.src))
+                        .collect();
+                    // The kernel refuses overlapping keys in an interval map.
+                    assert!(hits.len() <= 1, "overlapping entries {hits:?}");
+                    match hits
+                        .first()
+                        .and_then(|e| follow(ruleset, &e.verdict, packet, under))
+                    {
+                        Some(verdict) => return Some(verdict),
+                        None => continue 'rules,
+                    }
+                }
                 Action::ByteVmap(key, entries) => {
                     let value = match (key, packet.transport) {
                         (ByteKey::IcmpType(Family::V4), Transport::Icmp(t))
@@ -592,6 +656,16 @@ pub(super) mod equivalence {
     use super::*;
     use proptest::prelude::*;
 
+    /// Pairwise disjoint sources, each holding some of [`arb_packet`]'s addresses.
+    const DISJOINT_SOURCES: &[&[&str]] = &[
+        &["10.0.0.1/32"],
+        &["10.1.2.3/32"],
+        &["10.3.0.0/16", "2001:db8:1::/48"],
+        &["11.0.0.0/8"],
+        &["192.0.2.7/32", "2001:db9::1/128"],
+        &["2001:db8::1/128"],
+    ];
+
     pub(super) fn arb_packet() -> impl Strategy<Value = Packet> {
         let v4 = ["10.0.0.1", "10.1.2.3", "10.3.0.1", "11.0.0.1", "192.0.2.7"];
         let v6 = ["2001:db8::1", "2001:db8:1::5", "2001:db9::1"];
@@ -660,6 +734,49 @@ pub(super) mod equivalence {
                 let under = model_chain.evaluate_under_limits(packet).verdict;
                 prop_assert_eq!(run_base(&ruleset, kind, packet, false), over, "over the limits: {}\n{}", packet, ruleset.to_nft());
                 prop_assert_eq!(run_base(&ruleset, kind, packet, true), under, "under the limits: {}\n{}", packet, ruleset.to_nft());
+            }
+        }
+
+        /// Runs of rules whose sources are the same or disjoint (single addresses, nets of one
+        /// family or both), now and then a decorated rule or one from anywhere between them: the
+        /// source sets and source-keyed verdict maps.
+        #[test]
+        fn source_runs_decide_like_the_model(
+            rules in prop::collection::vec(
+                // One rule in 25 keeps a source of its own, mostly one overlapping the others.
+                (arb_rule(), 0..25usize, prop::bool::weighted(0.95)),
+                0..40,
+            ),
+            default in prop_oneof![Just(Verdict::Accept), Just(Verdict::Drop), Just(Verdict::Reject)],
+            packets in prop::collection::vec(arb_packet(), 24),
+        ) {
+            let rules = rules
+                .into_iter()
+                .map(|(mut rule, source, plain)| {
+                    if source < 24 {
+                        let prefixes = DISJOINT_SOURCES[source % DISJOINT_SOURCES.len()];
+                        rule.src = addrs(prefixes);
+                        rule.src_names.clear();
+                        rule.src_negated = false;
+                    }
+                    if plain {
+                        rule.limit = None;
+                        rule.log = None;
+                        rule.counter = false;
+                        rule.dst = AddrSet::any();
+                        rule.interface = None;
+                    }
+                    rule
+                })
+                .collect();
+            let model_chain = chain(ChainKind::Input, default, rules);
+            let h = host(None, vec![model_chain.clone()]);
+            let ruleset = compile_model(&office(), &h, &no_baseline()).unwrap();
+            for packet in &packets {
+                let over = model_chain.evaluate(packet).verdict;
+                let under = model_chain.evaluate_under_limits(packet).verdict;
+                prop_assert_eq!(run_base(&ruleset, ChainKind::Input, packet, false), over, "over the limits: {}\n{}", packet, ruleset.to_nft());
+                prop_assert_eq!(run_base(&ruleset, ChainKind::Input, packet, true), under, "under the limits: {}\n{}", packet, ruleset.to_nft());
             }
         }
     }

@@ -291,6 +291,17 @@ fn action_text(a: &Action) -> String {
             };
             format!("{key} vmap {}", braces(&items, 2))
         }
+        Action::SourceVmap(family, entries) => {
+            let items: Vec<String> = entries
+                .iter()
+                .map(|e| format!("{} : {}", addr_elem(&e.addr), verdict_text(&e.verdict)))
+                .collect();
+            format!(
+                "{} saddr vmap {}",
+                family::payload(*family),
+                braces(&items, 2)
+            )
+        }
         Action::ByteVmap(key, entries) => {
             let items: Vec<String> = entries
                 .iter()

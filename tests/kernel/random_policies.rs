@@ -1,11 +1,13 @@
 //! Random small policies, each compiled, loaded into one reused server namespace (every load
 //! replaces the table) and probed on a random sample of packets against the model.
 //!
-//! Policies have 1–8 rules over a small universe: allow/deny/reject, TCP and UDP ports and ranges
+//! Policies have 1–8 rules (16–22 when from disjoint sources) over a small universe: allow/deny/reject, TCP and UDP ports and ranges
 //! in 2000–2010, sources among a few nets of both families (literal, named, `any`, negated with
 //! `!`), now and then a destination (negated or not), interfaces (a list, or negated), `log` or
-//! `counter`, and a default of accept, drop or reject. They are written as policy text, so the
-//! parser and resolver are exercised too.
+//! `counter`, and a default of accept, drop or reject. Half draw their sources from
+//! pairwise disjoint nets and single addresses instead, half of them after a block list of
+//! `deny from ADDR` rules: the runs the compiler turns into source sets and verdict maps keyed by
+//! the source. They are written as policy text, so the parser and resolver are exercised too.
 //!
 //! `PORTCULLIS_KERNEL_CASES` sets the number of policies (default 200), `PORTCULLIS_KERNEL_SEED`
 //! the seed (printed on failure; case `i` depends only on the seed and `i`). A failure is shrunk
@@ -83,10 +85,47 @@ const TO: &[&str] = &[
     "any",
 ];
 
+/// Sources that are pairwise disjoint, each holding probe sources: runs of rules from these are
+/// what the compiler turns into source sets and source-keyed verdict maps.
+const DISJOINT_FROM: &[&str] = &[
+    "10.99.0.2",
+    "10.99.0.130, 2001:db8:2::10",
+    "192.0.2.0/24",
+    "203.0.113.9",
+    "fd00:99::/64",
+    "2001:db8:1::/48",
+];
+
+/// Single addresses among the probe sources, for block lists.
+const SINGLE: &[&str] = &[
+    "10.99.0.2",
+    "10.99.0.130",
+    "203.0.113.9",
+    "fd00:99::2",
+    "2001:db8:1::10",
+    "2001:db8:2::10",
+];
+
 fn generate(rng: &mut Rng) -> String {
     let mut named = BTreeSet::new();
     let mut rules = Vec::new();
-    for _ in 0..rng.between(1, 8) {
+    // Half the policies are runs of rules from disjoint sources, half of them after a block
+    // list of single addresses; the rest draw sources from nested and overlapping nets.
+    let source_runs = rng.chance(50);
+    // A run becomes a source map from 16 rules on.
+    let count = if source_runs {
+        rng.between(16, 22)
+    } else {
+        rng.between(1, 8)
+    } as usize;
+    if source_runs && rng.chance(50) {
+        let mut listed = BTreeSet::new();
+        for _ in 0..rng.between(2, 6) {
+            listed.insert(*rng.pick(SINGLE));
+        }
+        rules.extend(listed.iter().map(|a| format!("deny from {a}")));
+    }
+    while rules.len() < count {
         let mut rule = rng.pick(&["allow", "deny", "reject"]).to_string();
         if !rng.chance(10) {
             let specs: Vec<String> = (0..rng.between(1, 3))
@@ -104,7 +143,9 @@ fn generate(rng: &mut Rng) -> String {
             rule.push(' ');
             rule.push_str(&specs.join(", "));
         }
-        if rng.chance(60) {
+        if source_runs && !rng.chance(2) {
+            let _ = write!(rule, " from {}", rng.pick(DISJOINT_FROM));
+        } else if !source_runs && rng.chance(60) {
             let members: Vec<String> = (0..rng.between(1, 2))
                 .map(|_| {
                     if rng.chance(30) {
@@ -124,7 +165,7 @@ fn generate(rng: &mut Rng) -> String {
             };
             let _ = write!(rule, " from {}", members.join(", "));
         }
-        if rng.chance(15) {
+        if rng.chance(if source_runs { 1 } else { 15 }) {
             let to = rng.pick(TO);
             let bang = if *to != "any" && rng.chance(25) {
                 "!"
@@ -133,7 +174,7 @@ fn generate(rng: &mut Rng) -> String {
             };
             let _ = write!(rule, " to {bang}{to}");
         }
-        if rng.chance(10) {
+        if rng.chance(if source_runs { 1 } else { 10 }) {
             let on = rng.pick(&[
                 "pcs0",
                 "pcs7",
@@ -144,14 +185,15 @@ fn generate(rng: &mut Rng) -> String {
             ]);
             let _ = write!(rule, " on {on}");
         }
-        if rng.chance(15) {
+        // In runs, a decorated rule now and then: it ends a run and must keep its place.
+        if rng.chance(if source_runs { 2 } else { 15 }) {
             rule.push_str(if rng.chance(50) {
                 " log"
             } else {
                 " log \"rnd: \""
             });
         }
-        if rng.chance(10) {
+        if rng.chance(if source_runs { 1 } else { 10 }) {
             rule.push_str(" counter");
         }
         rules.push(rule);
@@ -373,6 +415,7 @@ fn generated_policies_pass_check() {
     // Outside the kernel: every generated policy must be a clean policy, or the kernel test
     // above would be testing the generator.
     let seed = env_number("PORTCULLIS_KERNEL_SEED", DEFAULT_SEED);
+    let (mut source_maps, mut source_sets) = (0, 0);
     for case in 0..DEFAULT_CASES {
         let mut rng = Rng::new(seed ^ (case as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
         let text = generate(&mut rng);
@@ -380,9 +423,25 @@ fn generated_policies_pass_check() {
         assert!(!checked.has_errors(), "case {case}:\n{text}");
         let chain = &checked.policy.hosts[0].chains[0];
         let written = chain.rules.iter().filter(|r| r.is_written()).count();
-        assert!((2..=9).contains(&written), "{text}");
+        assert!((2..=23).contains(&written), "{text}");
         assert!(chain.rules.iter().all(|r| r.resolved), "{text}");
+        let host = &checked.policy.hosts[0];
+        let nft = portcullis::compile::compile_host(&checked.policy, host, &Default::default())
+            .expect("a generated policy compiles")
+            .to_nft();
+        source_maps += usize::from(nft.contains("saddr vmap"));
+        source_sets += usize::from(nft.contains("_src_v") || nft.contains("saddr {"));
     }
+    // The new lowerings must be what the kernel test probes, not a rarity (the default seed
+    // gives about one policy in six with source maps, one in five with source sets).
+    assert!(
+        source_maps >= DEFAULT_CASES / 20,
+        "{source_maps} with source maps"
+    );
+    assert!(
+        source_sets >= DEFAULT_CASES / 10,
+        "{source_sets} with source sets"
+    );
 }
 
 fn shrinking_leaves_out_one_rule_at_a_time() {
