@@ -35,11 +35,7 @@ pub fn check(survey: &Survey, out: &mut Vec<Diagnostic>) {
             if heard {
                 continue;
             }
-            let what = if service.text == ports.to_string() {
-                format!("`{}`", service.text)
-            } else {
-                format!("`{}` ({ports})", service.text)
-            };
+            let what = service.quoted_with(&ports);
             out.push(
                 Diagnostic::new(
                     &ALLOW_WITHOUT_LISTENER,

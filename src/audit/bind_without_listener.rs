@@ -42,11 +42,7 @@ pub fn check(survey: &Survey, out: &mut Vec<Diagnostic>) {
             } else {
                 format!(" (on its port: {})", elsewhere.join(", "))
             };
-            let what = if service.text == ports.to_string() {
-                format!("`{}`", service.text)
-            } else {
-                format!("`{}` ({ports})", service.text)
-            };
+            let what = service.quoted_with(&ports);
             out.push(
                 Diagnostic::new(
                     &BIND_WITHOUT_LISTENER,

@@ -127,6 +127,19 @@ pub struct ServiceUse {
     pub traffic: Traffic,
 }
 
+impl ServiceUse {
+    /// The reference in backticks, followed by `traffic` (its ports, as findings show them)
+    /// when that reads differently: `` `https` (tcp/443, udp/443) ``, `` `tcp/8080` ``.
+    pub fn quoted_with(&self, traffic: &Traffic) -> String {
+        let ports = traffic.to_string();
+        if self.text == ports {
+            format!("`{}`", self.text)
+        } else {
+            format!("`{}` ({ports})", self.text)
+        }
+    }
+}
+
 /// `bind PROCESS on ADDRESS SERVICES as USER`.
 #[derive(Debug, Clone)]
 pub struct Bind {

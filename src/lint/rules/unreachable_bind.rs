@@ -89,12 +89,7 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
             }
             let bind = &host.binds[b];
             let service = &bind.services[u];
-            let ports = service.traffic.to_string();
-            let what = if service.text == ports {
-                format!("`{}`", service.text)
-            } else {
-                format!("`{}` ({ports})", service.text)
-            };
+            let what = service.quoted_with(&service.traffic);
             let mut d = Diagnostic::new(
                 &UNREACHABLE_BIND,
                 service.span,
