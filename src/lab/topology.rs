@@ -75,6 +75,13 @@ pub fn is_reserved(addr: IpAddr) -> bool {
     }
 }
 
+/// Whether the server's link towards the client can take a name a policy's `on` uses (one
+/// [`crate::model::values::check_interface`] accepts): not the loopback, not the link towards
+/// the target when there is one, and without the `:` Linux refuses in a link's name.
+pub fn can_name_server_link(name: &str, with_target: bool) -> bool {
+    name != "lo" && !(with_target && name == SERVER_IF_TARGET) && !name.contains(':')
+}
+
 /// What a test needs beyond the basic client-server link.
 #[derive(Debug, Clone)]
 pub struct Spec {

@@ -13,7 +13,7 @@ use crate::lab::addresses::{from_number, ranges, usable};
 use crate::lab::oracle::{Path, Routed};
 use crate::lab::probe::Probe;
 use crate::lab::topology::{
-    CLIENT_V4, CLIENT_V6, SERVER_IF_TARGET, SERVER_V4, SERVER_V6, TARGET_V4, TARGET_V6,
+    can_name_server_link, CLIENT_V4, CLIENT_V6, SERVER_V4, SERVER_V6, TARGET_V4, TARGET_V6,
 };
 use crate::model::compare::Region;
 use crate::model::{AddrSet, Chain, ChainKind, Expectation, Family, Host, Protocol};
@@ -170,7 +170,9 @@ fn plan_expectation(
                 }
                 match name {
                     None => interfaces.push(unnamed.to_string()),
-                    Some(name) if realizable(name, needs_target) => interfaces.push(name.clone()),
+                    Some(name) if can_name_server_link(name, needs_target) => {
+                        interfaces.push(name.clone())
+                    }
                     Some(name) => note(
                         &mut plan.unprobed,
                         &format!("traffic on `{name}` (the lab cannot give a link that name)"),
@@ -377,18 +379,6 @@ fn unnamed_interface(host: &Host) -> String {
         .find(|c| !named(c))
         .unwrap_or(&UNNAMED[0])
         .to_string()
-}
-
-/// Whether the server's link towards the client can take this name: not the loopback, not the
-/// link towards the target, and a name Linux accepts.
-fn realizable(name: &str, needs_target: bool) -> bool {
-    name != "lo"
-        && !(needs_target && name == SERVER_IF_TARGET)
-        && !name.is_empty()
-        && name.len() <= 15
-        && name != "."
-        && name != ".."
-        && !name.contains(['/', ':', ' ', '\t', '\n'])
 }
 
 fn primary(role: Role, family: Family) -> IpAddr {

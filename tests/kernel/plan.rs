@@ -13,7 +13,7 @@ use super::addresses::Picker;
 use super::oracle::{Oracle, Path, Routed};
 use super::probe::Probe;
 use super::rng::Rng;
-use super::topology::{Spec, Topology, SERVER_IF, SERVER_IF_B, SERVER_IF_TARGET};
+use super::topology::{can_name_server_link, Spec, Topology, SERVER_IF, SERVER_IF_B};
 
 /// Probed on every path besides the policy's own ports: ports no rule names, for the defaults.
 const FILLER_PORTS: [u16; 3] = [9, 4321, 31000];
@@ -259,12 +259,7 @@ fn interface_names(host: &Host) -> Vec<String> {
     for kind in [ChainKind::Input, ChainKind::Forward] {
         for rule in host.chain(kind).map(|c| c.rules.as_slice()).unwrap_or(&[]) {
             for name in rule.interface.iter().flat_map(|list| list.names()) {
-                let realizable = name != "lo"
-                    && name != SERVER_IF_TARGET
-                    && name.len() <= 15
-                    && name != "."
-                    && name != "..";
-                if realizable && !names.contains(name) {
+                if can_name_server_link(name, true) && !names.contains(name) {
                     names.push(name.clone());
                 }
             }
