@@ -136,7 +136,7 @@ fn redundant(chain: &Chain, coverage: &Coverage) -> Vec<Option<Redundant>> {
 
 /// The finding for a rule whose traffic earlier rules with its verdict all decide.
 fn covered(chain: &Chain, rule: &Rule, cov: &RuleCoverage, text: &str) -> Diagnostic {
-    let covering = &cov.covered_by;
+    let covering: &[usize] = &cov.covering().collect::<Vec<_>>();
     let (who, plural) = earlier_who(chain, covering);
     let mut d = Diagnostic::new(
         &REDUNDANT_RULE,

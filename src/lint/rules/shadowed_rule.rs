@@ -117,7 +117,7 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
             if other.is_empty() {
                 continue; // only same-verdict rules cover it: redundant-rule reports that
             }
-            let all = &cov.covered_by;
+            let all: &[usize] = &cov.covering().collect::<Vec<_>>();
             let (who, plural) = earlier_who(chain, all);
             let mut d = Diagnostic::new(
                 &SHADOWED_RULE,

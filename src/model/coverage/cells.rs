@@ -37,7 +37,17 @@ impl<V: Copy + Default> Groups<V> {
     }
 
     pub(super) fn get(&self, key: usize) -> &[V] {
-        &self.values[self.start[key]..self.start[key + 1]]
+        &self.values[self.range(key)]
+    }
+
+    /// Where key `key`'s values are in [`Groups::into_values`].
+    pub(super) fn range(&self, key: usize) -> std::ops::Range<usize> {
+        self.start[key]..self.start[key + 1]
+    }
+
+    /// Every group's values, one after the other in order of key.
+    pub(super) fn into_values(self) -> Vec<V> {
+        self.values
     }
 }
 
@@ -47,6 +57,17 @@ struct Classes<T> {
     representative: Vec<T>,
     /// For each input set, the classes it contains (sorted).
     members: Groups<u32>,
+    /// For each class, its *neighbourhood*: classes held by the same sets once the sets of a
+    /// single class are left out share one. A block list's addresses inside one net are each a
+    /// class of their own, and all one neighbourhood with the rest of the net.
+    neighbourhood: Vec<u32>,
+}
+
+impl<T> Classes<T> {
+    /// Whether input set `k` holds a single class.
+    fn single(&self, k: usize) -> bool {
+        self.members.get(k).len() == 1
+    }
 }
 
 fn classes<T: Point + std::hash::Hash>(sets: &[&IntervalSet<T>]) -> Classes<T> {
@@ -95,9 +116,33 @@ fn classes<T: Point + std::hash::Hash>(sets: &[&IntervalSet<T>]) -> Classes<T> {
             .zip(&first_atom)
             .flat_map(|(class, &atom)| holders.get(atom).iter().map(move |&k| (k as usize, class)))
     });
+    // Neighbourhoods: classes whose sets, without the sets of a single class, are the same.
+    let mut neighbourhood_of: HashMap<Vec<u32>, u32> = HashMap::default();
+    let mut wide: Vec<u32> = Vec::new();
+    let neighbourhood = first_atom
+        .iter()
+        .map(|&atom| {
+            wide.clear();
+            wide.extend(
+                holders
+                    .get(atom)
+                    .iter()
+                    .filter(|&&k| members.get(k as usize).len() > 1),
+            );
+            let next = neighbourhood_of.len() as u32;
+            match neighbourhood_of.get(wide.as_slice()) {
+                Some(&n) => n,
+                None => {
+                    neighbourhood_of.insert(wide.clone(), next);
+                    next
+                }
+            }
+        })
+        .collect();
     Classes {
         representative,
         members,
+        neighbourhood,
     }
 }
 
@@ -138,13 +183,17 @@ pub(super) fn active_rules<T: Point>(
 }
 
 /// A class of sources, a class of destinations and an interface: packets no rule tells apart.
+/// Its rules are a shared list (the rules whose sources span many classes, the same for every
+/// cell of its neighbourhood) and its own (the rules whose sources are its class alone), merged
+/// in chain order.
 pub(super) struct Cell {
-    id: usize,
     src: u32,
     dst: u32,
-    interface: usize,
-    /// The cell's rules, as a range of the flat list of every cell's rules.
-    pub(super) rules: std::ops::Range<usize>,
+    interface: u32,
+    /// Its shared list of rules: an index of [`Cells::shared`].
+    pub(super) shared: u32,
+    /// Its own rules: a range of [`Cells::own_rules`].
+    own: std::ops::Range<usize>,
 }
 
 /// The interface classes of a family's rules, and those each rule's condition on interfaces
@@ -203,10 +252,14 @@ impl InterfaceClasses {
 
 /// A family's cells, and what makes a packet of each.
 pub(super) struct Cells<T> {
-    /// The cells that hold a distinct list of rules, in order of id.
+    /// The cells that hold a distinct list of rules, ordered by source, destination and
+    /// interface class.
     pub(super) list: Vec<Cell>,
-    /// Every cell's rules, flat, each cell's in chain order (see [`Cell::rules`]).
-    rules: Vec<usize>,
+    /// The distinct shared lists, each a range of `shared_rules`.
+    shared: Vec<std::ops::Range<usize>>,
+    shared_rules: Vec<usize>,
+    /// Every cell's own rules, flat, each cell's in chain order.
+    own_rules: Vec<usize>,
     /// One address of each class of sources.
     src: Vec<T>,
     /// One address of each class of destinations.
@@ -217,55 +270,174 @@ pub(super) struct Cells<T> {
 
 impl<T: Point + std::hash::Hash> Cells<T> {
     /// The cells of the `active` rules (see [`active_rules`]), whose addresses in the family are
-    /// `part` of theirs.
+    /// `part` of theirs. With `share`, a rule whose sources are a single class is that class's
+    /// own and the others are shared by neighbourhood (see [`Classes::neighbourhood`]); without
+    /// it every rule is shared and each class is its own neighbourhood, which lists every cell's
+    /// rules in full.
     pub(super) fn of(
         chain: &Chain,
         active: &[usize],
         part: fn(&AddrSet) -> &IntervalSet<T>,
+        share: bool,
     ) -> Self {
         let (src_sets, src_id) = dedup(active.iter().map(|&i| part(&chain.rules[i].src)));
         let (dst_sets, dst_id) = dedup(active.iter().map(|&i| part(&chain.rules[i].dst)));
         let src = classes(&src_sets);
         let dst = classes(&dst_sets);
         let interfaces = InterfaceClasses::of(chain, active);
-
-        // Rules of each cell, in chain order: (cell, rule) pairs, sorted by cell stably so that
-        // each cell's rules stay in chain order.
         let (dsts, faces) = (dst.representative.len(), interfaces.classes.len());
-        let mut pairs: Vec<(usize, usize)> = Vec::new();
+        let classes_of_src = src.representative.len();
+
+        let own_set = |k: usize| share && src.single(k);
+        let neighbourhood = |class: u32| {
+            if share {
+                src.neighbourhood[class as usize] as usize
+            } else {
+                class as usize
+            }
+        };
+        let neighbourhoods = if share {
+            src.neighbourhood
+                .iter()
+                .max()
+                .map_or(0, |&n| n as usize + 1)
+        } else {
+            classes_of_src
+        };
+        // The neighbourhoods each shared source set spans.
+        let spans: Vec<Vec<usize>> = (0..src_sets.len())
+            .map(|k| {
+                if own_set(k) {
+                    return Vec::new();
+                }
+                let mut spanned: Vec<usize> = src
+                    .members
+                    .get(k)
+                    .iter()
+                    .map(|&c| neighbourhood(c))
+                    .collect();
+                spanned.sort_unstable();
+                spanned.dedup();
+                spanned
+            })
+            .collect();
+        let key = |place: usize, d: u32, f: usize| (place * dsts + d as usize) * faces + f;
+
+        // Shared lists, by (neighbourhood, destination, interface), each in chain order.
+        let shared_at = Groups::new(neighbourhoods * dsts * faces, || {
+            active.iter().enumerate().flat_map(|(k, &i)| {
+                let faces_of_rule = &interfaces.of_list[interfaces.list_id[k]];
+                let dsts_of_rule = dst.members.get(dst_id[k]);
+                spans[src_id[k]].iter().flat_map(move |&n| {
+                    dsts_of_rule
+                        .iter()
+                        .flat_map(move |&d| faces_of_rule.iter().map(move |&f| (key(n, d, f), i)))
+                })
+            })
+        });
+        // Own rules, by (class, destination, interface), each in chain order.
+        let mut own_pairs: Vec<(usize, usize)> = Vec::new();
         for (k, &i) in active.iter().enumerate() {
+            if !own_set(src_id[k]) {
+                continue;
+            }
+            let class = src.members.get(src_id[k])[0] as usize;
             let faces_of_rule = &interfaces.of_list[interfaces.list_id[k]];
-            for &s in src.members.get(src_id[k]) {
-                for &d in dst.members.get(dst_id[k]) {
-                    for &f in faces_of_rule {
-                        pairs.push(((s as usize * dsts + d as usize) * faces + f, i));
-                    }
+            for &d in dst.members.get(dst_id[k]) {
+                for &f in faces_of_rule {
+                    own_pairs.push((key(class, d, f), i));
                 }
             }
         }
-        pairs.sort_by_key(|&(cell, _)| cell);
-        let cell_rules: Vec<usize> = pairs.iter().map(|&(_, i)| i).collect();
-        let mut cells: Vec<Cell> = Vec::new();
-        for (at, &(id, _)) in pairs.iter().enumerate() {
-            match cells.last_mut() {
-                Some(cell) if cell.id == id => cell.rules.end = at + 1,
-                _ => cells.push(Cell {
-                    id,
-                    src: (id / faces / dsts) as u32,
-                    dst: ((id / faces) % dsts) as u32,
-                    interface: id % faces,
-                    rules: at..at + 1,
-                }),
-            }
-        }
-        // Cells that hold the same rules behave the same; analyse each list once.
-        let mut seen: HashSet<&[usize]> =
-            HashSet::with_capacity_and_hasher(cells.len(), Default::default());
-        cells.retain(|c| seen.insert(&cell_rules[c.rules.clone()]));
+        own_pairs.sort_by_key(|&(cell, _)| cell);
+        let own_rules: Vec<usize> = own_pairs.iter().map(|&(_, i)| i).collect();
 
+        // Distinct shared lists, numbered as first met.
+        let mut shared: Vec<std::ops::Range<usize>> = Vec::new();
+        let mut shared_of_list: HashMap<&[usize], u32> = HashMap::default();
+        let mut shared_id = |at: usize| -> u32 {
+            let list = shared_at.get(at);
+            let next = shared.len() as u32;
+            *shared_of_list.entry(list).or_insert_with(|| {
+                shared.push(shared_at.range(at));
+                next
+            })
+        };
+        let place = |cell: usize| (cell / faces / dsts, (cell / faces) % dsts, cell % faces);
+
+        let mut cells: Vec<(usize, Cell)> = Vec::new();
+        // The cells with own rules, and how many there are in each shared place.
+        let mut own_cells_at: HashMap<usize, usize> = HashMap::default();
+        let mut own_keys: Vec<usize> = Vec::new();
+        let mut at = 0;
+        while at < own_pairs.len() {
+            let cell = own_pairs[at].0;
+            let end = at + own_pairs[at..].partition_point(|&(c, _)| c == cell);
+            let (class, d, f) = place(cell);
+            let shared_key = key(neighbourhood(class as u32), d as u32, f);
+            *own_cells_at.entry(shared_key).or_default() += 1;
+            own_keys.push(cell);
+            cells.push((
+                cell,
+                Cell {
+                    src: class as u32,
+                    dst: d as u32,
+                    interface: f as u32,
+                    shared: shared_id(shared_key),
+                    own: at..end,
+                },
+            ));
+            at = end;
+        }
+        // For each shared list, a cell of a class in its neighbourhood without own rules there,
+        // if there is one.
+        let classes_in = Groups::new(neighbourhoods, || {
+            (0..classes_of_src as u32).map(|c| (neighbourhood(c), c))
+        });
+        for shared_key in 0..neighbourhoods * dsts * faces {
+            if shared_at.get(shared_key).is_empty() {
+                continue;
+            }
+            let (n, d, f) = place(shared_key);
+            let members = classes_in.get(n);
+            if own_cells_at.get(&shared_key).copied().unwrap_or(0) >= members.len() {
+                continue;
+            }
+            let Some(&class) = members.iter().find(|&&c| {
+                own_keys
+                    .binary_search(&key(c as usize, d as u32, f))
+                    .is_err()
+            }) else {
+                continue;
+            };
+            let cell = key(class as usize, d as u32, f);
+            cells.push((
+                cell,
+                Cell {
+                    src: class,
+                    dst: d as u32,
+                    interface: f as u32,
+                    shared: shared_id(shared_key),
+                    own: 0..0,
+                },
+            ));
+        }
+        cells.sort_unstable_by_key(|&(cell, _)| cell);
+        // Cells that hold the same rules behave the same; analyse each list once.
+        let mut seen: HashSet<(u32, &[usize])> =
+            HashSet::with_capacity_and_hasher(cells.len(), Default::default());
+        let list: Vec<Cell> = cells
+            .into_iter()
+            .map(|(_, cell)| cell)
+            .filter(|c| seen.insert((c.shared, &own_rules[c.own.clone()])))
+            .collect();
+        drop(seen);
+        let shared_rules = shared_at.into_values();
         Cells {
-            list: cells,
-            rules: cell_rules,
+            list,
+            shared,
+            shared_rules,
+            own_rules,
             src: src.representative,
             dst: dst.representative,
             interfaces: interfaces.classes,
@@ -274,9 +446,31 @@ impl<T: Point + std::hash::Hash> Cells<T> {
 }
 
 impl<T> Cells<T> {
-    /// The rules of `cell`, in chain order.
-    pub(super) fn rules(&self, cell: &Cell) -> &[usize] {
-        &self.rules[cell.rules.clone()]
+    /// The rules `cell` shares with the cells of its neighbourhood, in chain order.
+    pub(super) fn shared(&self, cell: &Cell) -> &[usize] {
+        &self.shared_rules[self.shared[cell.shared as usize].clone()]
+    }
+
+    /// The rules of `cell`'s source class alone, in chain order.
+    pub(super) fn own(&self, cell: &Cell) -> &[usize] {
+        &self.own_rules[cell.own.clone()]
+    }
+
+    /// The rules of `cell` in chain order, into `rules`; the positions its own rules take among
+    /// them into `own_at`.
+    pub(super) fn merge(&self, cell: &Cell, rules: &mut Vec<usize>, own_at: &mut Vec<u32>) {
+        rules.clear();
+        own_at.clear();
+        let (shared, own) = (self.shared(cell), self.own(cell));
+        let mut s = 0;
+        for &i in own {
+            let before = shared[s..].partition_point(|&r| r < i);
+            rules.extend_from_slice(&shared[s..s + before]);
+            s += before;
+            own_at.push(rules.len() as u32);
+            rules.push(i);
+        }
+        rules.extend_from_slice(&shared[s..]);
     }
 }
 
@@ -293,8 +487,8 @@ impl<T: Copy> Cells<T> {
             transport: Transport::from_slot(slot, port),
             src: addr(self.src[cell.src as usize]),
             dst: addr(self.dst[cell.dst as usize]),
-            interface: self.interfaces[cell.interface].0.clone(),
-            translated: self.interfaces[cell.interface].1,
+            interface: self.interfaces[cell.interface as usize].0.clone(),
+            translated: self.interfaces[cell.interface as usize].1,
         }
     }
 }

@@ -7,15 +7,17 @@
 //! with an interval map ("which rule owns this port") gives the first-match owner of every port.
 //! The cost is about `cells x rules-per-cell x log(ports)`, not `rules^2`: a policy of 100k rules
 //! from a handful of sources is analysed in a fraction of a second. A small cell whose rules have
-//! the same traffic and verdicts, in the same order, as an earlier cell's finds the same things,
-//! and replays them: 100k clients of a dozen services are a dozen sweeps.
+//! the same traffic and verdicts, in the same order, as another cell of its neighbourhood finds
+//! the same things, and the two are swept once: 100k clients of a dozen services are a dozen
+//! sweeps, and 10,000 denied addresses in front of a net's rules are one.
 //!
 //! Each address family is analysed in turn, in four phases:
 //! - [`cells`]: the family's rules, the classes of sources, destinations and interfaces they tell
-//!   apart, and the distinct cells with the rules of each;
+//!   apart, and the distinct cells with the rules of each (shared by a neighbourhood of source
+//!   classes, and a class's own);
 //! - [`sweep`]: the first-match sweep over one cell's rules, which reports what it finds;
-//! - [`replay`]: sweeping a run of cells, keeping what small cells found and replaying it for
-//!   later cells like them, on two threads for large families;
+//! - [`replay`]: sweeping a run of cells, each batch of cells alike once, on two threads for
+//!   large families;
 //! - [`attach`]: turning the earlier rules met in every cell into each rule's
 //!   [`RuleCoverage::covered_by`] and [`RuleCoverage::first_covering`].
 
@@ -28,8 +30,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::Verdict;
 use super::{AddrSet, Chain, Family, IntervalSet, Packet, Point, Traffic};
-use attach::{attach_coverings, Found};
-use cells::{active_rules, Cell, Cells};
+use attach::{attach_coverings, Found, Swept};
+use cells::{active_rules, Cells};
 use replay::FamilySweep;
 use sweep::Pieces;
 
@@ -43,9 +45,10 @@ pub struct RuleCoverage {
     pub matches_anything: bool,
     /// A packet this rule decides (while under its rate limit, for a limited rule).
     pub wins: Option<Packet>,
-    /// Earlier rules that decide packets this rule also matches, in rule order. When `wins` is
-    /// `None` these rules together cover the whole rule.
-    pub covered_by: Vec<usize>,
+    /// Earlier rules that decide packets this rule also matches, as runs of rule indices (a
+    /// block list's denies in front of a rule are one run). When `wins` is `None` these rules
+    /// together cover the whole rule.
+    pub covered_by: IntervalSet<u32>,
     /// Of the rules in `covered_by`, the first of each verdict, with a packet of this rule it
     /// decides; in rule order.
     pub first_covering: Vec<(usize, Packet)>,
@@ -64,10 +67,21 @@ impl RuleCoverage {
         chain: &'a Chain,
         verdict: Verdict,
     ) -> impl Iterator<Item = usize> + 'a {
-        self.covered_by
-            .iter()
-            .copied()
+        self.covering()
             .filter(move |&i| chain.rules[i].verdict != verdict)
+    }
+
+    /// The rules in `covered_by`, in rule order.
+    pub fn covering(&self) -> impl Iterator<Item = usize> + '_ {
+        self.covered_by
+            .ranges()
+            .iter()
+            .flat_map(|&(lo, hi)| lo as usize..=hi as usize)
+    }
+
+    /// How many rules `covered_by` holds.
+    pub fn covering_count(&self) -> usize {
+        self.covered_by.count() as usize
     }
 
     /// The first rule in `covered_by` whose verdict differs from `verdict`, with a packet of this
@@ -86,13 +100,16 @@ impl RuleCoverage {
     /// Adds what one address family's analysis found covering this rule: `owners` in rule order,
     /// and the first of each verdict with its packet. Where both families found the same rule,
     /// the packet found first stays.
-    fn add_covering(&mut self, chain: &Chain, owners: Vec<usize>, firsts: Vec<(usize, Packet)>) {
+    fn add_covering(
+        &mut self,
+        chain: &Chain,
+        owners: IntervalSet<u32>,
+        firsts: Vec<(usize, Packet)>,
+    ) {
         if self.covered_by.is_empty() {
             self.covered_by = owners;
         } else {
-            self.covered_by.extend(owners);
-            self.covered_by.sort_unstable();
-            self.covered_by.dedup();
+            self.covered_by = self.covered_by.union(&owners);
         }
         let mut all = std::mem::take(&mut self.first_covering);
         all.extend(firsts);
@@ -140,11 +157,6 @@ pub struct Coverage {
 /// thread: the second would cost more than it saves.
 const PARALLEL_WORK: usize = 50_000;
 
-/// Cells of at most this many rules are looked up among the cells already swept (see
-/// [`TrafficIds`](replay::TrafficIds)). Larger cells are swept directly: they seldom repeat, and
-/// keeping their findings would cost memory.
-const MEMO_RULES: usize = 32;
-
 impl Coverage {
     /// Adds what was found in later cells: where both found something, the earlier finding
     /// stays.
@@ -183,33 +195,33 @@ type Owner = Option<usize>;
 #[derive(Clone, Copy)]
 struct Job {
     parallel_work: usize,
-    /// Cells of at most this many rules replay the findings of an earlier cell like them.
-    memo_rules: usize,
+    /// Whether cells alike are swept once (see [`replay`]); without, each cell is swept.
+    alike: bool,
     detail: Detail,
 }
 
 impl Chain {
     /// Analyses the chain. Rules that did not resolve are left out (they match nothing here).
     pub fn coverage(&self) -> Coverage {
-        self.coverage_with(PARALLEL_WORK, MEMO_RULES, Detail::Full)
+        self.coverage_with(PARALLEL_WORK, true, Detail::Full)
     }
 
     /// Only which rules match anything and which win a packet ([`RuleCoverage::matches_anything`]
     /// and [`RuleCoverage::wins`]; the other fields stay empty), for analyses that ask nothing
     /// else. Much cheaper than [`Chain::coverage`] on chains where rules overlap a lot.
     pub fn winners(&self) -> Coverage {
-        self.coverage_with(PARALLEL_WORK, MEMO_RULES, Detail::Wins)
+        self.coverage_with(PARALLEL_WORK, true, Detail::Wins)
     }
 
     /// The analysis, on two threads when the chain needs at least `parallel_work` rule visits,
-    /// replaying the findings of cells of up to `memo_rules` rules for cells like them.
-    fn coverage_with(&self, parallel_work: usize, memo_rules: usize, detail: Detail) -> Coverage {
+    /// sweeping cells alike once when `alike`.
+    fn coverage_with(&self, parallel_work: usize, alike: bool, detail: Detail) -> Coverage {
         let mut result = Coverage {
             rules: vec![RuleCoverage::default(); self.rules.len()],
         };
         let job = Job {
             parallel_work,
-            memo_rules,
+            alike,
             detail,
         };
         let v4 = |result: &mut Coverage| {
@@ -247,7 +259,7 @@ impl Chain {
     ) {
         let Job {
             parallel_work,
-            memo_rules,
+            alike,
             detail,
         } = *job;
         let pieces = &Pieces::of(self, family);
@@ -258,37 +270,38 @@ impl Chain {
         for &i in &active {
             result.rules[i].matches_anything = true;
         }
-        let cells = &Cells::of(self, &active, part);
-        let packet_in = |cell: &Cell, slot: usize, port: u32| cells.packet(cell, slot, port, &addr);
-        let sweep = FamilySweep::new(self, cells, pieces, detail, memo_rules, &packet_in);
+        let cells = &Cells::of(self, &active, part, alike);
+        let packet_in =
+            |cell: &cells::Cell, slot: usize, port: u32| cells.packet(cell, slot, port, &addr);
+        let sweep = FamilySweep::new(self, cells, pieces, detail, alike, &packet_in);
         let attach = |result: &mut Coverage, coverings: Found| {
             attach_coverings(self, result, coverings, |c| {
                 packet_in(&cells.list[c.cell as usize], usize::from(c.slot), c.port)
             });
         };
-        // Cells are independent. On large chains they are analysed on two threads, each over a
-        // contiguous run of cells, and the results merged in cell order: exactly what one thread
-        // would find.
-        let work: usize = cells.list.iter().map(|c| c.rules.len()).sum();
-        if work < parallel_work || cells.list.len() < 2 {
-            let coverings = sweep.analyse(0..cells.list.len(), result);
-            let second = &[];
+        // Batches of cells are independent. On large chains they are analysed on two threads,
+        // each over a contiguous run of batches, and the results merged in order: exactly what
+        // one thread would find.
+        let batches = sweep.work();
+        let work: usize = batches.iter().sum();
+        if work < parallel_work || batches.len() < 2 {
+            let coverings = sweep.analyse(0..batches.len(), result);
             attach(
                 result,
                 Found {
                     first: &coverings,
-                    second,
+                    second: &Swept::default(),
                 },
             );
             return;
         }
-        let split = halfway(&cells.list, work);
+        let split = halfway(batches, work);
         let mut later = Coverage {
             rules: vec![RuleCoverage::default(); self.rules.len()],
         };
         let (coverings, later_coverings) = crate::parallel::join(
             || sweep.analyse(0..split, result),
-            || sweep.analyse(split..cells.list.len(), &mut later),
+            || sweep.analyse(split..batches.len(), &mut later),
         );
         result.append(self, later);
         let found = Found {
@@ -299,18 +312,17 @@ impl Chain {
     }
 }
 
-/// Where to split `cells` (at least two) into two runs for two threads: after the first cell by
-/// which half of the `work` (rules summed over cells) is done, leaving at least one cell to each.
-fn halfway(cells: &[Cell], work: usize) -> usize {
+/// Where to split batches (at least two) of `each` rule visits into two runs for two threads:
+/// after the first batch by which half of the `work` is done, leaving at least one to each.
+fn halfway(each: &[usize], work: usize) -> usize {
     let mut done = 0;
-    cells
-        .iter()
-        .position(|c| {
-            done += c.rules.len();
+    each.iter()
+        .position(|&w| {
+            done += w;
             done * 2 >= work
         })
         .map_or(1, |i| i + 1)
-        .clamp(1, cells.len() - 1)
+        .clamp(1, each.len() - 1)
 }
 
 #[cfg(test)]
@@ -343,9 +355,96 @@ mod tests {
         text.push_str("}\n");
         let checked = crate::pipeline::check_text("big.pcl", &text);
         let chain = &checked.policy.hosts[0].chains[0];
-        let one = chain.coverage_with(usize::MAX, MEMO_RULES, Detail::Full);
-        let two = chain.coverage_with(0, MEMO_RULES, Detail::Full);
+        let one = chain.coverage_with(usize::MAX, true, Detail::Full);
+        let two = chain.coverage_with(0, true, Detail::Full);
         assert_same(&one, &two);
+    }
+
+    /// What the analysis finds, without the examples it picks (which cell a packet comes from
+    /// depends on the order cells are swept in).
+    fn assert_same_findings(a: &Coverage, b: &Coverage, text: &str) {
+        for (r, (a, b)) in a.rules.iter().zip(&b.rules).enumerate() {
+            assert_eq!(a.matches_anything, b.matches_anything, "rule {r}\n{text}");
+            assert_eq!(a.wins.is_some(), b.wins.is_some(), "rule {r}\n{text}");
+            assert_eq!(a.covered_by, b.covered_by, "rule {r}\n{text}");
+            let firsts =
+                |c: &RuleCoverage| c.first_covering.iter().map(|f| f.0).collect::<Vec<_>>();
+            assert_eq!(firsts(a), firsts(b), "rule {r}\n{text}");
+            assert_eq!(a.needed.is_some(), b.needed.is_some(), "rule {r}\n{text}");
+            // A fallback means something only for a rule whose removal changes nothing.
+            let fallback = |c: &RuleCoverage| c.needed.is_none() && c.fallback.is_some();
+            assert_eq!(fallback(a), fallback(b), "rule {r}\n{text}");
+        }
+    }
+
+    fn block_list_rule() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let sources = prop::sample::select(
+            &[
+                "10.0.0.1",
+                "10.0.0.2",
+                "10.0.0.3",
+                "10.0.0.9",
+                "10.1.0.1",
+                "fd00::1",
+                "fd00::2",
+                "10.0.0.0/24",
+                "10.0.0.0/29",
+                "fd00::/64",
+                "",
+                "10.0.0.1, 10.0.0.2",
+            ][..],
+        );
+        let services = prop::sample::select(
+            &[
+                "",
+                "tcp/22",
+                "tcp/80-90",
+                "udp/53",
+                "tcp/85, udp/53",
+                "icmp",
+                "tcp",
+            ][..],
+        );
+        let verdicts = prop::sample::select(&["allow", "deny", "reject"][..]);
+        let extras =
+            prop::sample::select(&["", "", "", " limit 5/second", " on lo", " on eth0"][..]);
+        (verdicts, services, sources, extras).prop_map(|(v, s, from, extra)| {
+            let from = if from.is_empty() {
+                String::new()
+            } else {
+                format!(" from {from}")
+            };
+            let s = if s.is_empty() && from.is_empty() {
+                "tcp/1"
+            } else {
+                s
+            };
+            format!("  {v} {s}{from}{extra}")
+        })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 200, ..Default::default() })]
+
+        /// Block lists of single addresses in front of rules from nets: cells alike swept once
+        /// find what sweeping every cell finds.
+        #[test]
+        fn batches_find_what_every_cell_finds(
+            rules in proptest::collection::vec(block_list_rule(), 1..24),
+            default in proptest::sample::select(&["accept", "drop"][..]),
+        ) {
+            let text = format!("input {default} {{\n{}\n}}\n", rules.join("\n"));
+            let checked = crate::pipeline::check_text("block.pcl", &text);
+            let chain = &checked.policy.hosts[0].chains[0];
+            for detail in [Detail::Full, Detail::Wins] {
+                let every = chain.coverage_with(usize::MAX, false, detail);
+                let batched = chain.coverage_with(usize::MAX, true, detail);
+                assert_same_findings(&every, &batched, &text);
+                let two = chain.coverage_with(0, true, detail);
+                assert_same_findings(&every, &two, &text);
+            }
+        }
     }
 
     /// A per-client allow list: one small cell per client, and few distinct ones among them.
@@ -370,9 +469,9 @@ mod tests {
         let checked = crate::pipeline::check_text("clients.pcl", &text);
         let chain = &checked.policy.hosts[0].chains[0];
         for detail in [Detail::Full, Detail::Wins] {
-            let swept = chain.coverage_with(usize::MAX, 0, detail);
-            let replayed = chain.coverage_with(usize::MAX, MEMO_RULES, detail);
-            assert_same(&swept, &replayed);
+            let swept = chain.coverage_with(usize::MAX, false, detail);
+            let replayed = chain.coverage_with(usize::MAX, true, detail);
+            assert_same_findings(&swept, &replayed, &text);
         }
     }
 }
