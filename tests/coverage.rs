@@ -226,7 +226,7 @@ proptest! {
                 }
             }
             prop_assert_eq!(firsts, expected, "first_covering, rule {}\n{}", r, text);
-            prop_assert_eq!(cov.needed.is_some(), b.needed, "needed, rule {}\n{}", r, text);
+            prop_assert_eq!(cov.needed, b.needed, "needed, rule {}\n{}", r, text);
             // The example packets are real: the rule matches them and the named rule decides them.
             if let Some(p) = &cov.wins {
                 prop_assert!(chain.rules[r].matches(p));

@@ -120,7 +120,7 @@ fn redundant(chain: &Chain, coverage: &Coverage) -> Vec<Option<Redundant>> {
             }
             continue;
         }
-        if cov.needed.is_some() || rule.log.is_some() || rule.counter {
+        if cov.needed || rule.log.is_some() || rule.counter {
             continue;
         }
         let Some(fallback) = cov.fallback else {

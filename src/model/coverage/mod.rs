@@ -52,9 +52,9 @@ pub struct RuleCoverage {
     /// Of the rules in `covered_by`, the first of each verdict, with a packet of this rule it
     /// decides; in rule order.
     pub first_covering: Vec<(usize, Packet)>,
-    /// A packet this rule decides differently from what would decide it without the rule. `None`
-    /// for a rule that matches something: removing it would change no verdict.
-    pub needed: Option<Packet>,
+    /// Whether the rule decides a packet differently from what would decide it without the rule:
+    /// `false` for a rule whose removal would change no verdict.
+    pub needed: bool,
     /// For a rule whose removal changes nothing: the later rule (or `None` for the chain default)
     /// that would decide its packets instead.
     pub fallback: Option<Option<usize>>,
@@ -130,17 +130,9 @@ impl RuleCoverage {
 impl RuleCoverage {
     /// Records what would decide a packet this rule decides if the rule were removed: `next`
     /// (a later rule, or `None` for the chain's default) with its verdict.
-    fn succeeded_by(
-        &mut self,
-        own: Verdict,
-        next: Owner,
-        next_verdict: Verdict,
-        example: impl FnOnce() -> Packet,
-    ) {
+    fn succeeded_by(&mut self, own: Verdict, next: Owner, next_verdict: Verdict) {
         if next_verdict != own {
-            if self.needed.is_none() {
-                self.needed = Some(example());
-            }
+            self.needed = true;
         } else if self.fallback.is_none() {
             self.fallback = Some(next);
         }
@@ -169,9 +161,7 @@ impl Coverage {
             if rule.wins.is_none() {
                 rule.wins = found.wins;
             }
-            if rule.needed.is_none() {
-                rule.needed = found.needed;
-            }
+            rule.needed |= found.needed;
             if rule.fallback.is_none() {
                 rule.fallback = found.fallback;
             }
@@ -370,9 +360,9 @@ mod tests {
             let firsts =
                 |c: &RuleCoverage| c.first_covering.iter().map(|f| f.0).collect::<Vec<_>>();
             assert_eq!(firsts(a), firsts(b), "rule {r}\n{text}");
-            assert_eq!(a.needed.is_some(), b.needed.is_some(), "rule {r}\n{text}");
+            assert_eq!(a.needed, b.needed, "rule {r}\n{text}");
             // A fallback means something only for a rule whose removal changes nothing.
-            let fallback = |c: &RuleCoverage| c.needed.is_none() && c.fallback.is_some();
+            let fallback = |c: &RuleCoverage| !c.needed && c.fallback.is_some();
             assert_eq!(fallback(a), fallback(b), "rule {r}\n{text}");
         }
     }

@@ -50,8 +50,6 @@ enum Event {
     Succeeded {
         pos: u32,
         next: u32,
-        slot: u8,
-        port: u32,
     },
 }
 
@@ -111,17 +109,11 @@ impl Findings for Record<'_> {
         });
     }
 
-    fn succeeded(&mut self, pos: u32, next: u32, slot: usize, port: u32) {
+    fn succeeded(&mut self, pos: u32, next: u32) {
         let bit = self.successor_bit(pos, next);
         if self.kept[pos as usize] & bit == 0 {
             self.kept[pos as usize] |= bit;
-            let slot = slot as u8;
-            self.events.push(Event::Succeeded {
-                pos,
-                next,
-                slot,
-                port,
-            });
+            self.events.push(Event::Succeeded { pos, next });
         }
     }
 
@@ -174,12 +166,7 @@ impl<P: Fn(usize, u32) -> Packet> Apply<'_, P> {
                     slot,
                     port,
                 } => self.met(pos, owner, slot.into(), port),
-                Event::Succeeded {
-                    pos,
-                    next,
-                    slot,
-                    port,
-                } => self.succeeded(pos, next, slot.into(), port),
+                Event::Succeeded { pos, next } => self.succeeded(pos, next),
             }
         }
     }
@@ -209,19 +196,16 @@ impl<P: Fn(usize, u32) -> Packet> Findings for Apply<'_, P> {
         });
     }
 
-    fn succeeded(&mut self, pos: u32, next: u32, slot: usize, port: u32) {
+    fn succeeded(&mut self, pos: u32, next: u32) {
         let rule = self.rules.rule(pos);
         let next = (next != DEFAULT).then(|| self.rules.rule(next));
         let chain = self.chain;
         let next_verdict = next.map_or(chain.policy, |n| chain.rules[n].verdict);
-        let packet = &self.packet;
-        self.result.rules[rule].succeeded_by(chain.rules[rule].verdict, next, next_verdict, || {
-            packet(slot, port)
-        });
+        self.result.rules[rule].succeeded_by(chain.rules[rule].verdict, next, next_verdict);
     }
 
     fn wants_successors(&self, pos: u32) -> bool {
-        self.result.rules[self.rules.rule(pos)].needed.is_none()
+        !self.result.rules[self.rules.rule(pos)].needed
     }
 }
 

@@ -86,9 +86,9 @@ pub(super) trait Findings {
     /// The earlier rule at `owner` decides packets the rule at `pos` also matches, from `port`
     /// of `slot` on.
     fn met(&mut self, pos: u32, owner: u32, slot: usize, port: u32);
-    /// Without the rule at `pos`, the packet at `port` of `slot` would be decided by the rule at
-    /// `next`, or by the chain's default when `next` is [`DEFAULT`].
-    fn succeeded(&mut self, pos: u32, next: u32, slot: usize, port: u32);
+    /// Without the rule at `pos`, some of its packets would be decided by the rule at `next`, or
+    /// by the chain's default when `next` is [`DEFAULT`].
+    fn succeeded(&mut self, pos: u32, next: u32);
     /// Whether what would decide the packets of the rule at `pos` without it still matters.
     fn wants_successors(&self, pos: u32) -> bool;
 }
@@ -215,7 +215,7 @@ impl Chain {
                     }
                 });
                 for &(plo, phi, owner) in &succeeded {
-                    found.succeeded(owner, pos, slot, plo);
+                    found.succeeded(owner, pos);
                     pending[slot].assign(plo, phi, GAP);
                 }
                 for &(glo, ghi) in &gaps {
@@ -225,10 +225,10 @@ impl Chain {
             }
         }
         // What no later rule covers falls to the chain's default.
-        for (slot, map) in maps.other.iter().enumerate() {
-            for (lo, _, owner) in map.runs() {
+        for map in &maps.other {
+            for (_, _, owner) in map.runs() {
                 if owner != GAP {
-                    found.succeeded(owner, DEFAULT, slot, lo);
+                    found.succeeded(owner, DEFAULT);
                 }
             }
         }
@@ -271,7 +271,7 @@ impl Chain {
             let pos = at as u32;
             if found.wants_successors(pos) {
                 for &(slot, lo, hi) in &won[won_at[at]..won_at[at + 1]] {
-                    after[slot].visit(lo, hi, |plo, _, next| found.succeeded(pos, next, slot, plo));
+                    after[slot].visit(lo, hi, |_, _, next| found.succeeded(pos, next));
                 }
             }
             if self.rules[i].is_terminal() {
