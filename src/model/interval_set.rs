@@ -65,18 +65,29 @@ impl<T: Point> IntervalSet<T> {
     pub fn from_ranges(ranges: impl IntoIterator<Item = (T, T)>) -> Self {
         let mut ranges: Vec<(T, T)> = ranges.into_iter().filter(|(lo, hi)| lo <= hi).collect();
         ranges.sort_unstable();
-        let mut merged: Vec<(T, T)> = Vec::with_capacity(ranges.len());
-        for (lo, hi) in ranges {
-            match merged.last_mut() {
+        // Merged in place: `kept` intervals are done, the next one may still grow.
+        let mut kept: usize = 0;
+        for k in 0..ranges.len() {
+            let (lo, hi) = ranges[k];
+            match kept.checked_sub(1).map(|last| &mut ranges[last]) {
                 Some(last) if last.1 == T::MAX || lo <= last.1.succ() => {
                     if hi > last.1 {
                         last.1 = hi;
                     }
                 }
-                _ => merged.push((lo, hi)),
+                _ => {
+                    ranges[kept] = (lo, hi);
+                    kept += 1;
+                }
             }
         }
-        IntervalSet { ranges: merged }
+        ranges.truncate(kept);
+        // Many intervals that merge into few (the rules covering a rule, a net of adjacent
+        // prefixes) keep no room for the many.
+        if ranges.capacity() > 2 * kept + 4 {
+            ranges.shrink_to_fit();
+        }
+        IntervalSet { ranges }
     }
 
     pub fn ranges(&self) -> &[(T, T)] {

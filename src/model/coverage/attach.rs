@@ -4,6 +4,8 @@
 //! [`RuleCoverage::covered_by`]: super::RuleCoverage::covered_by
 //! [`RuleCoverage::first_covering`]: super::RuleCoverage::first_covering
 
+use foldhash::HashMap;
+
 use crate::model::{Chain, IntervalSet, Packet};
 
 use super::cells::Groups;
@@ -63,21 +65,25 @@ pub(super) fn attach_coverings(
     // group, in the order found, an owner's first meeting is the one that counts.
     let mut met_by = vec![0u32; chain.rules.len()];
     let mut owners: Vec<(u32, u32)> = Vec::new();
+    // The columns covering a rule, as (thread, index); many rules are covered by the same
+    // columns (every rule after a block list by all of its denies), whose union is made once.
+    let mut columns_met: Vec<(u8, u32)> = Vec::new();
+    let mut unions: HashMap<Vec<(u8, u32)>, IntervalSet<u32>> = HashMap::default();
     for (rule, found) in result.rules.iter_mut().enumerate() {
         let group = by_rule.get(rule);
         if group.is_empty() {
             continue;
         }
         owners.clear();
+        columns_met.clear();
         // The first owner of each verdict in rule order, with the covering where it was met
         // first.
         let mut firsts: Vec<(usize, &Covering)> = Vec::new();
         for &k in group {
-            let (c, columns) = coverings.get(k as usize);
+            let (c, part, columns) = coverings.get(k as usize);
             let owner = if c.column {
-                let column = &columns[c.owner as usize];
-                owners.extend_from_slice(column.owners.ranges());
-                column.first as usize
+                columns_met.push((part, c.owner));
+                columns[c.owner as usize].first as usize
             } else {
                 let owner = c.owner as usize;
                 if met_by[owner] == rule as u32 + 1 {
@@ -99,6 +105,18 @@ pub(super) fn attach_coverings(
         }
         firsts.sort_unstable_by_key(|&(i, _)| i);
         let firsts = firsts.into_iter().map(|(i, c)| (i, packet(c))).collect();
+        if !columns_met.is_empty() {
+            columns_met.sort_unstable();
+            columns_met.dedup();
+            let union = unions.entry(columns_met.clone()).or_insert_with(|| {
+                IntervalSet::union_all(
+                    columns_met
+                        .iter()
+                        .map(|&(part, k)| &coverings.columns(part)[k as usize].owners),
+                )
+            });
+            owners.extend_from_slice(union.ranges());
+        }
         found.add_covering(chain, IntervalSet::from_ranges(owners.drain(..)), firsts);
     }
 }
@@ -118,10 +136,20 @@ impl<'a> Found<'a> {
         part(self.first).chain(part(self.second))
     }
 
-    fn get(self, k: usize) -> (&'a Covering, &'a [Column]) {
+    /// Covering `k`, which thread found it, and that thread's columns.
+    fn get(self, k: usize) -> (&'a Covering, u8, &'a [Column]) {
         match k.checked_sub(self.first.coverings.len()) {
-            None => (&self.first.coverings[k], &self.first.columns),
-            Some(k) => (&self.second.coverings[k], &self.second.columns),
+            None => (&self.first.coverings[k], 0, &self.first.columns),
+            Some(k) => (&self.second.coverings[k], 1, &self.second.columns),
+        }
+    }
+
+    /// The columns thread `part` found.
+    fn columns(self, part: u8) -> &'a [Column] {
+        if part == 0 {
+            &self.first.columns
+        } else {
+            &self.second.columns
         }
     }
 }
