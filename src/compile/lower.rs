@@ -13,6 +13,10 @@
 //!   group's verdict or to a chain of the group's own holding its block dispatch
 //!   (`ip saddr vmap { 10.1.0.0/16 : jump input_r3_s1, 10.9.0.0/16 : drop }`). However many rules,
 //!   nets and ports the run has, a packet meets one source lookup and one group's dispatch.
+//! - a *port run*: consecutive plain rules over ports only with the same destination and
+//!   interface, from sources that overlap, of 16 blocks or more: one verdict map over protocol
+//!   and port to a verdict or to a chain of the rules that can decide those ports (see
+//!   [`port_runs`]).
 //! - a *decorated* rule: one with a limit, log or counter, kept in its place. Consecutive rules
 //!   that only log, with the same prefix, verdict, addresses and interface, are merged.
 //!
@@ -20,6 +24,8 @@
 //! other protocols) but whose action must run once (a rate limit's single token bucket) jumps to a
 //! small chain of its own; when the chain returns, evaluation continues with the next unit, just as
 //! [`crate::model::Chain::evaluate`] moves past a rate-limited rule over its rate.
+
+mod port_runs;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
@@ -313,7 +319,7 @@ impl Compiler<'_> {
                 _ => {}
             }
         }
-        for unit in units(&numbered) {
+        for unit in units(&numbered, true) {
             let lowered = self.unit(kind, unit);
             rules.extend(lowered);
         }
@@ -455,6 +461,16 @@ impl Compiler<'_> {
         };
         if unit.kind == UnitKind::Sources {
             return self.sources_unit(kind, &unit.rules, &frame);
+        }
+        if unit.kind == UnitKind::Ports {
+            if let Some(rules) = self.ports_unit(&unit.rules, &frame) {
+                return rules;
+            }
+            // Over its budget: the run as the other units it is made of.
+            return units(&unit.rules, false)
+                .into_iter()
+                .flat_map(|unit| self.unit(kind, unit))
+                .collect();
         }
         let per_source = first.limit.as_ref().is_some_and(|l| l.per_source);
         let families = self.family_parts(first, per_source);
@@ -1280,6 +1296,7 @@ fn allows_ftp(rule: &model::Rule) -> bool {
 enum UnitKind {
     Block,
     Sources,
+    Ports,
     Decorated,
 }
 
@@ -1296,7 +1313,9 @@ fn is_plain(rule: &model::Rule) -> bool {
     rule.limit.is_none() && rule.log.is_none() && !rule.counter
 }
 
-fn units<'r>(rules: &[Numbered<'r>]) -> Vec<Unit<'r>> {
+/// The units of a chain's rules (see the module's documentation); with `port_runs` false, no
+/// port runs (what a port run over its budget is written as).
+fn units<'r>(rules: &[Numbered<'r>], port_runs: bool) -> Vec<Unit<'r>> {
     let mut units = Vec::new();
     let mut i = 0;
     while i < rules.len() {
@@ -1316,6 +1335,23 @@ fn units<'r>(rules: &[Numbered<'r>]) -> Vec<Unit<'r>> {
             if (alike && groups >= 2) || mapped {
                 units.push(Unit {
                     kind: UnitKind::Sources,
+                    rules: rules[i..end].to_vec(),
+                });
+                i = end;
+                continue;
+            }
+            let end = if port_runs {
+                port_runs::port_run(rules, i)
+            } else {
+                i
+            };
+            let breaks = rules[i..end]
+                .windows(2)
+                .filter(|w| !same_match(w[0].1, w[1].1))
+                .count();
+            if breaks + 1 >= MAP_RULES {
+                units.push(Unit {
+                    kind: UnitKind::Ports,
                     rules: rules[i..end].to_vec(),
                 });
                 i = end;

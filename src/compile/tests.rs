@@ -779,6 +779,90 @@ pub(super) mod equivalence {
                 prop_assert_eq!(run_base(&ruleset, ChainKind::Input, packet, true), under, "under the limits: {}\n{}", packet, ruleset.to_nft());
             }
         }
+
+        /// Runs of port rules from nested, overlapping and negated sources and from anywhere,
+        /// now and then a decorated rule or one with other traffic between them: the verdict
+        /// map over protocol and port and the chains of the rules covering each piece.
+        #[test]
+        fn port_runs_decide_like_the_model(
+            rules in prop::collection::vec(
+                (arb_rule(), arb_ports(), arb_ports(), prop::bool::weighted(0.95)),
+                16..40,
+            ),
+            default in prop_oneof![Just(Verdict::Accept), Just(Verdict::Drop), Just(Verdict::Reject)],
+            packets in prop::collection::vec(arb_packet(), 24),
+        ) {
+            let rules = rules
+                .into_iter()
+                .map(|(mut rule, tcp, udp, plain)| {
+                    if plain {
+                        rule.traffic = Traffic {
+                            ports: [tcp, udp, IntervalSet::empty(), IntervalSet::empty()],
+                            ..Traffic::empty()
+                        };
+                        if rule.traffic.is_empty() {
+                            rule.traffic.ports[0] = IntervalSet::range(7, 9);
+                        }
+                        rule.limit = None;
+                        rule.log = None;
+                        rule.counter = false;
+                        rule.dst = AddrSet::any();
+                        rule.interface = None;
+                    }
+                    rule
+                })
+                .collect();
+            let model_chain = chain(ChainKind::Input, default, rules);
+            let h = host(None, vec![model_chain.clone()]);
+            let ruleset = compile_model(&office(), &h, &no_baseline()).unwrap();
+            for packet in &packets {
+                let over = model_chain.evaluate(packet).verdict;
+                let under = model_chain.evaluate_under_limits(packet).verdict;
+                prop_assert_eq!(run_base(&ruleset, ChainKind::Input, packet, false), over, "over the limits: {}\n{}", packet, ruleset.to_nft());
+                prop_assert_eq!(run_base(&ruleset, ChainKind::Input, packet, true), under, "under the limits: {}\n{}", packet, ruleset.to_nft());
+            }
+        }
+    }
+
+    /// The port-run generator gives port maps, not a rarity.
+    #[test]
+    fn port_runs_are_what_the_generator_gives() {
+        use proptest::strategy::ValueTree;
+        let mut runner = proptest::test_runner::TestRunner::deterministic();
+        let strategy = prop::collection::vec((arb_addrs(), arb_ports(), 0..3usize), 20);
+        let mut maps = 0;
+        for _ in 0..50 {
+            let rules = strategy
+                .new_tree(&mut runner)
+                .unwrap()
+                .current()
+                .into_iter()
+                .map(|((src, names, negated), ports, verdict)| {
+                    let mut r = rule(
+                        [Verdict::Accept, Verdict::Drop, Verdict::Reject][verdict],
+                        Traffic {
+                            ports: [
+                                ports.union(&IntervalSet::range(7, 9)),
+                                IntervalSet::empty(),
+                                IntervalSet::empty(),
+                                IntervalSet::empty(),
+                            ],
+                            ..Traffic::empty()
+                        },
+                    );
+                    r.src = src;
+                    r.src_names = names;
+                    r.src_negated = negated;
+                    r
+                })
+                .collect();
+            let h = host(None, vec![chain(ChainKind::Input, Verdict::Drop, rules)]);
+            let nft = compile_model(&office(), &h, &no_baseline())
+                .unwrap()
+                .to_nft();
+            maps += usize::from(nft.contains("_p1 {"));
+        }
+        assert!(maps >= 20, "{maps} of 50 with port maps");
     }
 }
 

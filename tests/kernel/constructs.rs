@@ -62,6 +62,10 @@ fixture_test!(
     nets_by_ports_with_mixed_verdicts_are_one_map_per_family_around_log_and_limit,
     "source_maps.pcl"
 );
+fixture_test!(
+    port_rules_from_overlapping_sources_are_one_map_by_protocol_and_port,
+    "port_maps.pcl"
+);
 
 // The same proofs with the JSON rendering loaded through `nft -j -f`.
 fixture_test!(json_interleaved, "interleaved.pcl", Format::Json);
@@ -69,6 +73,7 @@ fixture_test!(json_from_and_to_nets, "nets.pcl", Format::Json);
 fixture_test!(json_interfaces_and_output, "output.pcl", Format::Json);
 fixture_test!(json_source_sets, "source_sets.pcl", Format::Json);
 fixture_test!(json_source_maps, "source_maps.pcl", Format::Json);
+fixture_test!(json_port_maps, "port_maps.pcl", Format::Json);
 fixture_test!(
     json_forward_chain_and_port_forwards,
     "forward_chain.pcl",
@@ -213,12 +218,14 @@ super::trials::tests! {
         forward_chain_and_port_forwards,
         a_block_list_of_single_addresses_is_one_set_of_sources,
         nets_by_ports_with_mixed_verdicts_are_one_map_per_family_around_log_and_limit,
+        port_rules_from_overlapping_sources_are_one_map_by_protocol_and_port,
         json_interleaved,
         json_from_and_to_nets,
         json_interfaces_and_output,
         json_forward_chain_and_port_forwards,
         json_source_sets,
         json_source_maps,
+        json_port_maps,
         a_large_block_of_port_rules_over_both_families,
         counters_count_what_their_rule_decides;
 }

@@ -1,13 +1,15 @@
 //! Random small policies, each compiled, loaded into one reused server namespace (every load
 //! replaces the table) and probed on a random sample of packets against the model.
 //!
-//! Policies have 1–8 rules (16–22 when from disjoint sources) over a small universe: allow/deny/reject, TCP and UDP ports and ranges
+//! Policies have 1–8 rules (16–22 in runs) over a small universe: allow/deny/reject, TCP and UDP ports and ranges
 //! in 2000–2010, sources among a few nets of both families (literal, named, `any`, negated with
 //! `!`), now and then a destination (negated or not), interfaces (a list, or negated), `log` or
 //! `counter`, and a default of accept, drop or reject. Half draw their sources from
 //! pairwise disjoint nets and single addresses instead, half of them after a block list of
 //! `deny from ADDR` rules: the runs the compiler turns into source sets and verdict maps keyed by
-//! the source. They are written as policy text, so the parser and resolver are exercised too.
+//! the source. A quarter are runs of port rules from nested and overlapping nets, which the
+//! compiler turns into a verdict map keyed by protocol and port. They are written as policy
+//! text, so the parser and resolver are exercised too.
 //!
 //! `PORTCULLIS_KERNEL_CASES` sets the number of policies (default 200), `PORTCULLIS_KERNEL_SEED`
 //! the seed (printed on failure; case `i` depends only on the seed and `i`). A failure is shrunk
@@ -110,10 +112,12 @@ fn generate(rng: &mut Rng) -> String {
     let mut named = BTreeSet::new();
     let mut rules = Vec::new();
     // Half the policies are runs of rules from disjoint sources, half of them after a block
-    // list of single addresses; the rest draw sources from nested and overlapping nets.
+    // list of single addresses; a quarter are runs of port rules from nested and overlapping
+    // nets; the rest draw sources from those nets too, in a few rules of every kind.
     let source_runs = rng.chance(50);
-    // A run becomes a source map from 16 rules on.
-    let count = if source_runs {
+    let port_runs = !source_runs && rng.chance(50);
+    // A run becomes a source map, or a port map, from 16 rules on.
+    let count = if source_runs || port_runs {
         rng.between(16, 22)
     } else {
         rng.between(1, 8)
@@ -127,7 +131,7 @@ fn generate(rng: &mut Rng) -> String {
     }
     while rules.len() < count {
         let mut rule = rng.pick(&["allow", "deny", "reject"]).to_string();
-        if !rng.chance(10) {
+        if port_runs || !rng.chance(10) {
             let specs: Vec<String> = (0..rng.between(1, 3))
                 .map(|_| {
                     let protocol = rng.pick(&["tcp", "udp"]);
@@ -145,7 +149,7 @@ fn generate(rng: &mut Rng) -> String {
         }
         if source_runs && !rng.chance(2) {
             let _ = write!(rule, " from {}", rng.pick(DISJOINT_FROM));
-        } else if !source_runs && rng.chance(60) {
+        } else if !source_runs && rng.chance(if port_runs { 85 } else { 60 }) {
             let members: Vec<String> = (0..rng.between(1, 2))
                 .map(|_| {
                     if rng.chance(30) {
@@ -165,7 +169,8 @@ fn generate(rng: &mut Rng) -> String {
             };
             let _ = write!(rule, " from {}", members.join(", "));
         }
-        if rng.chance(if source_runs { 1 } else { 15 }) {
+        let runs = source_runs || port_runs;
+        if rng.chance(if runs { 1 } else { 15 }) {
             let to = rng.pick(TO);
             let bang = if *to != "any" && rng.chance(25) {
                 "!"
@@ -174,7 +179,7 @@ fn generate(rng: &mut Rng) -> String {
             };
             let _ = write!(rule, " to {bang}{to}");
         }
-        if rng.chance(if source_runs { 1 } else { 10 }) {
+        if rng.chance(if runs { 1 } else { 10 }) {
             let on = rng.pick(&[
                 "pcs0",
                 "pcs7",
@@ -186,14 +191,14 @@ fn generate(rng: &mut Rng) -> String {
             let _ = write!(rule, " on {on}");
         }
         // In runs, a decorated rule now and then: it ends a run and must keep its place.
-        if rng.chance(if source_runs { 2 } else { 15 }) {
+        if rng.chance(if runs { 2 } else { 15 }) {
             rule.push_str(if rng.chance(50) {
                 " log"
             } else {
                 " log \"rnd: \""
             });
         }
-        if rng.chance(if source_runs { 1 } else { 10 }) {
+        if rng.chance(if runs { 1 } else { 10 }) {
             rule.push_str(" counter");
         }
         rules.push(rule);
@@ -415,7 +420,7 @@ fn generated_policies_pass_check() {
     // Outside the kernel: every generated policy must be a clean policy, or the kernel test
     // above would be testing the generator.
     let seed = env_number("PORTCULLIS_KERNEL_SEED", DEFAULT_SEED);
-    let (mut source_maps, mut source_sets) = (0, 0);
+    let (mut source_maps, mut source_sets, mut port_maps) = (0, 0, 0);
     for case in 0..DEFAULT_CASES {
         let mut rng = Rng::new(seed ^ (case as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
         let text = generate(&mut rng);
@@ -431,6 +436,7 @@ fn generated_policies_pass_check() {
             .to_nft();
         source_maps += usize::from(nft.contains("saddr vmap"));
         source_sets += usize::from(nft.contains("_src_v") || nft.contains("saddr {"));
+        port_maps += usize::from(nft.contains("_p1 {"));
     }
     // The new lowerings must be what the kernel test probes, not a rarity (the default seed
     // gives about one policy in six with source maps, one in five with source sets).
@@ -441,6 +447,10 @@ fn generated_policies_pass_check() {
     assert!(
         source_sets >= DEFAULT_CASES / 10,
         "{source_sets} with source sets"
+    );
+    assert!(
+        port_maps >= DEFAULT_CASES / 10,
+        "{port_maps} with port maps"
     );
 }
 
