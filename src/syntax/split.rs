@@ -55,6 +55,8 @@ pub(super) fn parse_in_two(
     let tail = std::mem::take(&mut second_chain.rules);
     let expectations = std::mem::take(&mut second_chain.expectations);
     let chain = chain_at(&mut items, text, cut.open)?;
+    // Exactly the room for both halves: extending would double the first half's vector.
+    chain.rules.reserve_exact(tail.len());
     chain.rules.extend(tail);
     chain.expectations.extend(expectations);
     // The second part's findings go where the one-thread parse reports them: after those of
