@@ -29,9 +29,17 @@ impl Label {
     pub fn new(span: Span, message: impl Into<String>) -> Self {
         Label {
             span,
-            message: message.into(),
+            message: kept(message.into()),
         }
     }
+}
+
+/// A text a finding keeps, without spare room. Findings are kept to the end of the command, a
+/// million rules can give a million of them, and a text built by `format!` or `push_str` has
+/// room for up to twice its length.
+fn kept(mut text: String) -> String {
+    text.shrink_to_fit();
+    text
 }
 
 /// One finding.
@@ -62,7 +70,7 @@ impl Diagnostic {
             rule: rule.name,
             code: rule.code,
             severity: rule.default_level.severity().unwrap_or(Severity::Info),
-            message: message.into(),
+            message: kept(message.into()),
             primary: Label::new(span, ""),
             secondary: Vec::new(),
             help: None,
@@ -71,17 +79,22 @@ impl Diagnostic {
     }
 
     pub fn label(mut self, message: impl Into<String>) -> Self {
-        self.primary.message = message.into();
+        self.primary.message = kept(message.into());
         self
     }
 
     pub fn secondary(mut self, span: Span, message: impl Into<String>) -> Self {
+        // Most findings have one other place: room for one, where a first push would make room
+        // for four.
+        if self.secondary.capacity() == 0 {
+            self.secondary.reserve_exact(1);
+        }
         self.secondary.push(Label::new(span, message));
         self
     }
 
     pub fn help(mut self, help: impl Into<String>) -> Self {
-        self.help = Some(help.into());
+        self.help = Some(kept(help.into()));
         self
     }
 

@@ -122,8 +122,6 @@ pub struct ServiceUse {
     pub name: Option<String>,
     /// Protocol written explicitly (`tcp/22`, `domain/udp`).
     pub explicit_protocol: bool,
-    /// Protocols the name is registered for, when it came from the registry or an overlay.
-    pub registered_protocols: Vec<Protocol>,
     pub traffic: Traffic,
 }
 

@@ -201,7 +201,9 @@ fn resolve_services(
     services: &mut ServiceResolver,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> (Vec<model::ServiceUse>, Traffic, bool) {
-    let mut uses: Vec<model::ServiceUse> = Vec::new();
+    // Exactly as many as written: a rule names one service as a rule, and a vector left to grow
+    // would hold room for four (a `ServiceUse` is some 300 bytes, a million rules hold one each).
+    let mut uses: Vec<model::ServiceUse> = Vec::with_capacity(refs.len());
     let mut ok = true;
     for r in refs {
         match services.resolve(r, diagnostics) {

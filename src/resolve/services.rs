@@ -147,7 +147,6 @@ impl<'a> ServiceResolver<'a> {
                     origin: named.origin,
                     name: Some(named.name),
                     explicit_protocol: protocol.is_some(),
-                    registered_protocols: registered,
                     traffic,
                 })
             }
@@ -333,7 +332,6 @@ fn written_use(text: String, span: Span, traffic: Traffic) -> ServiceUse {
         origin: Origin::Spec,
         name: None,
         explicit_protocol: true,
-        registered_protocols: Vec::new(),
         traffic,
     }
 }

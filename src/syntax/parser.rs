@@ -876,10 +876,12 @@ impl<'a> Builder<'a> {
     // Values
 
     pub(crate) fn service_list(&mut self, pair: Pair<'_, Rule>) -> Vec<ServiceRef> {
-        pair.into_inner()
-            .filter(|p| p.as_rule() == Rule::service_ref)
-            .filter_map(|p| self.service_ref(p))
-            .collect()
+        exact(
+            pair.into_inner()
+                .filter(|p| p.as_rule() == Rule::service_ref)
+                .filter_map(|p| self.service_ref(p))
+                .collect(),
+        )
     }
 
     fn service_ref(&mut self, pair: Pair<'_, Rule>) -> Option<ServiceRef> {
@@ -1021,11 +1023,12 @@ impl<'a> Builder<'a> {
     }
 
     pub(crate) fn net_list(&mut self, pair: Pair<'_, Rule>) -> Vec<NetRef> {
-        let refs: Vec<NetRef> = pair
-            .into_inner()
-            .filter(|p| p.as_rule() == Rule::net_member)
-            .filter_map(|p| self.net_member(p))
-            .collect();
+        let refs: Vec<NetRef> = exact(
+            pair.into_inner()
+                .filter(|p| p.as_rule() == Rule::net_member)
+                .filter_map(|p| self.net_member(p))
+                .collect(),
+        );
         let signs: Vec<(bool, Span)> = refs
             .iter()
             .map(|r| (matches!(r, NetRef::Not(..)), r.span()))
@@ -1261,4 +1264,12 @@ fn content_end(pair: &Pair<'_, Rule>) -> usize {
         Some(last) if !exact => content_end(&last),
         _ => pair.as_span().end(),
     }
+}
+
+/// `list` without room to spare. A rule's lists are kept until the policy is resolved, and a
+/// vector collected from an iterator of unknown length keeps room for four: at a million rules,
+/// the room for three more service and net references is hundreds of MB.
+fn exact<T>(mut list: Vec<T>) -> Vec<T> {
+    list.shrink_to_fit();
+    list
 }

@@ -1,19 +1,24 @@
-//! Parsing a large file on two threads.
+//! Parsing a large file on two threads, in parts.
 //!
-//! A large policy is nearly always one long chain. Its body is cut in two at a line between two
-//! statements, and two texts are parsed at once: the file without the second part of the body, and
-//! the file up to the body's `{` followed by the second part and the rest. Each is a valid file
-//! exactly when the whole file is valid in that part, and each is parsed with an [`Origin`] that
-//! puts the positions after its gap back where they are in the file. The first tree gets the
-//! second part's rules and expectations appended to that chain; the second tree contributes
-//! nothing else, and of its findings only those in its part.
+//! A large policy is nearly always one long chain. Its body is cut into parts at lines between
+//! two statements, and each part is parsed as a text of its own: the first is the file without
+//! the body after the first part; each other is the file up to the body's `{`, followed by its
+//! part and by the `}` that close the chain and the blocks around it. Each is a valid file exactly
+//! when the whole file is valid in that part, and each is parsed with an [`Origin`] that puts the
+//! positions after its gap back where they are in the file. The first tree gets the other parts'
+//! rules and expectations appended to that chain; the other trees contribute nothing else, and of
+//! their findings only those in their part.
 //!
-//! Anything unexpected (a syntax error in either half, no chain to cut) gives up and leaves the
+//! Two threads take half of the parts each, one part after the other: pest holds some fifty
+//! bytes of tokens per byte of the text it parses, so parts of [`PART_BYTES`] bound that memory
+//! where two halves of a file of a million rules held gigabytes of it.
+//!
+//! Anything unexpected (a syntax error in any part, no chain to cut) gives up and leaves the
 //! file to the ordinary one-thread parse, which reports errors with recovery.
 
 use pest::Parser;
 
-use super::ast::{ChainBlock, HostItem, Item};
+use super::ast::{ChainBlock, Expect, HostItem, Item, Rule as RuleStmt};
 use super::grammar::{PolicyParser, Rule};
 use super::parser::{Builder, Origin};
 use super::scan::{Place, Scanner};
@@ -23,7 +28,11 @@ use crate::source::FileId;
 /// Files smaller than this are parsed on one thread: a second thread would cost more than it saves.
 pub(super) const MIN_SPLIT_BYTES: usize = 256 * 1024;
 
-/// The file parsed in two halves, or `None` to parse it whole.
+/// About how many bytes of a chain's body one part holds: its tokens take some 50 MB while it
+/// is parsed, and each part parses the text before the body again, which is nearly always short.
+pub(super) const PART_BYTES: usize = 1024 * 1024;
+
+/// The file parsed in parts on two threads, or `None` to parse it whole.
 pub(super) fn parse_in_two(
     file: FileId,
     text: &str,
@@ -32,45 +41,105 @@ pub(super) fn parse_in_two(
     if text.len() < min_bytes {
         return None;
     }
-    let cut = find_cut(text)?;
-    // Both texts keep the line break before the cut (`cut.at` starts a line), so the second part
-    // starts on a line of its own.
-    let first = [&text[..cut.at], &text[cut.close..]].concat();
-    let first_origin = Origin::Spliced {
-        at: cut.at,
-        shift: cut.close - cut.at,
-    };
-    let second = [&text[..=cut.open], &text[cut.at - 1..]].concat();
-    let second_origin = Origin::Spliced {
-        at: cut.open + 1,
-        shift: cut.at - 1 - (cut.open + 1),
-    };
-    let (first, second) = crate::parallel::join(
-        || parse_whole(file, &first, first_origin),
-        || parse_whole(file, &second, second_origin),
+    parse_in_parts(file, text, PART_BYTES)
+}
+
+/// The file parsed in parts of about `part_bytes` of its longest chain's body.
+fn parse_in_parts(
+    file: FileId,
+    text: &str,
+    part_bytes: usize,
+) -> Option<(Vec<Item>, Vec<Diagnostic>)> {
+    let cut = find_cut(text, part_bytes)?;
+    // The threads share the parts evenly, the first (with the rest of the file) on this one.
+    let parts = cut.ats.len() + 1;
+    let half = parts.div_ceil(2);
+    let (mine, theirs) = crate::parallel::join(
+        || {
+            let first = parse_first(file, text, &cut);
+            (first, parse_parts(file, text, &cut, 1..half))
+        },
+        || parse_parts(file, text, &cut, half..parts),
     );
+    let (first, mine) = mine;
     let (mut items, mut diagnostics) = first?;
-    let (mut rest, rest_diagnostics) = second?;
-    let second_chain = chain_at(&mut rest, text, cut.open)?;
-    let tail = std::mem::take(&mut second_chain.rules);
-    let expectations = std::mem::take(&mut second_chain.expectations);
+    let mut rest = mine?;
+    rest.extend(theirs?);
     let chain = chain_at(&mut items, text, cut.open)?;
-    chain.rules.extend(tail);
-    chain.expectations.extend(expectations);
-    // The second part's findings go where the one-thread parse reports them: after those of
-    // the statements before it, before those of the statements after the chain.
-    let second_part = cut.at..cut.close;
+    // Exactly the room for all parts: extending part by part would double the vector.
+    chain
+        .rules
+        .reserve_exact(rest.iter().map(|part| part.rules.len()).sum());
+    let mut found = Vec::new();
+    for part in rest {
+        chain.rules.extend(part.rules);
+        chain.expectations.extend(part.expectations);
+        found.extend(part.diagnostics);
+    }
+    // The other parts' findings go where the one-thread parse reports them: after those of the
+    // statements before them, before those of the statements after the chain.
     let at = diagnostics
         .iter()
-        .position(|d| d.primary.span.start >= cut.at)
+        .position(|d| d.primary.span.start >= cut.ats[0])
         .unwrap_or(diagnostics.len());
-    diagnostics.splice(
-        at..at,
-        rest_diagnostics
-            .into_iter()
-            .filter(|d| second_part.contains(&d.primary.span.start)),
-    );
+    diagnostics.splice(at..at, found);
     Some((items, diagnostics))
+}
+
+/// What a part other than the first gives the file: its statements of the chain, and its findings.
+struct Part {
+    rules: Vec<RuleStmt>,
+    expectations: Vec<Expect>,
+    diagnostics: Vec<Diagnostic>,
+}
+
+/// The first part: the file without the body after its first part.
+fn parse_first(file: FileId, text: &str, cut: &Cut) -> Option<(Vec<Item>, Vec<Diagnostic>)> {
+    let at = cut.ats[0];
+    let first = [&text[..at], &text[cut.close..]].concat();
+    parse_whole(
+        file,
+        &first,
+        Origin::Spliced {
+            at,
+            shift: cut.close - at,
+        },
+    )
+}
+
+/// The parts `which` (never the first), one after the other; `None` if any fails.
+fn parse_parts(
+    file: FileId,
+    text: &str,
+    cut: &Cut,
+    which: std::ops::Range<usize>,
+) -> Option<Vec<Part>> {
+    which
+        .map(|index| parse_part(file, text, cut, index))
+        .collect()
+}
+
+/// Part `index` (from 1) of the body, which starts at `cut.ats[index - 1]`: parsed after the
+/// text up to the chain's `{`, and closed by as many `}` as there are blocks open there.
+fn parse_part(file: FileId, text: &str, cut: &Cut, index: usize) -> Option<Part> {
+    let start = cut.ats[index - 1];
+    let end = cut.ats.get(index).copied().unwrap_or(cut.close);
+    let closing = "}\n".repeat(cut.depth);
+    let part = [&text[..=cut.open], &text[start - 1..end], &closing].concat();
+    let origin = Origin::Spliced {
+        at: cut.open + 1,
+        shift: start - 1 - (cut.open + 1),
+    };
+    let (mut items, diagnostics) = parse_whole(file, &part, origin)?;
+    let chain = chain_at(&mut items, text, cut.open)?;
+    Some(Part {
+        rules: std::mem::take(&mut chain.rules),
+        expectations: std::mem::take(&mut chain.expectations),
+        diagnostics: diagnostics
+            .into_iter()
+            .filter(|d| (start..end).contains(&d.primary.span.start))
+            .collect(),
+    })
 }
 
 fn parse_whole(file: FileId, text: &str, origin: Origin) -> Option<(Vec<Item>, Vec<Diagnostic>)> {
@@ -114,13 +183,15 @@ fn chain_at<'i>(items: &'i mut [Item], text: &str, open: usize) -> Option<&'i mu
     found
 }
 
-/// Where to cut: the block's `{`, the start of the line the second part begins with, and the
-/// block's `}`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Where to cut: the block's `{`, the start of the line each part but the first begins with (in
+/// order, at least one), the block's `}`, and how many blocks are open inside it (the block
+/// itself included).
+#[derive(Debug, Clone, PartialEq, Eq)]
 struct Cut {
     open: usize,
-    at: usize,
+    ats: Vec<usize>,
     close: usize,
+    depth: usize,
 }
 
 /// The bytes [`find_cut`] acts on: line breaks, strings, comments, braces and continuations.
@@ -136,17 +207,18 @@ const SPECIAL: [bool; 256] = {
     special
 };
 
-/// A line start near the middle of the block with the most lines of its own, at the block's depth (not inside a
-/// block nested in it) and not continuing the line before it. Strings, comments and braces are
-/// read as the grammar reads them; if this reading were ever wrong, a half would fail to parse or
-/// the block would not be a chain, and the file would be parsed whole.
-fn find_cut(text: &str) -> Option<Cut> {
-    scan_for_cut(text, true)
+/// Line starts that cut the block with the most lines of its own into parts of about
+/// `part_bytes` (two at least), at the block's depth (not inside a block nested in it) and not
+/// continuing the line before it. Strings, comments and braces are read as the grammar reads
+/// them; if this reading were ever wrong, a part would fail to parse or the block would not be a
+/// chain, and the file would be parsed whole.
+fn find_cut(text: &str, part_bytes: usize) -> Option<Cut> {
+    scan_for_cut(text, true, part_bytes)
 }
 
 /// [`find_cut`]; with `skip_ordinary`, runs of bytes that change nothing are passed over at
 /// once instead of one by one.
-fn scan_for_cut(text: &str, skip_ordinary: bool) -> Option<Cut> {
+fn scan_for_cut(text: &str, skip_ordinary: bool, part_bytes: usize) -> Option<Cut> {
     let bytes = text.as_bytes();
     // Open blocks: where their `{` is, and how many lines start directly inside them.
     let mut open_braces: Vec<(usize, usize)> = Vec::new();
@@ -204,18 +276,47 @@ fn scan_for_cut(text: &str, skip_ordinary: bool) -> Option<Cut> {
         .iter()
         .filter(|block| after_chain_header(bytes, block.0))
         .max_by_key(|block| block.3)?;
-    let middle = open + (close - open) / 2;
     let from = line_starts.partition_point(|&(pos, _)| pos <= open);
     let to = line_starts.partition_point(|&(pos, _)| pos < close);
-    let (at, _) = line_starts[from..to]
+    let candidates: Vec<usize> = line_starts[from..to]
         .iter()
         .filter(|&&(_, d)| d == depth)
-        .min_by_key(|&&(pos, _)| pos.abs_diff(middle))?;
+        .map(|&(pos, _)| pos)
+        .collect();
+    // Every part but the first parses the text before the body again: a part is never shorter
+    // than that text, so the repeats cost no more than the parts themselves.
+    let body = close - open;
+    let parts = (body / part_bytes.max(open).max(1)).max(2);
+    let mut ats: Vec<usize> = Vec::with_capacity(parts - 1);
+    for k in 1..parts {
+        let target = open + body / parts * k + body % parts * k / parts;
+        let Some(at) = nearest(&candidates, target) else {
+            break;
+        };
+        if ats.last().is_none_or(|&last| last < at) {
+            ats.push(at);
+        }
+    }
+    if ats.is_empty() {
+        return None;
+    }
     Some(Cut {
         open,
-        at: *at,
+        ats,
         close,
+        depth,
     })
+}
+
+/// The position in `sorted` nearest to `target`, the earlier of two as near.
+fn nearest(sorted: &[usize], target: usize) -> Option<usize> {
+    let after = sorted.partition_point(|&pos| pos < target);
+    let before = after.checked_sub(1).map(|i| sorted[i]);
+    match (before, sorted.get(after).copied()) {
+        (Some(b), Some(a)) if a - target < target - b => Some(a),
+        (Some(b), _) => Some(b),
+        (None, a) => a,
+    }
 }
 
 /// Whether the `{` at `open` follows a chain's default policy (`input drop {`), possibly over
@@ -256,13 +357,16 @@ mod tests {
     #[test]
     fn cuts_the_largest_block_between_statements() {
         let text = "net a = 10.0.0.0/8\ninput drop {\n  allow ssh\n  allow http # {\n  deny tcp/1-2 \\\n    from a\n  allow https log \"}\"\n}\n";
-        let cut = find_cut(text).unwrap();
+        let cut = find_cut(text, PART_BYTES).unwrap();
+        let [at] = cut.ats[..] else {
+            panic!("one cut in a short chain: {cut:?}")
+        };
         assert_eq!(&text[cut.open..=cut.open], "{");
         assert_eq!(&text[cut.close..=cut.close], "}");
         assert_eq!(cut.close, text.len() - 2);
         // Never inside the continued statement.
-        assert_ne!(&text[cut.at..cut.at + 6], "    fr");
-        assert!(text[..cut.at].ends_with('\n'));
+        assert_ne!(&text[at..at + 6], "    fr");
+        assert!(text[..at].ends_with('\n'));
     }
 
     #[test]
@@ -284,6 +388,10 @@ mod tests {
         let (split, split_diagnostics) = parse_in_two(FileId(0), &text, 0).unwrap();
         assert_eq!(split, whole);
         assert_eq!(split_diagnostics, whole_diagnostics);
+        // In many parts, of a chain in a host: each part closes both blocks.
+        assert!(find_cut(&text, 100).unwrap().ats.len() > 20);
+        let parts = parse_in_parts(FileId(0), &text, 100).unwrap();
+        assert_eq!(parts, (whole.clone(), whole_diagnostics.clone()));
         assert_eq!(split_diagnostics.len(), 1);
         // Expectations from both halves, in the order written.
         let Some(Item::Host(host)) = split.get(1) else {
@@ -352,8 +460,12 @@ mod tests {
                 "net a = 10.0.0.0/8\ninput drop {{\n{}\n}}\noutput accept {{\n  deny tcp/70000\n}}\n",
                 lines.join("\n")
             );
+            let whole = super::super::recovery::parse_serial(FileId(0), &text);
             if let Some(split) = parse_in_two(FileId(0), &text, 0) {
-                let whole = super::super::recovery::parse_serial(FileId(0), &text);
+                proptest::prop_assert_eq!(split, whole.clone(), "{}", text);
+            }
+            // In parts of a line or two.
+            if let Some(split) = parse_in_parts(FileId(0), &text, 16) {
                 proptest::prop_assert_eq!(split, whole, "{}", text);
             }
         }
@@ -371,7 +483,7 @@ mod tests {
             0..40,
         )) {
             let text = format!("net a = 10.0.0.0/8\ninput drop {{\n{}\n}}\n", lines.join("\n"));
-            proptest::prop_assert_eq!(scan_for_cut(&text, true), scan_for_cut(&text, false), "{}", text);
+            proptest::prop_assert_eq!(scan_for_cut(&text, true, 64), scan_for_cut(&text, false, 64), "{}", text);
         }
     }
 }
