@@ -14,8 +14,8 @@
 //!   (`ip saddr vmap { 10.1.0.0/16 : jump input_r3_s1, 10.9.0.0/16 : drop }`). However many rules,
 //!   nets and ports the run has, a packet meets one source lookup and one group's dispatch.
 //! - a *port run*: consecutive plain rules over ports only with the same destination and
-//!   interface, from sources that overlap, of 16 blocks or more: one verdict map over protocol
-//!   and port to a verdict or to a chain of the rules that can decide those ports (see
+//!   interface, from sources that overlap, of 16 blocks or more: one verdict map per protocol
+//!   from port to a verdict or to a chain of the rules that can decide those ports (see
 //!   [`port_runs`]).
 //! - a *decorated* rule: one with a limit, log or counter, kept in its place. Consecutive rules
 //!   that only log, with the same prefix, verdict, addresses and interface, are merged.

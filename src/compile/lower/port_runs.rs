@@ -5,8 +5,8 @@
 //!
 //! Instead the ports decide first. Per protocol the run's port ranges cut the ports into
 //! pieces; on each piece only the rules covering it can match, in order, and a packet's source
-//! picks the first of them whose sources hold it. So one verdict map over protocol and port
-//! sends each piece to what decides it: a verdict when the first rule covering it is from
+//! picks the first of them whose sources hold it. So one verdict map per protocol sends each
+//! piece of its ports to what decides it: a verdict when the first rule covering it is from
 //! anywhere, else a chain of the rules covering it (up to the first from anywhere), each
 //! matching its sources, which returns to the next rule when none holds the packet's source.
 //! Pieces with the same rules share a chain. A packet meets one map lookup and the few rules
@@ -203,16 +203,35 @@ impl Compiler<'_> {
         shared.src_names.clear();
         shared.src_negated = false;
         let families = self.family_parts(&shared, false);
-        let map = vec![Action::Vmap(entries)];
+        // One map per protocol (`tcp dport vmap`): the kernel looks a single interval field up in
+        // a tree, where a concatenation of protocol and port takes a pass over a bitmap as wide
+        // as the map.
+        let mut maps: Vec<Rule> = Vec::new();
+        for protocol in Protocol::ALL {
+            let of_protocol: Vec<VmapEntry> = entries
+                .iter()
+                .filter(|e| e.protocol == protocol)
+                .cloned()
+                .collect();
+            if !of_protocol.is_empty() {
+                maps.push(rule(
+                    Vec::new(),
+                    vec![Action::Vmap(of_protocol)],
+                    &frame.comment,
+                ));
+            }
+        }
         match &families[..] {
             [] => {}
-            [only] => out.push(rule(frame.prefix(only), map, &frame.comment)),
+            [only] => out.extend(maps.into_iter().map(|mut map| {
+                let mut matches = frame.prefix(only);
+                matches.append(&mut map.matches);
+                map.matches = matches;
+                map
+            })),
             _ => {
-                // The map once, in a chain of its own each family part jumps to.
-                self.add_sub_chain(
-                    &frame.chain_name,
-                    vec![rule(Vec::new(), map, &frame.comment)],
-                );
+                // The maps once, in a chain of their own each family part jumps to.
+                self.add_sub_chain(&frame.chain_name, maps);
                 for part in &families {
                     out.push(rule(frame.prefix(part), frame.jump(), &frame.comment));
                 }
