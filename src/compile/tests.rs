@@ -796,13 +796,14 @@ pub(super) mod equivalence {
                 .into_iter()
                 .map(|(mut rule, tcp, udp, plain)| {
                     if plain {
-                        rule.traffic = Traffic {
+                        let mut traffic = Traffic {
                             ports: [tcp, udp, IntervalSet::empty(), IntervalSet::empty()],
                             ..Traffic::empty()
                         };
-                        if rule.traffic.is_empty() {
-                            rule.traffic.ports[0] = IntervalSet::range(7, 9);
+                        if traffic.is_empty() {
+                            traffic.ports[0] = IntervalSet::range(7, 9);
                         }
+                        rule.traffic = traffic.into();
                         rule.limit = None;
                         rule.log = None;
                         rule.counter = false;

@@ -13,6 +13,7 @@
 //! analysis.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use crate::model::{AddrSet, Chain, IntervalSet, Rule, Traffic};
 use crate::model::{ChainKind, Verdict};
@@ -232,8 +233,12 @@ impl Derived {
                 v4: IntervalSet::from_ranges(v4),
                 v6: IntervalSet::from_ranges(v6),
             };
-            self.rules
-                .push(piece(rule, rule.traffic.clone(), src, rule.dst.clone()));
+            self.rules.push(piece(
+                rule,
+                Arc::clone(&rule.traffic),
+                src,
+                rule.dst.clone(),
+            ));
             self.origin.push((None, Some(first)));
         }
     }
@@ -254,7 +259,7 @@ fn mergeable(a: &Rule, b: &Rule) -> bool {
         && a.dst == b.dst
 }
 
-fn piece(rule: &Rule, traffic: Traffic, src: AddrSet, dst: AddrSet) -> Rule {
+fn piece(rule: &Rule, traffic: impl Into<Arc<Traffic>>, src: AddrSet, dst: AddrSet) -> Rule {
     Rule {
         interface: rule.interface.clone(),
         limit: rule.limit.clone(),

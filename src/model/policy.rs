@@ -2,6 +2,7 @@
 //! text it came from.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use super::{AddrSet, Interfaces, PortRange, Protocol, Traffic};
 use super::{ChainKind, RateUnit, Verdict};
@@ -122,7 +123,8 @@ pub struct ServiceUse {
     pub name: Option<String>,
     /// Protocol written explicitly (`tcp/22`, `domain/udp`).
     pub explicit_protocol: bool,
-    pub traffic: Traffic,
+    /// Shared: uses of one service, and a rule with one service, hold the same traffic once.
+    pub traffic: Arc<Traffic>,
 }
 
 impl ServiceUse {
@@ -264,7 +266,8 @@ pub struct Rule {
     pub span: Span,
     pub services: Vec<ServiceUse>,
     /// What the rule matches: the union of its services, or everything when it names none.
-    pub traffic: Traffic,
+    /// Shared with its service when it names one (see [`ServiceUse::traffic`]).
+    pub traffic: Arc<Traffic>,
     pub src: AddrSet,
     pub dst: AddrSet,
     /// Net names used in `from` / `to` (empty for literal prefixes and `any`).
@@ -339,7 +342,7 @@ impl Rule {
     pub fn matching(
         verdict: Verdict,
         span: Span,
-        traffic: Traffic,
+        traffic: impl Into<Arc<Traffic>>,
         src: AddrSet,
         dst: AddrSet,
     ) -> Self {
@@ -347,7 +350,7 @@ impl Rule {
             verdict,
             span,
             services: Vec::new(),
-            traffic,
+            traffic: traffic.into(),
             src,
             dst,
             src_names: Vec::new(),

@@ -1,5 +1,7 @@
 //! Hosts, their binds, chains, rules and port forwards.
 
+use std::sync::Arc;
+
 use crate::diagnostic::Diagnostic;
 use crate::model::{self, baseline, AddrSet, Family, Host, Protocol, RuleOrigin, Traffic};
 use crate::rule::{INVALID_ADDRESS, INVALID_PORT, SYNTAX_ERROR};
@@ -200,7 +202,7 @@ fn resolve_services(
     refs: &[ast::ServiceRef],
     services: &mut ServiceResolver,
     diagnostics: &mut Vec<Diagnostic>,
-) -> (Vec<model::ServiceUse>, Traffic, bool) {
+) -> (Vec<model::ServiceUse>, Arc<Traffic>, bool) {
     // Exactly as many as written: a rule names one service as a rule, and a vector left to grow
     // would hold room for four (a `ServiceUse` is some 300 bytes, a million rules hold one each).
     let mut uses: Vec<model::ServiceUse> = Vec::with_capacity(refs.len());
@@ -212,8 +214,8 @@ fn resolve_services(
         }
     }
     let traffic = match uses.as_slice() {
-        [one] => one.traffic.clone(),
-        many => Traffic::union_all(many.iter().map(|u| &u.traffic)),
+        [one] => Arc::clone(&one.traffic),
+        many => Arc::new(Traffic::union_all(many.iter().map(|u| &*u.traffic))),
     };
     (uses, traffic, ok)
 }
@@ -267,7 +269,7 @@ fn resolve_rule(
 ) -> model::Rule {
     let (uses, traffic, mut resolved) = match &rule.services {
         Some(refs) => resolve_services(refs, services, diagnostics),
-        None => (Vec::new(), Traffic::all(), true),
+        None => (Vec::new(), Arc::new(Traffic::all()), true),
     };
     resolved &= !rule.broken;
     let mut side = |refs: &Option<Vec<ast::NetRef>>| {
@@ -346,7 +348,7 @@ fn resolve_expectation(
         kind: expect.kind.node,
         span: expect.span,
         services: uses,
-        traffic,
+        traffic: Arc::unwrap_or_clone(traffic),
         src,
         dst,
         interface: expect.interface.as_ref().map(interfaces),

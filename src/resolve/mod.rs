@@ -152,11 +152,11 @@ input drop {
             &chain.expectations[2],
         );
         // The same traffic and sources as the rule that says the same.
-        assert_eq!(open.traffic, written[0].traffic);
+        assert_eq!(open.traffic, *written[0].traffic);
         assert_eq!(open.src, written[0].src);
         assert_eq!(open.dst, crate::model::AddrSet::any());
         assert!(open.interface.is_some());
-        assert_eq!(closed.traffic, written[1].traffic);
+        assert_eq!(closed.traffic, *written[1].traffic);
         assert_eq!(closed.src, crate::model::AddrSet::any());
         assert_eq!(closed.dst, policy.nets[1].addresses);
         assert_eq!(closed.interface, None);

@@ -1,6 +1,7 @@
 //! Service references -> protocols and ports.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::diagnostic::Diagnostic;
 use crate::model::{IntervalSet, Origin, Protocol, ServiceDefinition, ServiceUse, Traffic};
@@ -24,6 +25,9 @@ pub struct ServiceResolver<'a> {
     /// "Did you mean" for each unknown name met: a name can be misspelt thousands of times, and
     /// each search compares it with every registry name.
     suggestions: HashMap<String, Option<String>>,
+    /// Each distinct traffic of the uses made, once: a policy of a million rules names a few
+    /// dozen services.
+    interned: HashMap<Traffic, Arc<Traffic>>,
 }
 
 /// Unknown names past this many get no "did you mean": a file of junk names must not cost a
@@ -51,6 +55,7 @@ impl<'a> ServiceResolver<'a> {
             parts: vec![Vec::new(); n],
             known: HashMap::new(),
             suggestions: HashMap::new(),
+            interned: HashMap::new(),
         }
     }
 
@@ -100,7 +105,7 @@ impl<'a> ServiceResolver<'a> {
                     Some(ports) => format!("{}/{}", spec.protocol.node, ports.node),
                     None => spec.protocol.node.to_string(),
                 };
-                Some(written_use(text, spec.span, traffic))
+                Some(written_use(text, spec.span, self.intern(traffic)))
             }
             ServiceRef::Icmp {
                 family,
@@ -118,17 +123,13 @@ impl<'a> ServiceResolver<'a> {
                     ),
                     None => (keyword.to_string(), IntervalSet::full()),
                 };
-                Some(written_use(
-                    text,
-                    *span,
-                    Traffic::icmp_types(*family, types),
-                ))
+                let traffic = self.intern(Traffic::icmp_types(*family, types));
+                Some(written_use(text, *span, traffic))
             }
-            ServiceRef::IpProtocol { number, span } => Some(written_use(
-                Traffic::ip_protocol(*number).to_string(),
-                *span,
-                Traffic::ip_protocol(*number),
-            )),
+            ServiceRef::IpProtocol { number, span } => {
+                let traffic = self.intern(Traffic::ip_protocol(*number));
+                Some(written_use(traffic.to_string(), *span, traffic))
+            }
             ServiceRef::Name {
                 name,
                 protocol,
@@ -141,6 +142,7 @@ impl<'a> ServiceResolver<'a> {
                     None => name.node.clone(),
                 };
                 let traffic = named_traffic(&named, protocol.as_ref(), &registered, diagnostics);
+                let traffic = self.intern(traffic);
                 Some(ServiceUse {
                     text,
                     span: *span,
@@ -151,6 +153,16 @@ impl<'a> ServiceResolver<'a> {
                 })
             }
         }
+    }
+
+    /// The shared copy of `traffic`.
+    fn intern(&mut self, traffic: Traffic) -> Arc<Traffic> {
+        if let Some(shared) = self.interned.get(&traffic) {
+            return Arc::clone(shared);
+        }
+        let shared = Arc::new(traffic.clone());
+        self.interned.insert(traffic, Arc::clone(&shared));
+        shared
     }
 
     /// A definition a reference names: marked used, and resolved (once).
@@ -297,7 +309,7 @@ impl<'a> ServiceResolver<'a> {
                 None => complete = false,
             }
         }
-        let traffic = complete.then(|| Traffic::union_all(parts.iter().map(|u| &u.traffic)));
+        let traffic = complete.then(|| Traffic::union_all(parts.iter().map(|u| &*u.traffic)));
         self.parts[index] = parts;
         self.state.end(index, traffic)
     }
@@ -325,7 +337,7 @@ impl<'a> ServiceResolver<'a> {
 
 /// A use of traffic written out rather than named (`tcp/22`, `icmp/echo-request`, `gre`): its
 /// protocol is explicit and no registration applies.
-fn written_use(text: String, span: Span, traffic: Traffic) -> ServiceUse {
+fn written_use(text: String, span: Span, traffic: Arc<Traffic>) -> ServiceUse {
     ServiceUse {
         text,
         span,

@@ -67,7 +67,7 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                     continue;
                 }
                 probes.push(Probe {
-                    traffic: service.traffic.clone(),
+                    traffic: (*service.traffic).clone(),
                     src: AddrSet::any(),
                     dst: dst.clone(),
                 });
