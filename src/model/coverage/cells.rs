@@ -90,8 +90,10 @@ fn classes<T: Point + std::hash::Hash>(sets: &[&IntervalSet<T>]) -> Classes<T> {
             .iter()
             .flat_map(|&(k, first, last)| (first..=last).map(move |atom| (atom, k)))
     });
-    let mut class_of_signature: HashMap<&[u32], u32> =
-        HashMap::with_capacity_and_hasher(bounds.len(), Default::default());
+    // Left to grow: there are as many classes as atoms at most, and often half as many (an
+    // address is two atoms, itself and the gap after it); room for every atom was 96 MB at a
+    // million clients.
+    let mut class_of_signature: HashMap<&[u32], u32> = HashMap::default();
     let mut representative = Vec::new();
     // The atom each class was first found at.
     let mut first_atom: Vec<usize> = Vec::new();
