@@ -33,6 +33,9 @@ mod tests {
         let after = unsafe { libmimalloc_sys::mi_option_get(MI_OPTION_PURGE_DELAY) };
         assert_eq!(after, PURGE_DELAY_MS);
         // mimalloc 3 purges after 1000 ms unless told otherwise: option 15 is that delay.
-        assert!(before == 1000 || before == PURGE_DELAY_MS, "option 15 was {before}");
+        assert!(
+            before == 1000 || before == PURGE_DELAY_MS,
+            "option 15 was {before}"
+        );
     }
 }
