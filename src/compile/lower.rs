@@ -569,7 +569,11 @@ impl Compiler<'_> {
         let families = self.family_parts(&shared, true);
         // What each group decides: a verdict for everything it matches, or a chain of its own
         // holding its block's dispatch, which returns when none of the group's rules matches.
+        // Groups whose chains would hold the same rules share one (a per-client allow list of a
+        // dozen services: a dozen chains, not one per client); a shared chain's comment names
+        // the run.
         let mut decides = Vec::with_capacity(groups.len());
+        let mut alike: HashMap<u64, Vec<(usize, String)>> = HashMap::new();
         for (k, (_, members)) in groups.iter().enumerate() {
             let dispatch = self.block_dispatch(members);
             let comment = self.locate(kind, members);
@@ -589,7 +593,30 @@ impl Compiler<'_> {
                     continue;
                 }
             }
+            let key = content_hash(&rules);
+            let same = alike.get(&key).and_then(|chains| {
+                chains.iter().find(|(at, _)| {
+                    let chain = &self.sub_chains[*at].rules;
+                    chain.len() == rules.len()
+                        && chain
+                            .iter()
+                            .zip(&rules)
+                            .all(|(a, b)| a.matches == b.matches && a.actions == b.actions)
+                })
+            });
+            if let Some((at, name)) = same {
+                let name = name.clone();
+                for rule in &mut self.sub_chains[*at].rules {
+                    rule.comment = Some(frame.comment.clone());
+                }
+                decides.push(Some(Verdict::Jump(name)));
+                continue;
+            }
             let name = format!("{}_s{}", frame.chain_name, k + 1);
+            alike
+                .entry(key)
+                .or_default()
+                .push((self.sub_chains.len(), name.clone()));
             self.add_sub_chain(&name, rules);
             decides.push(Some(Verdict::Jump(name)));
         }
@@ -1087,6 +1114,25 @@ fn interface_match(output: bool, list: &model::Interfaces) -> Match {
         names: list.names().to_vec(),
         negated: list.is_negated(),
     }
+}
+
+/// A hash of what rules match and do, without their comments: chains whose rules hash alike are
+/// compared in full.
+fn content_hash(rules: &[Rule]) -> u64 {
+    use std::fmt::Write as _;
+    use std::hash::Hasher as _;
+    struct Hashing(std::collections::hash_map::DefaultHasher);
+    impl std::fmt::Write for Hashing {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            self.0.write(s.as_bytes());
+            Ok(())
+        }
+    }
+    let mut hashing = Hashing(Default::default());
+    for rule in rules {
+        let _ = write!(hashing, "{:?}{:?};", rule.matches, rule.actions);
+    }
+    hashing.0.finish()
 }
 
 fn rule(matches: Vec<Match>, actions: Vec<Action>, comment: &str) -> Rule {

@@ -173,6 +173,35 @@ fn runs_from_disjoint_sources_become_source_sets_and_maps_around_decorated_rules
     }
 }
 
+/// A per-client allow list: every client's chain holds one of two services, and clients with the
+/// same one share its chain, commented with the whole run.
+#[test]
+fn sources_with_the_same_rules_share_a_chain() {
+    let mut text = String::from("input drop {\n");
+    for i in 0..40 {
+        let service = ["tcp/22, udp/53", "tcp/443, udp/443"][i % 2];
+        text.push_str(&format!("  allow {service} from 10.0.{i}.1\n"));
+    }
+    text.push_str("}\n");
+    let ruleset = compile_text(&text, &no_baseline());
+    let chains: Vec<&NftChain> = ruleset
+        .chains
+        .iter()
+        .filter(|c| c.name.starts_with("input_r1_s"))
+        .collect();
+    assert_eq!(chains.len(), 2, "{}", ruleset.to_nft());
+    for chain in chains {
+        for rule in &chain.rules {
+            assert_eq!(
+                rule.comment.as_deref(),
+                Some("test.pcl:2-41"),
+                "{}",
+                ruleset.to_nft()
+            );
+        }
+    }
+}
+
 /// The code block after `marker` in docs/compile.md.
 fn docs_block(docs: &str, marker: &str) -> String {
     let start = docs.find(marker).expect("the marker is in docs/compile.md") + marker.len();
