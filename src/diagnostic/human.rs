@@ -192,7 +192,7 @@ fn report(sources: &Sources, d: &Diagnostic) -> Report {
             related.push(Report {
                 code: String::new(),
                 message: if whole {
-                    label.message.clone()
+                    label.message.to_string()
                 } else {
                     format!("{}: {}", sources.location(label.span), label.message)
                 },
@@ -229,7 +229,7 @@ fn report(sources: &Sources, d: &Diagnostic) -> Report {
         },
         source,
         labels,
-        help: d.help.clone(),
+        help: d.help.as_deref().map(str::to_string),
         related,
     }
 }

@@ -14,6 +14,8 @@ pub use human::{render_human, summary, HumanOptions};
 pub use json::{render_json, write_json};
 pub use sarif::render_sarif;
 
+use std::borrow::Cow;
+
 use crate::rule::LintRule;
 pub use crate::rule::Severity;
 use crate::source::Span;
@@ -22,11 +24,12 @@ use crate::source::Span;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Label {
     pub span: Span,
-    pub message: String,
+    /// Borrowed when constant: a million findings need not each own a copy of the same words.
+    pub message: Cow<'static, str>,
 }
 
 impl Label {
-    pub fn new(span: Span, message: impl Into<String>) -> Self {
+    pub fn new(span: Span, message: impl Into<Cow<'static, str>>) -> Self {
         Label {
             span,
             message: kept(message.into()),
@@ -37,9 +40,14 @@ impl Label {
 /// A text a finding keeps, without spare room. Findings are kept to the end of the command, a
 /// million rules can give a million of them, and a text built by `format!` or `push_str` has
 /// room for up to twice its length.
-fn kept(mut text: String) -> String {
-    text.shrink_to_fit();
-    text
+fn kept(text: Cow<'static, str>) -> Cow<'static, str> {
+    match text {
+        Cow::Owned(mut text) => {
+            text.shrink_to_fit();
+            Cow::Owned(text)
+        }
+        borrowed => borrowed,
+    }
 }
 
 /// One finding.
@@ -57,7 +65,7 @@ pub struct Diagnostic {
     /// Other places that explain it ("first defined here", "shadowed by this rule").
     pub secondary: Vec<Label>,
     /// How to fix it.
-    pub help: Option<String>,
+    pub help: Option<Cow<'static, str>>,
     /// Whether human output may show the source under the finding. Off for files that are not
     /// policies at all (an include of `/etc/shadow`, binary junk): their lines are not echoed.
     pub quote: bool,
@@ -70,7 +78,7 @@ impl Diagnostic {
             rule: rule.name,
             code: rule.code,
             severity: rule.default_level.severity().unwrap_or(Severity::Info),
-            message: kept(message.into()),
+            message: kept(message.into().into()).into_owned(),
             primary: Label::new(span, ""),
             secondary: Vec::new(),
             help: None,
@@ -78,12 +86,12 @@ impl Diagnostic {
         }
     }
 
-    pub fn label(mut self, message: impl Into<String>) -> Self {
+    pub fn label(mut self, message: impl Into<Cow<'static, str>>) -> Self {
         self.primary.message = kept(message.into());
         self
     }
 
-    pub fn secondary(mut self, span: Span, message: impl Into<String>) -> Self {
+    pub fn secondary(mut self, span: Span, message: impl Into<Cow<'static, str>>) -> Self {
         // Most findings have one other place: room for one, where a first push would make room
         // for four.
         if self.secondary.capacity() == 0 {
@@ -93,7 +101,7 @@ impl Diagnostic {
         self
     }
 
-    pub fn help(mut self, help: impl Into<String>) -> Self {
+    pub fn help(mut self, help: impl Into<Cow<'static, str>>) -> Self {
         self.help = Some(kept(help.into()));
         self
     }

@@ -1160,7 +1160,7 @@ impl<'a> Builder<'a> {
     }
 
     fn report(&mut self, rule: &'static LintRule, span: Span, err: ValueError, label: &str) {
-        let mut diagnostic = Diagnostic::new(rule, span, err.message).label(label);
+        let mut diagnostic = Diagnostic::new(rule, span, err.message).label(label.to_string());
         if let Some(help) = err.help {
             diagnostic = diagnostic.help(help);
         }

@@ -211,7 +211,7 @@ mod tests {
         let labels: Vec<&str> = found[0]
             .secondary
             .iter()
-            .map(|l| l.message.as_str())
+            .map(|l| l.message.as_ref())
             .collect();
         assert_eq!(labels, ["covers part of it", "covers part of it"]);
     }

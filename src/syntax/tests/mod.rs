@@ -59,7 +59,7 @@ fn found(text: &str, diagnostics: &[Diagnostic]) -> Vec<Found> {
                 column,
                 rule: d.rule,
                 message: d.message.clone(),
-                help: d.help.clone(),
+                help: d.help.as_deref().map(str::to_string),
                 text: text
                     .get(d.primary.span.start..d.primary.span.end)
                     .unwrap_or("<bad span>")

@@ -20,7 +20,7 @@ pub(crate) fn parse(file: FileId, text: &str) -> (Vec<Item>, Vec<Diagnostic>) {
         if d.help.is_none() && after_tag(text, d.primary.span.start) {
             d.help = Some(
                 "to YAML, a value starting with `!` is a tag, not text: quote a negation, `from: \"!office\"`"
-                    .to_string(),
+                    .into(),
             );
         }
     }
