@@ -744,6 +744,47 @@ pub(super) mod equivalence {
             })
     }
 
+    /// Without limit, log or counter, and with the destination and interface of every other
+    /// plain rule: what can join a run.
+    fn make_plain(rule: &mut model::Rule) {
+        rule.limit = None;
+        rule.log = None;
+        rule.counter = false;
+        rule.dst = AddrSet::any();
+        rule.interface = None;
+    }
+
+    /// The compiled input chain of `rules` decides each packet as the model does, rate limits
+    /// met and exceeded.
+    fn input_decides_like_the_model(
+        rules: Vec<model::Rule>,
+        default: Verdict,
+        packets: &[Packet],
+    ) -> Result<(), TestCaseError> {
+        let model_chain = chain(ChainKind::Input, default, rules);
+        let h = host(None, vec![model_chain.clone()]);
+        let ruleset = compile_model(&office(), &h, &no_baseline()).unwrap();
+        for packet in packets {
+            let over = model_chain.evaluate(packet).verdict;
+            let under = model_chain.evaluate_under_limits(packet).verdict;
+            prop_assert_eq!(
+                run_base(&ruleset, ChainKind::Input, packet, false),
+                over,
+                "over the limits: {}\n{}",
+                packet,
+                ruleset.to_nft()
+            );
+            prop_assert_eq!(
+                run_base(&ruleset, ChainKind::Input, packet, true),
+                under,
+                "under the limits: {}\n{}",
+                packet,
+                ruleset.to_nft()
+            );
+        }
+        Ok(())
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(400))]
 
@@ -789,24 +830,12 @@ pub(super) mod equivalence {
                         rule.src_negated = false;
                     }
                     if plain {
-                        rule.limit = None;
-                        rule.log = None;
-                        rule.counter = false;
-                        rule.dst = AddrSet::any();
-                        rule.interface = None;
+                        make_plain(&mut rule);
                     }
                     rule
                 })
                 .collect();
-            let model_chain = chain(ChainKind::Input, default, rules);
-            let h = host(None, vec![model_chain.clone()]);
-            let ruleset = compile_model(&office(), &h, &no_baseline()).unwrap();
-            for packet in &packets {
-                let over = model_chain.evaluate(packet).verdict;
-                let under = model_chain.evaluate_under_limits(packet).verdict;
-                prop_assert_eq!(run_base(&ruleset, ChainKind::Input, packet, false), over, "over the limits: {}\n{}", packet, ruleset.to_nft());
-                prop_assert_eq!(run_base(&ruleset, ChainKind::Input, packet, true), under, "under the limits: {}\n{}", packet, ruleset.to_nft());
-            }
+            input_decides_like_the_model(rules, default, &packets)?;
         }
 
         /// Runs of port rules from nested, overlapping and negated sources and from anywhere,
@@ -833,24 +862,12 @@ pub(super) mod equivalence {
                             traffic.ports[0] = IntervalSet::range(7, 9);
                         }
                         rule.traffic = traffic.into();
-                        rule.limit = None;
-                        rule.log = None;
-                        rule.counter = false;
-                        rule.dst = AddrSet::any();
-                        rule.interface = None;
+                        make_plain(&mut rule);
                     }
                     rule
                 })
                 .collect();
-            let model_chain = chain(ChainKind::Input, default, rules);
-            let h = host(None, vec![model_chain.clone()]);
-            let ruleset = compile_model(&office(), &h, &no_baseline()).unwrap();
-            for packet in &packets {
-                let over = model_chain.evaluate(packet).verdict;
-                let under = model_chain.evaluate_under_limits(packet).verdict;
-                prop_assert_eq!(run_base(&ruleset, ChainKind::Input, packet, false), over, "over the limits: {}\n{}", packet, ruleset.to_nft());
-                prop_assert_eq!(run_base(&ruleset, ChainKind::Input, packet, true), under, "under the limits: {}\n{}", packet, ruleset.to_nft());
-            }
+            input_decides_like_the_model(rules, default, &packets)?;
         }
     }
 
