@@ -547,14 +547,11 @@ impl Compiler<'_> {
             });
             groups[at].1.push((number, rule));
         }
-        let alike = rules
-            .iter()
-            .all(|(_, r)| r.verdict == first.verdict && r.traffic == first.traffic);
-        if alike {
-            let mut union = first.clone();
-            union.src = AddrSet::union_all(groups.iter().map(|(src, _)| *src));
-            union.src_names.clear();
-            union.src_negated = false;
+        if decide_alike(rules) {
+            let union = with_sources(
+                first,
+                AddrSet::union_all(groups.iter().map(|(src, _)| *src)),
+            );
             let mut families = self.family_parts(&union, false);
             for part in &mut families {
                 self.name_sources(part, frame);
@@ -562,18 +559,14 @@ impl Compiler<'_> {
             return self.block_unit(&rules[..1], &families, frame);
         }
         // The destination and interface the run shares; the source is the map's key.
-        let mut shared = first.clone();
-        shared.src = AddrSet::any();
-        shared.src_names.clear();
-        shared.src_negated = false;
-        let families = self.family_parts(&shared, true);
+        let families = self.family_parts(&with_sources(first, AddrSet::any()), true);
         // What each group decides: a verdict for everything it matches, or a chain of its own
         // holding its block's dispatch, which returns when none of the group's rules matches.
         // Groups whose chains would hold the same rules share one (a per-client allow list of a
         // dozen services: a dozen chains, not one per client); a shared chain's comment names
         // the run.
         let mut decides = Vec::with_capacity(groups.len());
-        let mut alike: HashMap<u64, Vec<(usize, String)>> = HashMap::new();
+        let mut chains_by_content: HashMap<u64, Vec<(usize, String)>> = HashMap::new();
         for (k, (_, members)) in groups.iter().enumerate() {
             let dispatch = self.block_dispatch(members);
             let comment = self.locate(kind, members);
@@ -594,7 +587,7 @@ impl Compiler<'_> {
                 }
             }
             let key = content_hash(&rules);
-            let same = alike.get(&key).and_then(|chains| {
+            let same = chains_by_content.get(&key).and_then(|chains| {
                 chains.iter().find(|(at, _)| {
                     let chain = &self.sub_chains[*at].rules;
                     chain.len() == rules.len()
@@ -613,7 +606,7 @@ impl Compiler<'_> {
                 continue;
             }
             let name = format!("{}_s{}", frame.chain_name, k + 1);
-            alike
+            chains_by_content
                 .entry(key)
                 .or_default()
                 .push((self.sub_chains.len(), name.clone()));
@@ -1119,20 +1112,32 @@ fn interface_match(output: bool, list: &model::Interfaces) -> Match {
 /// A hash of what rules match and do, without their comments: chains whose rules hash alike are
 /// compared in full.
 fn content_hash(rules: &[Rule]) -> u64 {
-    use std::fmt::Write as _;
-    use std::hash::Hasher as _;
-    struct Hashing(std::collections::hash_map::DefaultHasher);
-    impl std::fmt::Write for Hashing {
-        fn write_str(&mut self, s: &str) -> std::fmt::Result {
-            self.0.write(s.as_bytes());
-            Ok(())
-        }
-    }
-    let mut hashing = Hashing(Default::default());
+    use std::hash::{Hash as _, Hasher as _};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
     for rule in rules {
-        let _ = write!(hashing, "{:?}{:?};", rule.matches, rule.actions);
+        rule.matches.hash(&mut hasher);
+        rule.actions.hash(&mut hasher);
     }
-    hashing.0.finish()
+    hasher.finish()
+}
+
+/// Whether the rules all have the first's verdict and traffic: a run of them from several
+/// sources decides alike whichever source a packet has.
+fn decide_alike(rules: &[Numbered]) -> bool {
+    let first = rules[0].1;
+    rules
+        .iter()
+        .all(|(_, r)| r.verdict == first.verdict && r.traffic == first.traffic)
+}
+
+/// `rule` with `src` for its sources, written as addresses rather than as nets.
+fn with_sources(rule: &model::Rule, src: AddrSet) -> model::Rule {
+    model::Rule {
+        src,
+        src_names: Vec::new(),
+        src_negated: false,
+        ..rule.clone()
+    }
 }
 
 fn rule(matches: Vec<Match>, actions: Vec<Action>, comment: &str) -> Rule {
@@ -1374,11 +1379,8 @@ fn units<'r>(rules: &[Numbered<'r>], port_runs: bool) -> Vec<Unit<'r>> {
                 .map(|(_, r)| &r.src)
                 .collect::<HashSet<_>>()
                 .len();
-            let alike = run
-                .iter()
-                .all(|(_, r)| r.verdict == first.verdict && r.traffic == first.traffic);
             let mapped = groups >= MAP_GROUPS && run.len() >= MAP_RULES;
-            if (alike && groups >= 2) || mapped {
+            if (groups >= 2 && decide_alike(run)) || mapped {
                 units.push(Unit {
                     kind: UnitKind::Sources,
                     rules: rules[i..end].to_vec(),

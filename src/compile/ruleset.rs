@@ -10,7 +10,7 @@ use crate::model::RateUnit;
 use crate::model::{Family, Protocol};
 
 /// A compiled host: the table `portcullis compile` writes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Ruleset {
     pub(super) table: String,
     /// Sanitised host name, for the header comment.
@@ -61,7 +61,7 @@ impl Ruleset {
 }
 
 /// A conntrack helper object.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(super) struct Helper {
     pub name: &'static str,
     pub kind: &'static str,
@@ -69,7 +69,7 @@ pub(super) struct Helper {
 }
 
 /// A named address set (one family of a `net`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(super) struct SetDef {
     pub name: String,
     pub family: Family,
@@ -77,7 +77,7 @@ pub(super) struct SetDef {
     pub comment: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(super) enum AddrElem {
     Prefix(IpNet),
     Range(IpAddr, IpAddr),
@@ -93,21 +93,21 @@ impl AddrElem {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(super) struct Chain {
     pub name: String,
     pub base: Option<BaseChain>,
     pub rules: Vec<Rule>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(super) struct BaseChain {
     pub nat: bool,
     pub hook: Hook,
     pub accept: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(super) enum Hook {
     Prerouting,
     Postrouting,
@@ -129,7 +129,7 @@ impl Hook {
 }
 
 /// A rule: every match must hold, then the actions run in order.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(super) struct Rule {
     pub matches: Vec<Match>,
     pub actions: Vec<Action>,
@@ -166,14 +166,14 @@ impl Rule {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(super) enum CtState {
     EstablishedRelated,
     Invalid,
     New,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(super) enum Direction {
     Source,
     Destination,
@@ -227,7 +227,7 @@ pub(super) mod family {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(super) enum AddrValue {
     /// `@net_office_v4`
     Set(String),
@@ -235,7 +235,7 @@ pub(super) enum AddrValue {
     Elements(Vec<AddrElem>),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(super) enum Match {
     CtState(CtState),
     CtStatusDnat,
@@ -280,7 +280,7 @@ pub(super) enum Match {
     ProtoDport(Vec<(Protocol, u16, u16)>),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(super) enum Verdict {
     Accept,
     Drop,
@@ -290,7 +290,7 @@ pub(super) enum Verdict {
 
 /// The key of a verdict map: `tcp dport` when every entry has that protocol, else
 /// `meta l4proto . th dport`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(super) struct VmapEntry {
     pub protocol: Protocol,
     pub lo: u16,
@@ -300,41 +300,41 @@ pub(super) struct VmapEntry {
 
 /// An entry of a verdict map keyed by source address: `10.0.0.0/24 : jump input_r3_s1`. The
 /// map's addresses are disjoint.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(super) struct SourceEntry {
     pub addr: AddrElem,
     pub verdict: Verdict,
 }
 
 /// The key of a verdict map over one byte: an ICMP type, or the protocol number.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(super) enum ByteKey {
     IcmpType(Family),
     L4proto,
 }
 
 /// An entry of a verdict map over one byte: `lo..=hi` maps to the verdict.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(super) struct ByteEntry {
     pub lo: u8,
     pub hi: u8,
     pub verdict: Verdict,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(super) struct Limit {
     pub rate: u32,
     pub unit: RateUnit,
     pub burst: Option<u32>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(super) enum RejectWith {
     TcpReset,
     PortUnreachable,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(super) enum Action {
     Verdict(Verdict),
     Vmap(Vec<VmapEntry>),

@@ -17,7 +17,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use super::{rule, Compiler, Numbered, UnitFrame};
+use super::{rule, with_sources, Compiler, Numbered, UnitFrame};
 use crate::compile::ruleset::{Action, Match, Rule, Verdict, VmapEntry};
 use crate::model::{self, AddrSet, Protocol};
 
@@ -55,6 +55,9 @@ pub(super) fn port_run(rules: &[Numbered], start: usize) -> usize {
 /// holds.
 type Listing = Vec<usize>;
 
+/// A piece of one protocol's ports, first and last, and its listing.
+type Piece = (u16, u16, Listing);
+
 /// What a listing's chain holds: each rule's sources (by number, see [`ports_unit`]) and
 /// verdict. Listings of different rules with the same sources and verdicts share a chain.
 ///
@@ -90,8 +93,9 @@ impl Compiler<'_> {
                     .or_insert(next)
             })
             .collect();
-        // Per protocol, the pieces of ports and what decides each.
-        let mut pieces: Vec<(Protocol, u16, u16, Listing)> = Vec::new();
+        // Per protocol, the pieces of ports and the rules that can decide each; all of them
+        // before any chain is made, since a run over its budget makes none.
+        let mut pieces: Vec<(Protocol, Vec<Piece>)> = Vec::new();
         let mut listed = 0usize;
         for protocol in Protocol::ALL {
             let mut bounds: Vec<(u32, bool, usize)> = Vec::new();
@@ -101,8 +105,10 @@ impl Compiler<'_> {
                     bounds.push((u32::from(hi) + 1, false, at));
                 }
             }
+            // Ends before starts at one position: a rule's ranges never touch each other.
             bounds.sort_unstable();
             let mut covering: BTreeSet<usize> = BTreeSet::new();
+            let mut of_protocol = Vec::new();
             let mut k = 0;
             while k < bounds.len() {
                 let here = bounds[k].0;
@@ -137,90 +143,80 @@ impl Compiler<'_> {
                 if listed > budget {
                     return None;
                 }
-                let (lo, hi) = (here as u16, (next - 1) as u16);
-                match pieces.last_mut() {
-                    Some(last)
-                        if last.0 == protocol
-                            && u32::from(last.2) + 1 == here
-                            && last.3 == listing =>
-                    {
-                        last.2 = hi
-                    }
-                    _ => pieces.push((protocol, lo, hi, listing)),
-                }
+                of_protocol.push((here as u16, (next - 1) as u16, listing));
+            }
+            if !of_protocol.is_empty() {
+                pieces.push((protocol, of_protocol));
             }
         }
-        // What each listing decides: a verdict, or a chain of its rules.
+        // What each listing decides: a verdict, or a chain of its rules. One map per protocol
+        // (`tcp dport vmap`): the kernel looks a single interval field up in a tree, where a
+        // concatenation of protocol and port takes a pass over a bitmap as wide as the map.
         let mut decides: HashMap<Content, Decides> = HashMap::new();
         let mut src_matches: Vec<Option<Vec<Vec<Match>>>> = vec![None; numbering.len()];
-        let mut entries: Vec<VmapEntry> = Vec::with_capacity(pieces.len());
-        for (protocol, lo, hi, listing) in pieces {
-            let content: Content = listing
-                .iter()
-                .map(|&at| (sources[at], rules[at].1.verdict))
-                .collect();
-            let decided = match decides.get(&content) {
-                Some(decided) => decided.clone(),
-                None => {
-                    let decided = match listing[..] {
-                        [only] if from_anywhere[only] => Decides::Verdict(rules[only].1.verdict),
-                        _ => {
-                            let number = decides.len() + 1;
-                            let name = format!("{}_p{number}", frame.chain_name);
-                            let chain = self.listing_chain(
-                                rules,
-                                &listing,
-                                &sources,
-                                &mut src_matches,
-                                frame,
-                            );
-                            self.add_sub_chain(&name, chain);
-                            Decides::Chain(name)
-                        }
-                    };
-                    decides.insert(content, decided.clone());
-                    decided
+        let mut maps: Vec<Rule> = Vec::with_capacity(pieces.len());
+        for (protocol, of_protocol) in pieces {
+            let mut entries: Vec<VmapEntry> = Vec::new();
+            for (lo, hi, listing) in of_protocol {
+                let content: Content = listing
+                    .iter()
+                    .map(|&at| (sources[at], rules[at].1.verdict))
+                    .collect();
+                let decided = match decides.get(&content) {
+                    Some(decided) => decided.clone(),
+                    None => {
+                        let decided = match listing[..] {
+                            [only] if from_anywhere[only] => {
+                                Decides::Verdict(rules[only].1.verdict)
+                            }
+                            _ => {
+                                let number = decides.len() + 1;
+                                let name = format!("{}_p{number}", frame.chain_name);
+                                let chain = self.listing_chain(
+                                    rules,
+                                    &listing,
+                                    &sources,
+                                    &mut src_matches,
+                                    frame,
+                                );
+                                self.add_sub_chain(&name, chain);
+                                Decides::Chain(name)
+                            }
+                        };
+                        decides.insert(content, decided.clone());
+                        decided
+                    }
+                };
+                let verdict = match decided {
+                    Decides::Verdict(v) => self.map_verdict(v),
+                    Decides::Chain(name) => Verdict::Jump(name),
+                };
+                match entries.last_mut() {
+                    Some(last)
+                        if last.verdict == verdict && u32::from(last.hi) + 1 == u32::from(lo) =>
+                    {
+                        last.hi = hi
+                    }
+                    _ => entries.push(VmapEntry {
+                        protocol,
+                        lo,
+                        hi,
+                        verdict,
+                    }),
                 }
-            };
-            let verdict = match decided {
-                Decides::Verdict(v) => self.map_verdict(v),
-                Decides::Chain(name) => Verdict::Jump(name),
-            };
-            entries.push(VmapEntry {
-                protocol,
-                lo,
-                hi,
-                verdict,
-            });
+            }
+            maps.push(rule(
+                Vec::new(),
+                vec![Action::Vmap(entries)],
+                &frame.comment,
+            ));
         }
         let mut out = Vec::new();
-        if entries.is_empty() {
+        if maps.is_empty() {
             return Some(out);
         }
         // The destination and interface the run shares; the ports are the map's key.
-        let mut shared = rules[0].1.clone();
-        shared.src = AddrSet::any();
-        shared.src_names.clear();
-        shared.src_negated = false;
-        let families = self.family_parts(&shared, false);
-        // One map per protocol (`tcp dport vmap`): the kernel looks a single interval field up in
-        // a tree, where a concatenation of protocol and port takes a pass over a bitmap as wide
-        // as the map.
-        let mut maps: Vec<Rule> = Vec::new();
-        for protocol in Protocol::ALL {
-            let of_protocol: Vec<VmapEntry> = entries
-                .iter()
-                .filter(|e| e.protocol == protocol)
-                .cloned()
-                .collect();
-            if !of_protocol.is_empty() {
-                maps.push(rule(
-                    Vec::new(),
-                    vec![Action::Vmap(of_protocol)],
-                    &frame.comment,
-                ));
-            }
-        }
+        let families = self.family_parts(&with_sources(rules[0].1, AddrSet::any()), false);
         match &families[..] {
             [] => {}
             [only] => out.extend(maps.into_iter().map(|mut map| {
