@@ -23,8 +23,8 @@ use super::topology::Topology;
 
 const PORTCULLIS: &str = env!("CARGO_BIN_EXE_portcullis");
 
-/// Someone else's tables (listed by [`foreign_tables`]): chains, a named set with elements, a map, a named counter, rules with
-/// counters, in two families. Their counters hold values and count only traffic the tests never
+/// Someone else's tables (listed by [`foreign_tables`]): chains, a named set with elements, a
+/// map, a named counter, rules with counters, in two families. Their counters hold values and count only traffic the tests never
 /// send, so the tables compare whole, counters included.
 pub const FOREIGN: &str = "\
 table ip foreign {
@@ -207,19 +207,21 @@ impl Host {
 
 /// The tables of [`FOREIGN`] in `ns`, as JSON values without handles.
 pub fn foreign_tables(ns: &Netns) -> Vec<serde_json::Value> {
-    ["ip foreign", "inet other"]
+    [("ip", "foreign"), ("inet", "other")]
         .iter()
-        .map(|table| {
-            let (family, name) = table.split_once(' ').expect("family and name");
-            let text = ns
-                .exec("nft", &["-j", "list", "table", family, name])
-                .unwrap_or_else(|e| panic!("{e}"));
-            let mut value: serde_json::Value =
-                serde_json::from_str(&text).expect("nft writes JSON");
-            strip(&mut value);
-            value
-        })
+        .map(|&(family, name)| table_json(ns, &["-j"], family, name))
         .collect()
+}
+
+/// `nft FLAGS list table FAMILY NAME` in `ns` (FLAGS with `-j`), as a JSON value without
+/// handles.
+fn table_json(ns: &Netns, flags: &[&str], family: &str, name: &str) -> serde_json::Value {
+    let mut args = flags.to_vec();
+    args.extend(["list", "table", family, name]);
+    let text = ns.exec("nft", &args).unwrap_or_else(|e| panic!("{e}"));
+    let mut value: serde_json::Value = serde_json::from_str(&text).expect("nft writes JSON");
+    strip(&mut value);
+    value
 }
 
 fn strip(value: &mut serde_json::Value) {
@@ -874,16 +876,7 @@ fn dockers_tables_survive_apply_confirm_and_rollback() {
     let docker_tables = || -> Vec<serde_json::Value> {
         ["nat", "filter"]
             .iter()
-            .map(|table| {
-                let text = host
-                    .server()
-                    .exec("nft", &["-s", "-j", "list", "table", "ip", table])
-                    .unwrap_or_else(|e| panic!("{e}"));
-                let mut value: serde_json::Value =
-                    serde_json::from_str(&text).expect("nft writes JSON");
-                strip(&mut value);
-                value
-            })
+            .map(|table| table_json(host.server(), &["-s", "-j"], "ip", table))
             .collect()
     };
     // dockerd adds its rules after its tables: wait until they stop changing.
