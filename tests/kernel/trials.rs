@@ -149,28 +149,18 @@ pub fn main(mut tests: Vec<Test>) -> ExitCode {
                     && !by_name.is_filtered_out(&Trial::test(test.name.clone(), || Ok(())))
             })
     };
-    let ignore_kernel = match selected(&[Needs::Kernel, Needs::Fleet]) {
-        false => None,
-        true => match env::machine() {
-            Machine::Ready => None,
-            Machine::Ignore(line) => Some(line),
-            Machine::Fail(message) => {
-                eprintln!("error: {message}");
-                return ExitCode::from(101);
-            }
-        },
+    let machine = || -> Result<_, String> {
+        let kernel = ignored_for(selected(&[Needs::Kernel, Needs::Fleet]), env::machine)?;
+        // The fleet's own needs are looked at on a machine that runs kernel tests.
+        let fleet = ignored_for(kernel.is_none() && selected(&[Needs::Fleet]), env::fleet)?;
+        Ok((kernel, fleet))
     };
-    // The fleet's own needs are looked at on a machine that runs kernel tests.
-    let ignore_fleet = match ignore_kernel.is_none() && selected(&[Needs::Fleet]) {
-        false => None,
-        true => match env::fleet() {
-            Machine::Ready => None,
-            Machine::Ignore(line) => Some(line),
-            Machine::Fail(message) => {
-                eprintln!("error: {message}");
-                return ExitCode::from(101);
-            }
-        },
+    let (ignore_kernel, ignore_fleet) = match machine() {
+        Ok(ignored) => ignored,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(101);
+        }
     };
 
     keep_panic_messages();
@@ -202,6 +192,19 @@ pub fn main(mut tests: Vec<Test>) -> ExitCode {
 
 /// Runs one test body on a thread of its own named after the test; a panic is a failure whose
 /// message is what the test said and where it panicked.
+/// Why the selected tests that need what `check` looks at are ignored here (`None`: they run,
+/// or none is selected), or why the run fails.
+fn ignored_for(selected: bool, check: fn() -> Machine) -> Result<Option<String>, String> {
+    if !selected {
+        return Ok(None);
+    }
+    match check() {
+        Machine::Ready => Ok(None),
+        Machine::Ignore(line) => Ok(Some(line)),
+        Machine::Fail(message) => Err(message),
+    }
+}
+
 fn run(name: &str, needs: Needs, body: fn(), output: Output) -> Result<(), Failed> {
     // Only `--ignored` or `--include-ignored` get here on a machine that cannot run it.
     match needs {
