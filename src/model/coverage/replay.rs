@@ -335,7 +335,6 @@ impl<'a, T, P: Fn(&Cell, usize, u32) -> Packet> FamilySweep<'a, T, P> {
     /// Sweeps batches `range` into `out`, and returns the coverings found.
     pub(super) fn analyse(&self, range: std::ops::Range<usize>, out: &mut Coverage) -> Swept {
         let (chain, pieces, detail, cells) = (self.chain, self.pieces, self.detail, self.cells);
-        let packet_in = self.packet_in;
         let mut maps = Maps::new(detail);
         let mut swept = Swept::default();
         let mut events: Vec<Event> = Vec::new();
@@ -345,18 +344,7 @@ impl<'a, T, P: Fn(&Cell, usize, u32) -> Packet> FamilySweep<'a, T, P> {
             let first = &cells.list[members[0] as usize];
             cells.merge(first, &mut rules, &mut own_at);
             if members.len() == 1 {
-                let mut apply = Apply {
-                    chain,
-                    rules: Positions {
-                        swept: &rules,
-                        own_index: &[],
-                        own: &[],
-                    },
-                    result: &mut *out,
-                    coverings: &mut swept.coverings,
-                    cell: members[0],
-                    packet: |slot: usize, port: u32| packet_in(first, slot, port),
-                };
+                let mut apply = self.apply_in(members[0], &rules, &[], out, &mut swept.coverings);
                 chain.sweep_cell(&rules, pieces, detail, &mut maps, &mut apply);
                 continue;
             }
@@ -385,30 +373,17 @@ impl<'a, T, P: Fn(&Cell, usize, u32) -> Packet> FamilySweep<'a, T, P> {
         out: &mut Coverage,
         swept: &mut Swept,
     ) {
-        let (chain, cells, packet_in) = (self.chain, self.cells, self.packet_in);
+        let (chain, cells) = (self.chain, self.cells);
         let mut own_index = vec![u32::MAX; rules.len()];
         for (j, &pos) in (0u32..).zip(own_at) {
             own_index[pos as usize] = j;
         }
         let is_own = |pos: u32| own_index[pos as usize] != u32::MAX;
-        let cell_of = |m: u32| &cells.list[m as usize];
         let mut per_cell: Vec<Event> = Vec::new();
         // Own rules met by shared rules, by index among the own rules: the column made of them.
         let mut columns: HashMap<u32, Option<u32>> = HashMap::default();
         {
-            let first = cell_of(members[0]);
-            let mut apply = Apply {
-                chain,
-                rules: Positions {
-                    swept: rules,
-                    own_index: &own_index,
-                    own: cells.own(first),
-                },
-                result: &mut *out,
-                coverings: &mut swept.coverings,
-                cell: members[0],
-                packet: |slot: usize, port: u32| packet_in(first, slot, port),
-            };
+            let mut apply = self.apply_in(members[0], rules, &own_index, out, &mut swept.coverings);
             for &event in events {
                 match event {
                     _ if is_own(event.pos()) => per_cell.push(event),
@@ -445,20 +420,34 @@ impl<'a, T, P: Fn(&Cell, usize, u32) -> Packet> FamilySweep<'a, T, P> {
             return;
         }
         for &m in members {
-            let cell = cell_of(m);
-            let mut apply = Apply {
-                chain,
-                rules: Positions {
-                    swept: rules,
-                    own_index: &own_index,
-                    own: cells.own(cell),
-                },
-                result: &mut *out,
-                coverings: &mut swept.coverings,
-                cell: m,
-                packet: |slot: usize, port: u32| packet_in(cell, slot, port),
-            };
-            apply.replay(&per_cell);
+            self.apply_in(m, rules, &own_index, out, &mut swept.coverings)
+                .replay(&per_cell);
+        }
+    }
+
+    /// What applies findings in cell `m` (an index of [`Cells::list`]) of a batch swept with
+    /// `swept`, whose own rules sit at `own_index` (empty for a batch of one cell).
+    fn apply_in<'x>(
+        &'x self,
+        m: u32,
+        swept: &'x [usize],
+        own_index: &'x [u32],
+        out: &'x mut Coverage,
+        coverings: &'x mut Vec<Covering>,
+    ) -> Apply<'x, impl Fn(usize, u32) -> Packet + 'x> {
+        let cell = &self.cells.list[m as usize];
+        let packet_in = self.packet_in;
+        Apply {
+            chain: self.chain,
+            rules: Positions {
+                swept,
+                own_index,
+                own: self.cells.own(cell),
+            },
+            result: out,
+            coverings,
+            cell: m,
+            packet: move |slot: usize, port: u32| packet_in(cell, slot, port),
         }
     }
 }
