@@ -59,7 +59,8 @@ struct Classes<T> {
     members: Groups<u32>,
     /// For each class, its *neighbourhood*: classes held by the same sets once the sets of a
     /// single class are left out share one. A block list's addresses inside one net are each a
-    /// class of their own, and all one neighbourhood with the rest of the net.
+    /// class of their own, and all one neighbourhood with the rest of the net. Empty unless
+    /// asked for.
     neighbourhood: Vec<u32>,
 }
 
@@ -70,7 +71,11 @@ impl<T> Classes<T> {
     }
 }
 
-fn classes<T: Point + std::hash::Hash>(sets: &[&IntervalSet<T>]) -> Classes<T> {
+/// The classes of `sets`, with their neighbourhoods when `neighbourhoods`.
+fn classes<T: Point + std::hash::Hash>(
+    sets: &[&IntervalSet<T>],
+    neighbourhoods: bool,
+) -> Classes<T> {
     let atoms = Atoms::of(sets);
     let bounds = &atoms.starts;
     let ranges: usize = sets.iter().map(|set| set.ranges().len()).sum();
@@ -121,26 +126,30 @@ fn classes<T: Point + std::hash::Hash>(sets: &[&IntervalSet<T>]) -> Classes<T> {
     // Neighbourhoods: classes whose sets, without the sets of a single class, are the same.
     let mut neighbourhood_of: HashMap<Vec<u32>, u32> = HashMap::default();
     let mut wide: Vec<u32> = Vec::new();
-    let neighbourhood = first_atom
-        .iter()
-        .map(|&atom| {
-            wide.clear();
-            wide.extend(
-                holders
-                    .get(atom)
-                    .iter()
-                    .filter(|&&k| members.get(k as usize).len() > 1),
-            );
-            let next = neighbourhood_of.len() as u32;
-            match neighbourhood_of.get(wide.as_slice()) {
-                Some(&n) => n,
-                None => {
-                    neighbourhood_of.insert(wide.clone(), next);
-                    next
-                }
+    let mut neighbourhood_of_atom = |atom: usize| {
+        wide.clear();
+        wide.extend(
+            holders
+                .get(atom)
+                .iter()
+                .filter(|&&k| members.get(k as usize).len() > 1),
+        );
+        let next = neighbourhood_of.len() as u32;
+        match neighbourhood_of.get(wide.as_slice()) {
+            Some(&n) => n,
+            None => {
+                neighbourhood_of.insert(wide.clone(), next);
+                next
             }
-        })
-        .collect();
+        }
+    };
+    let neighbourhood = match neighbourhoods {
+        true => first_atom
+            .iter()
+            .map(|&atom| neighbourhood_of_atom(atom))
+            .collect(),
+        false => Vec::new(),
+    };
     Classes {
         representative,
         members,
@@ -284,8 +293,8 @@ impl<T: Point + std::hash::Hash> Cells<T> {
     ) -> Self {
         let (src_sets, src_id) = dedup(active.iter().map(|&i| part(&chain.rules[i].src)));
         let (dst_sets, dst_id) = dedup(active.iter().map(|&i| part(&chain.rules[i].dst)));
-        let src = classes(&src_sets);
-        let dst = classes(&dst_sets);
+        let src = classes(&src_sets, share);
+        let dst = classes(&dst_sets, false);
         let interfaces = InterfaceClasses::of(chain, active);
         let (dsts, faces) = (dst.representative.len(), interfaces.classes.len());
         let classes_of_src = src.representative.len();
@@ -506,7 +515,7 @@ mod tests {
             IntervalSet::<u32>::range(50, 149),
             IntervalSet::<u32>::full(),
         ];
-        let c = classes(&sets.iter().collect::<Vec<_>>());
+        let c = classes(&sets.iter().collect::<Vec<_>>(), false);
         // [0,49], [50,99], [100,149], [150,MAX], each by a point inside it.
         assert_eq!(c.representative, vec![1, 51, 101, 151]);
         assert_eq!(c.members.get(0), [0, 1]);
