@@ -28,6 +28,7 @@
 mod port_runs;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
 
 use super::baseline;
 use super::names::{self, Namer};
@@ -1132,9 +1133,10 @@ fn decide_alike(rules: &[Numbered]) -> bool {
 
 /// `rule` with `src` for its sources, written as addresses rather than as nets.
 fn with_sources(rule: &model::Rule, src: AddrSet) -> model::Rule {
+    let src = Arc::new(src);
     model::Rule {
         src,
-        src_names: Vec::new(),
+        src_names: Arc::from([]),
         src_negated: false,
         ..rule.clone()
     }
@@ -1443,7 +1445,7 @@ fn units<'r>(rules: &[Numbered<'r>], port_runs: bool) -> Vec<Unit<'r>> {
 /// pairwise the same or disjoint.
 fn source_run(rules: &[Numbered], start: usize) -> usize {
     let first = rules[start].1;
-    let mut sources: HashSet<&AddrSet> = HashSet::new();
+    let mut sources: HashSet<&Arc<AddrSet>> = HashSet::new();
     let mut taken = Occupied::default();
     let mut end = start;
     for &(_, rule) in &rules[start..] {

@@ -134,13 +134,13 @@ pub(super) fn hostile_policy(name: &str) -> (Policy, Host) {
         used: true,
     };
     let mut r = rule(Verdict::Accept, tcp(22, 22));
-    r.src = net.addresses.clone();
-    r.src_names = vec![name.to_string()];
+    r.src = net.addresses.clone().into();
+    r.src_names = vec![name.to_string()].into();
     let mut other = net.clone();
     other.name = format!("{name}-other");
     let mut r2 = rule(Verdict::Drop, tcp(23, 23));
-    r2.src = other.addresses.clone();
-    r2.src_names = vec![other.name.clone()];
+    r2.src = other.addresses.clone().into();
+    r2.src_names = vec![other.name.clone()].into();
     r2.counter = true;
     let policy = Policy {
         hosts: Vec::new(),
@@ -177,7 +177,7 @@ pub(super) fn many_rules(count: usize) -> (Policy, Host) {
                 verdict,
                 Traffic::ports(protocol, PortRange { lo, hi: lo + 1 }),
             );
-            r.src = src.clone();
+            r.src = src.clone().into();
             r
         })
         .collect();
@@ -286,11 +286,11 @@ pub(super) fn arb_rule() -> impl Strategy<Value = model::Rule> {
     )
         .prop_map(|(verdict, traffic, (src, src_names, src_negated), dst, interface, limit, log, counter)| {
             let mut r = rule(verdict, traffic);
-            r.src = src;
-            r.src_names = src_names;
+            r.src = src.into();
+            r.src_names = src_names.into();
             r.src_negated = src_negated;
             if let Some(dst) = dst {
-                r.dst = addrs(&[dst]);
+                r.dst = addrs(&[dst]).into();
             }
             r.interface = interface;
             r.limit = limit;

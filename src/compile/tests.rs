@@ -335,8 +335,8 @@ fn unwritten_chains_are_not_generated() {
 #[test]
 fn rules_that_cannot_match_any_family_are_left_out() {
     let mut r = rule(Verdict::Accept, tcp(22, 22));
-    r.src = addrs(&["10.0.0.0/8"]);
-    r.dst = addrs(&["2001:db8::/32"]);
+    r.src = addrs(&["10.0.0.0/8"]).into();
+    r.dst = addrs(&["2001:db8::/32"]).into();
     let h = host(None, vec![chain(ChainKind::Input, Verdict::Drop, vec![r])]);
     let ruleset = compile_model(&Policy::default(), &h, &no_baseline()).unwrap();
     assert_eq!(ruleset.stats().rules, 0);
@@ -750,7 +750,7 @@ pub(super) mod equivalence {
         rule.limit = None;
         rule.log = None;
         rule.counter = false;
-        rule.dst = AddrSet::any();
+        rule.dst = AddrSet::any().into();
         rule.interface = None;
     }
 
@@ -825,8 +825,8 @@ pub(super) mod equivalence {
                 .map(|(mut rule, source, plain)| {
                     if source < 24 {
                         let prefixes = DISJOINT_SOURCES[source % DISJOINT_SOURCES.len()];
-                        rule.src = addrs(prefixes);
-                        rule.src_names.clear();
+                        rule.src = addrs(prefixes).into();
+                        rule.src_names = std::sync::Arc::from([]);
                         rule.src_negated = false;
                     }
                     if plain {
@@ -897,8 +897,8 @@ pub(super) mod equivalence {
                             ..Traffic::empty()
                         },
                     );
-                    r.src = src;
-                    r.src_names = names;
+                    r.src = src.into();
+                    r.src_names = names.into();
                     r.src_negated = negated;
                     r
                 })

@@ -8,45 +8,31 @@ mod github;
 pub mod human;
 mod json;
 mod sarif;
+mod text;
 
 pub use github::render_github;
 pub use human::{render_human, summary, HumanOptions};
 pub use json::{render_json, write_json};
 pub use sarif::render_sarif;
-
-use std::borrow::Cow;
+pub use text::Text;
 
 use crate::rule::LintRule;
 pub use crate::rule::Severity;
 use crate::source::Span;
 
 /// A span with a short text shown under it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Label {
     pub span: Span,
-    /// Borrowed when constant: a million findings need not each own a copy of the same words.
-    pub message: Cow<'static, str>,
+    pub message: Text,
 }
 
 impl Label {
-    pub fn new(span: Span, message: impl Into<Cow<'static, str>>) -> Self {
+    pub fn new(span: Span, message: impl Into<Text>) -> Self {
         Label {
             span,
-            message: kept(message.into()),
+            message: message.into(),
         }
-    }
-}
-
-/// A text a finding keeps, without spare room. Findings are kept to the end of the command, a
-/// million rules can give a million of them, and a text built by `format!` or `push_str` has
-/// room for up to twice its length.
-fn kept(text: Cow<'static, str>) -> Cow<'static, str> {
-    match text {
-        Cow::Owned(mut text) => {
-            text.shrink_to_fit();
-            Cow::Owned(text)
-        }
-        borrowed => borrowed,
     }
 }
 
@@ -65,7 +51,7 @@ pub struct Diagnostic {
     /// Other places that explain it ("first defined here", "shadowed by this rule").
     pub secondary: Vec<Label>,
     /// How to fix it.
-    pub help: Option<Cow<'static, str>>,
+    pub help: Option<Text>,
     /// Whether human output may show the source under the finding. Off for files that are not
     /// policies at all (an include of `/etc/shadow`, binary junk): their lines are not echoed.
     pub quote: bool,
@@ -78,7 +64,13 @@ impl Diagnostic {
             rule: rule.name,
             code: rule.code,
             severity: rule.default_level.severity().unwrap_or(Severity::Info),
-            message: kept(message.into().into()).into_owned(),
+            // Findings are kept to the end of the command, a million rules can give a million
+            // of them, and a text built by `format!` has room for up to twice its length.
+            message: {
+                let mut message = message.into();
+                message.shrink_to_fit();
+                message
+            },
             primary: Label::new(span, ""),
             secondary: Vec::new(),
             help: None,
@@ -86,12 +78,12 @@ impl Diagnostic {
         }
     }
 
-    pub fn label(mut self, message: impl Into<Cow<'static, str>>) -> Self {
-        self.primary.message = kept(message.into());
+    pub fn label(mut self, message: impl Into<Text>) -> Self {
+        self.primary.message = message.into();
         self
     }
 
-    pub fn secondary(mut self, span: Span, message: impl Into<Cow<'static, str>>) -> Self {
+    pub fn secondary(mut self, span: Span, message: impl Into<Text>) -> Self {
         // Most findings have one other place: room for one, where a first push would make room
         // for four.
         if self.secondary.capacity() == 0 {
@@ -101,8 +93,8 @@ impl Diagnostic {
         self
     }
 
-    pub fn help(mut self, help: impl Into<Cow<'static, str>>) -> Self {
-        self.help = Some(kept(help.into()));
+    pub fn help(mut self, help: impl Into<Text>) -> Self {
+        self.help = Some(help.into());
         self
     }
 
@@ -118,8 +110,34 @@ impl Diagnostic {
 }
 
 /// Sort findings by file, position and rule so output never depends on analysis order.
+///
+/// In place: a stable sort would take a buffer of half the findings, at the moment the command
+/// holds the most of them. Equal findings end up side by side, for `dedup`.
 pub fn sort(diagnostics: &mut [Diagnostic]) {
-    diagnostics.sort_by(|a, b| {
-        (a.primary.span, a.rule, &a.message).cmp(&(b.primary.span, b.rule, &b.message))
+    diagnostics.sort_unstable_by(|a, b| {
+        (a.primary.span, a.rule, &a.message)
+            .cmp(&(b.primary.span, b.rule, &b.message))
+            .then_with(|| rest(a).cmp(&rest(b)))
     });
+}
+
+/// What [`sort`] compares after position, rule and message.
+type Rest<'a> = (
+    &'a str,
+    Severity,
+    &'a Text,
+    &'a [Label],
+    Option<&'a Text>,
+    bool,
+);
+
+fn rest(d: &Diagnostic) -> Rest<'_> {
+    (
+        d.code,
+        d.severity,
+        &d.primary.message,
+        &d.secondary,
+        d.help.as_ref(),
+        d.quote,
+    )
 }

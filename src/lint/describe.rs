@@ -1,5 +1,6 @@
 //! Short descriptions of policy parts for messages.
 
+use crate::diagnostic::Text;
 use crate::model::{Chain, Host, Packet, Rule, RuleOrigin};
 use crate::source::{Sources, Span};
 
@@ -87,9 +88,9 @@ pub fn earlier_labels(
     chain: &Chain,
     indices: &[usize],
     limit: usize,
-    written: impl Fn(&Rule) -> String,
-) -> Vec<(Span, String)> {
-    let mut labels: Vec<(Span, String)> = Vec::new();
+    written: impl Fn(&Rule) -> Text,
+) -> Vec<(Span, Text)> {
+    let mut labels: Vec<(Span, Text)> = Vec::new();
     for &i in indices {
         let rule = &chain.rules[i];
         let label = match rule.origin {
@@ -98,9 +99,10 @@ pub fn earlier_labels(
                 "{} accepts it before any rule (`{}`)",
                 part.describe(),
                 part.config_key()
-            ),
+            )
+            .into(),
             RuleOrigin::PortForward(_) => {
-                "connections this `forward-port` translated are accepted first".to_string()
+                "connections this `forward-port` translated are accepted first".into()
             }
         };
         if labels

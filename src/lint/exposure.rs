@@ -259,7 +259,12 @@ fn mergeable(a: &Rule, b: &Rule) -> bool {
         && a.dst == b.dst
 }
 
-fn piece(rule: &Rule, traffic: impl Into<Arc<Traffic>>, src: AddrSet, dst: AddrSet) -> Rule {
+fn piece(
+    rule: &Rule,
+    traffic: impl Into<Arc<Traffic>>,
+    src: impl Into<Arc<AddrSet>>,
+    dst: impl Into<Arc<AddrSet>>,
+) -> Rule {
     Rule {
         interface: rule.interface.clone(),
         limit: rule.limit.clone(),

@@ -107,7 +107,7 @@ pub enum Origin {
     /// A `service` definition of the policy, written at this span.
     Policy(Span),
     /// A services(5) overlay file named in the project configuration.
-    Overlay { file: String, line: usize },
+    Overlay { file: Arc<str>, line: usize },
     /// The embedded IANA registry.
     Registry,
 }
@@ -115,12 +115,13 @@ pub enum Origin {
 /// One service reference as written, and what it resolved to.
 #[derive(Debug, Clone)]
 pub struct ServiceUse {
-    /// The reference as written: `ssh`, `domain/udp`, `tcp/8000-8100`.
-    pub text: String,
+    /// The reference as written: `ssh`, `domain/udp`, `tcp/8000-8100`; one copy of each text
+    /// for all the rules that write it.
+    pub text: Arc<str>,
     pub span: Span,
     pub origin: Origin,
     /// The name, for named references (canonical registry name for registry services).
-    pub name: Option<String>,
+    pub name: Option<Arc<str>>,
     /// Protocol written explicitly (`tcp/22`, `domain/udp`).
     pub explicit_protocol: bool,
     /// Shared: uses of one service, and a rule with one service, hold the same traffic once.
@@ -132,7 +133,7 @@ impl ServiceUse {
     /// when that reads differently: `` `https` (tcp/443, udp/443) ``, `` `tcp/8080` ``.
     pub fn quoted_with(&self, traffic: &Traffic) -> String {
         let ports = traffic.to_string();
-        if self.text == ports {
+        if *self.text == *ports {
             format!("`{}`", self.text)
         } else {
             format!("`{}` ({ports})", self.text)
@@ -268,11 +269,13 @@ pub struct Rule {
     /// What the rule matches: the union of its services, or everything when it names none.
     /// Shared with its service when it names one (see [`ServiceUse::traffic`]).
     pub traffic: Arc<Traffic>,
-    pub src: AddrSet,
-    pub dst: AddrSet,
-    /// Net names used in `from` / `to` (empty for literal prefixes and `any`).
-    pub src_names: Vec<String>,
-    pub dst_names: Vec<String>,
+    /// Shared by the rules with the same `from` (a net, anywhere), as `dst` by those with the
+    /// same `to`: a large policy's rules mostly name a few nets.
+    pub src: Arc<AddrSet>,
+    pub dst: Arc<AddrSet>,
+    /// Net names used in `from` / `to` (empty for literal prefixes and `any`), shared likewise.
+    pub src_names: Arc<[String]>,
+    pub dst_names: Arc<[String]>,
     /// `from !NETS`: `src` holds every address none of the named nets or prefixes holds.
     pub src_negated: bool,
     /// `to !NETS`, likewise.
@@ -343,18 +346,18 @@ impl Rule {
         verdict: Verdict,
         span: Span,
         traffic: impl Into<Arc<Traffic>>,
-        src: AddrSet,
-        dst: AddrSet,
+        src: impl Into<Arc<AddrSet>>,
+        dst: impl Into<Arc<AddrSet>>,
     ) -> Self {
         Rule {
             verdict,
             span,
             services: Vec::new(),
             traffic: traffic.into(),
-            src,
-            dst,
-            src_names: Vec::new(),
-            dst_names: Vec::new(),
+            src: src.into(),
+            dst: dst.into(),
+            src_names: Arc::from([]),
+            dst_names: Arc::from([]),
             src_negated: false,
             dst_negated: false,
             interface: None,

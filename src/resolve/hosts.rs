@@ -275,7 +275,7 @@ fn resolve_rule(
     let mut side = |refs: &Option<Vec<ast::NetRef>>| {
         let side = resolve_side(refs.as_deref(), nets, diagnostics);
         resolved &= side.is_some();
-        side.map_or((AddrSet::empty(), Vec::new(), false), |r| {
+        side.map_or((AddrSet::empty().into(), Arc::from([]), false), |r| {
             (r.addresses, r.names, r.negated)
         })
     };
@@ -319,8 +319,8 @@ fn resolve_side(
 ) -> Option<Resolved> {
     match refs {
         None => Some(Resolved {
-            addresses: AddrSet::any(),
-            names: Vec::new(),
+            addresses: nets.any(),
+            names: Arc::from([]),
             negated: false,
         }),
         Some(refs) => nets.resolve_list(refs, diagnostics),
@@ -340,7 +340,7 @@ fn resolve_expectation(
     let mut side = |refs: &Option<Vec<ast::NetRef>>| {
         let side = resolve_side(refs.as_deref(), nets, diagnostics);
         resolved &= side.is_some();
-        side.map_or_else(AddrSet::empty, |r| r.addresses)
+        side.map_or_else(AddrSet::empty, |r| Arc::unwrap_or_clone(r.addresses))
     };
     let src = side(&expect.from);
     let dst = side(&expect.to);
@@ -363,11 +363,13 @@ fn resolve_forward(
 ) -> Option<model::Forward> {
     let from = match &forward.from {
         None => AddrSet::any(),
-        Some(refs) => nets.resolve_list(refs, diagnostics)?.addresses,
+        Some(refs) => Arc::unwrap_or_clone(nets.resolve_list(refs, diagnostics)?.addresses),
     };
     let at = match &forward.at {
         None => None,
-        Some(refs) => Some(nets.resolve_list(refs, diagnostics)?.addresses),
+        Some(refs) => Some(Arc::unwrap_or_clone(
+            nets.resolve_list(refs, diagnostics)?.addresses,
+        )),
     };
     let family = Family::of(forward.target.node);
     let sides = [
@@ -421,7 +423,7 @@ fn resolve_source_nat(
             v6: model::IntervalSet::empty(),
         },
         (None, Some(_)) => AddrSet::any(),
-        (Some(refs), _) => nets.resolve_list(refs, diagnostics)?.addresses,
+        (Some(refs), _) => Arc::unwrap_or_clone(nets.resolve_list(refs, diagnostics)?.addresses),
     };
     if let (Some(to), Some(refs)) = (&nat.to, &nat.from) {
         let family = Family::of(to.node);

@@ -153,7 +153,7 @@ input drop {
         );
         // The same traffic and sources as the rule that says the same.
         assert_eq!(open.traffic, *written[0].traffic);
-        assert_eq!(open.src, written[0].src);
+        assert_eq!(open.src, *written[0].src);
         assert_eq!(open.dst, crate::model::AddrSet::any());
         assert!(open.interface.is_some());
         assert_eq!(closed.traffic, *written[1].traffic);
@@ -161,7 +161,7 @@ input drop {
         assert_eq!(closed.dst, policy.nets[1].addresses);
         assert_eq!(closed.interface, None);
         assert_eq!(limited.src, written[0].src.complement());
-        assert_eq!(closed.services[0].text, "app");
+        assert_eq!(&*closed.services[0].text, "app");
     }
 
     #[test]
@@ -264,7 +264,7 @@ input:
                 .expectations
                 .iter()
                 .map(|e| {
-                    let texts: Vec<&str> = e.services.iter().map(|u| u.text.as_str()).collect();
+                    let texts: Vec<&str> = e.services.iter().map(|u| &*u.text).collect();
                     format!(
                         "{} {texts:?} {:?} {:?} {:?} {:?} {}",
                         e.kind.as_str(),

@@ -1,5 +1,8 @@
 //! Net references -> address sets.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use ipnet::IpNet;
 
 use crate::diagnostic::Diagnostic;
@@ -14,10 +17,16 @@ use super::Definitions;
 
 pub struct NetResolver<'a> {
     defs: &'a Definitions<'a>,
-    state: Memo<AddrSet>,
+    /// Each definition's addresses, shared by every rule that names it alone.
+    state: Memo<Arc<AddrSet>>,
     used: Vec<bool>,
+    /// Every address, shared by every rule from or to anywhere.
+    any: Arc<AddrSet>,
+    /// The lists of names met, each held once: most rules of a large policy name one net that
+    /// many others name too.
+    names: HashMap<Vec<String>, Arc<[String]>>,
     /// "Did you mean" for each unknown name met (see `ServiceResolver`).
-    suggestions: std::collections::HashMap<String, Option<String>>,
+    suggestions: HashMap<String, Option<String>>,
 }
 
 /// Unknown names past this many get no "did you mean".
@@ -26,9 +35,9 @@ const MAX_SUGGESTIONS: usize = 200;
 /// A resolved list of net references.
 pub struct Resolved {
     /// What the list matches: for a negated list, every address none of its members holds.
-    pub addresses: AddrSet,
+    pub addresses: Arc<AddrSet>,
     /// The net names it used, in order.
-    pub names: Vec<String>,
+    pub names: Arc<[String]>,
     /// Written with `!`.
     pub negated: bool,
 }
@@ -40,7 +49,9 @@ impl<'a> NetResolver<'a> {
             defs,
             state: Memo::new(n),
             used: vec![false; n],
-            suggestions: std::collections::HashMap::new(),
+            any: Arc::new(AddrSet::any()),
+            names: HashMap::new(),
+            suggestions: HashMap::new(),
         }
     }
 
@@ -49,7 +60,7 @@ impl<'a> NetResolver<'a> {
         &mut self,
         index: usize,
         diagnostics: &mut Vec<Diagnostic>,
-    ) -> Option<AddrSet> {
+    ) -> Option<Arc<AddrSet>> {
         self.used[index] = true;
         self.definition(index, diagnostics)
     }
@@ -60,7 +71,7 @@ impl<'a> NetResolver<'a> {
         refs: &[NetRef],
         diagnostics: &mut Vec<Diagnostic>,
     ) -> Option<Resolved> {
-        let mut sets: Vec<AddrSet> = Vec::with_capacity(refs.len());
+        let mut sets: Vec<Arc<AddrSet>> = Vec::with_capacity(refs.len());
         let mut complete = true;
         let mut names = Vec::new();
         let mut negated = false;
@@ -82,27 +93,44 @@ impl<'a> NetResolver<'a> {
         }
         let addresses = complete.then(|| match sets.as_slice() {
             [one] => one.clone(),
-            many => AddrSet::union_all(many.iter()),
+            many => Arc::new(AddrSet::union_all(many.iter().map(|set| &**set))),
         });
-        addresses.map(|addresses| Resolved {
-            addresses: if negated {
-                addresses.complement()
-            } else {
-                addresses
-            },
-            names,
+        let addresses = addresses.map(|addresses| match negated {
+            true => Arc::new(addresses.complement()),
+            false => addresses,
+        })?;
+        Some(Resolved {
+            addresses,
+            names: self.names_held(names),
             negated,
         })
     }
 
-    fn resolve(&mut self, r: &NetRef, diagnostics: &mut Vec<Diagnostic>) -> Option<AddrSet> {
+    /// `names`, as the one copy of that list.
+    pub fn names_held(&mut self, names: Vec<String>) -> Arc<[String]> {
+        if let Some(held) = self.names.get(&names) {
+            return held.clone();
+        }
+        let held: Arc<[String]> = Arc::from(names.clone());
+        self.names.insert(names, held.clone());
+        held
+    }
+
+    /// Every address, the one copy.
+    pub fn any(&self) -> Arc<AddrSet> {
+        self.any.clone()
+    }
+
+    fn resolve(&mut self, r: &NetRef, diagnostics: &mut Vec<Diagnostic>) -> Option<Arc<AddrSet>> {
         match r {
-            NetRef::Any(_) => Some(AddrSet::any()),
+            NetRef::Any(_) => Some(self.any()),
             NetRef::Error(_) => None,
-            NetRef::Not(inner, _) => self.resolve(inner, diagnostics).map(|set| set.complement()),
+            NetRef::Not(inner, _) => self
+                .resolve(inner, diagnostics)
+                .map(|set| Arc::new(set.complement())),
             NetRef::Prefix(prefix) => {
                 check_host_bits(prefix.node, prefix.span, diagnostics);
-                Some(AddrSet::prefix(prefix.node))
+                Some(Arc::new(AddrSet::prefix(prefix.node)))
             }
             NetRef::Name(name) => match self.defs.net(&name.node) {
                 Some(index) => self.use_definition(index, diagnostics),
@@ -134,7 +162,11 @@ impl<'a> NetResolver<'a> {
         }
     }
 
-    fn definition(&mut self, index: usize, diagnostics: &mut Vec<Diagnostic>) -> Option<AddrSet> {
+    fn definition(
+        &mut self,
+        index: usize,
+        diagnostics: &mut Vec<Diagnostic>,
+    ) -> Option<Arc<AddrSet>> {
         match self.state.begin(index) {
             Begin::Known(set) => return set,
             Begin::Cycle => {
@@ -190,7 +222,11 @@ impl<'a> NetResolver<'a> {
                     name: def.name.node.clone(),
                     span: def.span,
                     name_span: def.name.span,
-                    addresses: self.state.get(index).cloned().unwrap_or_default(),
+                    addresses: self
+                        .state
+                        .get(index)
+                        .map(|set| AddrSet::clone(set))
+                        .unwrap_or_default(),
                     used: self.used[index],
                 }
             })

@@ -1,6 +1,6 @@
 //! Service references -> protocols and ports.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use crate::diagnostic::Diagnostic;
@@ -28,6 +28,8 @@ pub struct ServiceResolver<'a> {
     /// Each distinct traffic of the uses made, once: a policy of a million rules names a few
     /// dozen services.
     interned: HashMap<Traffic, Arc<Traffic>>,
+    /// The one copy of each reference's text and service name.
+    texts: HashSet<Arc<str>>,
 }
 
 /// Unknown names past this many get no "did you mean": a file of junk names must not cost a
@@ -56,6 +58,7 @@ impl<'a> ServiceResolver<'a> {
             known: HashMap::new(),
             suggestions: HashMap::new(),
             interned: HashMap::new(),
+            texts: HashSet::new(),
         }
     }
 
@@ -105,7 +108,11 @@ impl<'a> ServiceResolver<'a> {
                     Some(ports) => format!("{}/{}", spec.protocol.node, ports.node),
                     None => spec.protocol.node.to_string(),
                 };
-                Some(written_use(text, spec.span, self.intern(traffic)))
+                Some(written_use(
+                    self.text(text),
+                    spec.span,
+                    self.intern(traffic),
+                ))
             }
             ServiceRef::Icmp {
                 family,
@@ -124,11 +131,11 @@ impl<'a> ServiceResolver<'a> {
                     None => (keyword.to_string(), IntervalSet::full()),
                 };
                 let traffic = self.intern(Traffic::icmp_types(*family, types));
-                Some(written_use(text, *span, traffic))
+                Some(written_use(self.text(text), *span, traffic))
             }
             ServiceRef::IpProtocol { number, span } => {
                 let traffic = self.intern(Traffic::ip_protocol(*number));
-                Some(written_use(traffic.to_string(), *span, traffic))
+                Some(written_use(self.text(traffic.to_string()), *span, traffic))
             }
             ServiceRef::Name {
                 name,
@@ -144,15 +151,25 @@ impl<'a> ServiceResolver<'a> {
                 let traffic = named_traffic(&named, protocol.as_ref(), &registered, diagnostics);
                 let traffic = self.intern(traffic);
                 Some(ServiceUse {
-                    text,
+                    text: self.text(text),
                     span: *span,
                     origin: named.origin,
-                    name: Some(named.name),
+                    name: Some(self.text(named.name)),
                     explicit_protocol: protocol.is_some(),
                     traffic,
                 })
             }
         }
+    }
+
+    /// The shared copy of `text`.
+    fn text(&mut self, text: String) -> Arc<str> {
+        if let Some(shared) = self.texts.get(text.as_str()) {
+            return Arc::clone(shared);
+        }
+        let shared: Arc<str> = Arc::from(text);
+        self.texts.insert(Arc::clone(&shared));
+        shared
     }
 
     /// The shared copy of `traffic`.
@@ -201,7 +218,7 @@ impl<'a> ServiceResolver<'a> {
             });
             return Some(Named {
                 origin: Origin::Overlay {
-                    file: overlay.name().to_string(),
+                    file: Arc::from(overlay.name()),
                     line: entries[0].line,
                 },
                 name: entries[0].name.clone(),
@@ -337,7 +354,7 @@ impl<'a> ServiceResolver<'a> {
 
 /// A use of traffic written out rather than named (`tcp/22`, `icmp/echo-request`, `gre`): its
 /// protocol is explicit and no registration applies.
-fn written_use(text: String, span: Span, traffic: Arc<Traffic>) -> ServiceUse {
+fn written_use(text: Arc<str>, span: Span, traffic: Arc<Traffic>) -> ServiceUse {
     ServiceUse {
         text,
         span,

@@ -15,6 +15,8 @@
 //! Where ranges overlap heavily (long ranges from many nets), the rules covering each piece grow
 //! long and many pieces differ; past a budget the run is written as blocks instead.
 
+use std::sync::Arc;
+
 use std::collections::{BTreeSet, HashMap};
 
 use super::{rule, with_sources, Compiler, Numbered, UnitFrame};
@@ -252,8 +254,8 @@ impl Compiler<'_> {
             let source = sources[at];
             if src_matches[source].is_none() {
                 let mut only_sources = r.clone();
-                only_sources.dst = AddrSet::any();
-                only_sources.dst_names.clear();
+                only_sources.dst = Arc::new(AddrSet::any());
+                only_sources.dst_names = Arc::from([]);
                 only_sources.dst_negated = false;
                 only_sources.interface = None;
                 src_matches[source] = Some(

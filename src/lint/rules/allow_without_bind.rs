@@ -119,7 +119,7 @@ fn report(
     loopback: &Traffic,
 ) -> Diagnostic {
     let ports = service.traffic.only(&Protocol::ALL).to_string();
-    let what = if service.text == ports {
+    let what = if *service.text == *ports {
         format!("`{}`", service.text)
     } else {
         format!("`{}` ({ports})", service.text)

@@ -1,6 +1,9 @@
 //! `ephemeral-port`: a listener, or an inbound allow, on ports the kernel hands to outgoing
 //! connections.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use crate::diagnostic::Diagnostic;
 use crate::lint::describe::rule_text;
 use crate::lint::LintContext;
@@ -77,6 +80,7 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
             }
         }
     }
+    let mut helps: HashMap<String, Arc<str>> = HashMap::new();
     for (_, chain) in ctx.chains() {
         if chain.kind != ChainKind::Input {
             continue;
@@ -100,6 +104,11 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                         ". Replies to this host's own connections need no allow: the baseline accepts established traffic",
                     );
                 }
+                // Allows of ports in the same part of the ranges get the same help: one copy.
+                let help = helps
+                    .entry(help)
+                    .or_insert_with_key(|help| Arc::from(help.as_str()))
+                    .clone();
                 out.push(
                     Diagnostic::new(
                         &EPHEMERAL_PORT,
@@ -205,10 +214,10 @@ impl Ranges {
         }
     }
 
-    fn label(hits: (bool, bool)) -> String {
+    fn label(hits: (bool, bool)) -> &'static str {
         match hits {
-            (true, _) => "ephemeral ports".to_string(),
-            _ => "dynamic ports".to_string(),
+            (true, _) => "ephemeral ports",
+            _ => "dynamic ports",
         }
     }
 

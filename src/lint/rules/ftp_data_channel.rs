@@ -360,7 +360,7 @@ fn has_passive_range(rule: &Rule, control: &IntervalSet<u16>) -> bool {
 
 fn report(ctx: &LintContext, rule: &Rule, service: Option<usize>, control: &Control) -> Diagnostic {
     let (span, text) = match service {
-        Some(u) => (rule.services[u].span, rule.services[u].text.clone()),
+        Some(u) => (rule.services[u].span, rule.services[u].text.to_string()),
         None => (rule.span, rule_text(ctx.sources, rule)),
     };
     let ports = tcp(&control.ports);

@@ -85,9 +85,9 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                 ),
             )
             .label("partly decided by an earlier rule");
-            for (span, label) in
-                earlier_labels(chain, &[first], 1, |_| format!("decides {example} first"))
-            {
+            for (span, label) in earlier_labels(chain, &[first], 1, |_| {
+                format!("decides {example} first").into()
+            }) {
                 d = d.secondary(span, label);
             }
             if more > 0 {

@@ -152,7 +152,7 @@ fn covered(chain: &Chain, rule: &Rule, cov: &RuleCoverage, text: &str) -> Diagno
     } else {
         "covers part of it"
     };
-    for (span, label) in earlier_labels(chain, covering, MAX_LABELS, |_| whole.to_string()) {
+    for (span, label) in earlier_labels(chain, covering, MAX_LABELS, |_| whole.into()) {
         d = d.secondary(span, label);
     }
     let baseline = covering.iter().find_map(|&i| match chain.rules[i].origin {

@@ -130,7 +130,7 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
             )
             .label("never matches");
             for (span, label) in earlier_labels(chain, all, MAX_LABELS, |earlier| {
-                covered_by(earlier.verdict, rule.verdict).to_string()
+                covered_by(earlier.verdict, rule.verdict).into()
             }) {
                 d = d.secondary(span, label);
             }

@@ -105,7 +105,7 @@ fn management_services(ctx: &LintContext, host: &Host) -> Vec<Management> {
             example: b
                 .services
                 .iter()
-                .map(|s| s.text.as_str())
+                .map(|s| &*s.text)
                 .collect::<Vec<_>>()
                 .join(", "),
             traffic: b.traffic.clone(),

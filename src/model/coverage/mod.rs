@@ -44,14 +44,15 @@ pub struct RuleCoverage {
     /// The rule matches at least one possible packet (its source and destination share a family).
     pub matches_anything: bool,
     /// A packet this rule decides (while under its rate limit, for a limited rule).
-    pub wins: Option<Packet>,
+    /// Boxed: most rules of a large policy win nothing, and a packet is 64 bytes.
+    pub wins: Option<Box<Packet>>,
     /// Earlier rules that decide packets this rule also matches, as runs of rule indices (a
     /// block list's denies in front of a rule are one run). When `wins` is `None` these rules
     /// together cover the whole rule.
     pub covered_by: IntervalSet<u32>,
     /// Of the rules in `covered_by`, the first of each verdict, with a packet of this rule it
     /// decides; in rule order.
-    pub first_covering: Vec<(usize, Packet)>,
+    pub first_covering: Box<[(usize, Packet)]>,
     /// Whether the rule decides a packet differently from what would decide it without the rule:
     /// `false` for a rule whose removal would change no verdict.
     pub needed: bool,
@@ -111,22 +112,24 @@ impl RuleCoverage {
         } else {
             self.covered_by = self.covered_by.union(&owners);
         }
-        let mut all = std::mem::take(&mut self.first_covering);
+        let mut all = std::mem::take(&mut self.first_covering).into_vec();
         all.extend(firsts);
         // Stable: of two entries for one rule, the one found first stays.
         all.sort_by_key(|(i, _)| *i);
         all.dedup_by_key(|(i, _)| *i);
         let mut seen: Vec<Verdict> = Vec::new();
-        for (i, packet) in all {
-            let verdict = chain.rules[i].verdict;
-            if !seen.contains(&verdict) {
+        all.retain(|(i, _)| {
+            let verdict = chain.rules[*i].verdict;
+            let first = !seen.contains(&verdict);
+            if first {
                 seen.push(verdict);
-                self.first_covering.push((i, packet));
             }
-        }
-        // One entry per verdict at most, usually one: a vector grown by `push` keeps room for
-        // four packets (280 MB over a million covered rules).
-        self.first_covering.shrink_to_fit();
+            first
+        });
+        // One entry per verdict at most, usually one, and nothing more is added: no spare room
+        // (a vector grown by `push` keeps room for four packets, 280 MB over a million covered
+        // rules).
+        self.first_covering = all.into_boxed_slice();
     }
 }
 
@@ -159,7 +162,7 @@ impl Coverage {
         for (rule, found) in self.rules.iter_mut().zip(later.rules) {
             rule.matches_anything |= found.matches_anything;
             if !found.covered_by.is_empty() {
-                rule.add_covering(chain, found.covered_by, found.first_covering);
+                rule.add_covering(chain, found.covered_by, found.first_covering.into_vec());
             }
             if rule.wins.is_none() {
                 rule.wins = found.wins;

@@ -177,7 +177,7 @@ impl<P: Fn(usize, u32) -> Packet> Findings for Apply<'_, P> {
     fn won(&mut self, pos: u32, slot: usize, port: u32) {
         let found = &mut self.result.rules[self.rules.rule(pos)];
         if found.wins.is_none() {
-            found.wins = Some((self.packet)(slot, port));
+            found.wins = Some(Box::new((self.packet)(slot, port)));
         }
     }
 
