@@ -187,7 +187,7 @@ fn check_and_audit_each_report_only_their_own_unused_suppressions() {
         .diagnostics
         .iter()
         .filter(|d| d.rule == "unused-suppression")
-        .map(|d| d.message.as_str())
+        .map(|d| &*d.message)
         .collect();
     assert_eq!(
         unused,
@@ -198,11 +198,7 @@ fn check_and_audit_each_report_only_their_own_unused_suppressions() {
         listeners: &["tcp 0.0.0.0:8080 app/5 app"],
     };
     let audited = audited(&scenario);
-    let messages: Vec<&str> = audited
-        .diagnostics
-        .iter()
-        .map(|d| d.message.as_str())
-        .collect();
+    let messages: Vec<&str> = audited.diagnostics.iter().map(|d| &*d.message).collect();
     assert_eq!(
         messages,
         ["`bind-without-listener` is suppressed here but reports nothing"]

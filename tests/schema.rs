@@ -48,7 +48,7 @@ fn syntax_errors(text: &str) -> Vec<String> {
             diagnostics
                 .iter()
                 .filter(|d| d.rule == "syntax-error")
-                .map(|d| d.message.clone())
+                .map(|d| d.message.to_string())
                 .collect()
         })
         .expect("the thread starts")

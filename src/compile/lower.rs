@@ -968,7 +968,7 @@ impl Compiler<'_> {
             actions.push(Action::Counter(name));
         }
         if let Some(prefix) = &rule.log {
-            actions.push(Action::Log(prefix.clone()));
+            actions.push(Action::Log(prefix.as_deref().map(String::from)));
         }
         actions
     }
@@ -1311,7 +1311,7 @@ fn validate(kind: ChainKind, rule_no: usize, rule: &model::Rule) -> Result<(), C
             return Err(CompileError::LogPrefix {
                 chain: kind,
                 rule: rule_no,
-                prefix: prefix.clone(),
+                prefix: prefix.to_string(),
                 reason: problem.message,
             });
         }

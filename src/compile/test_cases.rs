@@ -294,7 +294,7 @@ pub(super) fn arb_rule() -> impl Strategy<Value = model::Rule> {
             }
             r.interface = interface;
             r.limit = limit;
-            r.log = log;
+            r.log = log.map(|l| l.map(String::into_boxed_str));
             r.counter = counter;
             r
         })

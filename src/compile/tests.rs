@@ -471,7 +471,7 @@ fn hostile_strings_are_refused() {
         ("line\nbreak", "character"),
     ] {
         let mut r = rule(Verdict::Accept, tcp(22, 22));
-        r.log = Some(Some(prefix.to_string()));
+        r.log = Some(Some(prefix.into()));
         let h = host(None, vec![chain(ChainKind::Input, Verdict::Drop, vec![r])]);
         let err = compile_model(&Policy::default(), &h, &CompileConfig::default()).unwrap_err();
         assert!(matches!(err, CompileError::LogPrefix { .. }));

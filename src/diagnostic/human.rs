@@ -217,7 +217,7 @@ fn report(sources: &Sources, d: &Diagnostic) -> Report {
     let message = match source {
         // Without the source, the position goes with the message.
         SourceView::None => format!("{}: {}", sources.location(span), d.message),
-        _ => d.message.clone(),
+        _ => d.message.to_string(),
     };
     Report {
         code: format!("{}[{}]", d.severity, d.rule),

@@ -115,8 +115,8 @@ impl Serialize for Findings<'_> {
 impl<'a> JsonDiagnostic<'a> {
     fn new(sources: &'a Sources, d: &'a Diagnostic) -> Self {
         JsonDiagnostic {
-            rule: d.rule,
-            code: d.code,
+            rule: d.rule.name,
+            code: d.rule.code,
             severity: d.severity,
             message: &d.message,
             location: JsonSpan::new(sources, d.primary.span),

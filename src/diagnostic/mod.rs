@@ -39,17 +39,17 @@ impl Label {
 /// One finding.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
-    /// The kebab-case name of the lint rule, e.g. `unknown-service`.
-    pub rule: &'static str,
-    /// The rule's code, e.g. `PC101`.
-    pub code: &'static str,
+    /// The lint rule, which names it (`unknown-service`) and gives its code (`PC101`).
+    pub rule: &'static LintRule,
     pub severity: Severity,
     /// One lowercase sentence; names in backticks.
-    pub message: String,
+    /// Boxed: kept to the end of the command without room to grow (a million rules can give
+    /// a million findings).
+    pub message: Box<str>,
     /// Where it is; the label says what is wrong there.
     pub primary: Label,
     /// Other places that explain it ("first defined here", "shadowed by this rule").
-    pub secondary: Vec<Label>,
+    pub secondary: Box<[Label]>,
     /// How to fix it.
     pub help: Option<Text>,
     /// Whether human output may show the source under the finding. Off for files that are not
@@ -61,18 +61,11 @@ impl Diagnostic {
     /// A finding of `rule` at its registered default level.
     pub fn new(rule: &'static LintRule, span: Span, message: impl Into<String>) -> Self {
         Diagnostic {
-            rule: rule.name,
-            code: rule.code,
+            rule,
             severity: rule.default_level.severity().unwrap_or(Severity::Info),
-            // Findings are kept to the end of the command, a million rules can give a million
-            // of them, and a text built by `format!` has room for up to twice its length.
-            message: {
-                let mut message = message.into();
-                message.shrink_to_fit();
-                message
-            },
+            message: message.into().into_boxed_str(),
             primary: Label::new(span, ""),
-            secondary: Vec::new(),
+            secondary: Box::default(),
             help: None,
             quote: true,
         }
@@ -84,12 +77,12 @@ impl Diagnostic {
     }
 
     pub fn secondary(mut self, span: Span, message: impl Into<Text>) -> Self {
-        // Most findings have one other place: room for one, where a first push would make room
-        // for four.
-        if self.secondary.capacity() == 0 {
-            self.secondary.reserve_exact(1);
-        }
-        self.secondary.push(Label::new(span, message));
+        // Most findings have one other place, a few have several: each is added without room
+        // for more.
+        let mut labels = std::mem::take(&mut self.secondary).into_vec();
+        labels.reserve_exact(1);
+        labels.push(Label::new(span, message));
+        self.secondary = labels.into_boxed_slice();
         self
     }
 
@@ -133,7 +126,7 @@ type Rest<'a> = (
 
 fn rest(d: &Diagnostic) -> Rest<'_> {
     (
-        d.code,
+        d.rule.code,
         d.severity,
         &d.primary.message,
         &d.secondary,

@@ -99,14 +99,17 @@ pub fn render_sarif(runs: &[(&Sources, &[Diagnostic])], rules: &[&LintRule]) -> 
         .iter()
         .flat_map(|&(sources, ds)| ds.iter().map(move |d| (sources, d)))
         .map(|(sources, d)| {
-            let mut text = d.message.clone();
+            let mut text = d.message.to_string();
             if let Some(help) = &d.help {
                 text.push_str("\nhelp: ");
                 text.push_str(help);
             }
-            let rule_index = catalogue.iter().position(|r| r.name == d.rule).unwrap_or(0);
+            let rule_index = catalogue
+                .iter()
+                .position(|r| r.name == d.rule.name)
+                .unwrap_or(0);
             let base = sarif::Result::builder()
-                .rule_id(d.rule)
+                .rule_id(d.rule.name)
                 .rule_index(rule_index as i64)
                 .level(level(d.severity))
                 .message(sarif::Message::builder().text(text).build())

@@ -126,20 +126,18 @@ pub fn finish(
             diagnostics.push(d);
         }
     }
-    // Each rule's level is looked up once, not once per finding: `None` for a name that is not
-    // a lint rule's (kept as it is), `Some(None)` for a rule that is off.
-    let mut severity_of: HashMap<&'static str, Option<Option<Severity>>> = HashMap::new();
+    // Each rule's level is looked up once, not once per finding: `None` for a rule that is off.
+    let mut severity_of: HashMap<&'static str, Option<Severity>> = HashMap::new();
     diagnostics.retain_mut(|d| {
         let severity = *severity_of
-            .entry(d.rule)
-            .or_insert_with(|| super::find(d.rule).map(|rule| levels.level(rule).severity()));
+            .entry(d.rule.name)
+            .or_insert_with(|| levels.level(d.rule).severity());
         match severity {
-            None => true,
-            Some(Some(severity)) => {
+            Some(severity) => {
                 d.severity = severity;
                 true
             }
-            Some(None) => false,
+            None => false,
         }
     });
     diagnostic::sort(&mut diagnostics);

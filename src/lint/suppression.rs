@@ -99,11 +99,10 @@ impl Suppression {
         if !on_line {
             return None;
         }
-        let rule = crate::lint::find(d.rule)?;
         // By name, code or former name: `find` knows all three.
         self.rules
             .iter()
-            .position(|(name, _)| crate::lint::find(name).is_some_and(|r| std::ptr::eq(r, rule)))
+            .position(|(name, _)| crate::lint::find(name).is_some_and(|r| r == d.rule))
     }
 }
 

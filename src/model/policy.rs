@@ -285,7 +285,7 @@ pub struct Rule {
     /// dnat`): the forward chain's accept for port forwards.
     pub translated: bool,
     pub limit: Option<Limit>,
-    pub log: Option<Option<String>>,
+    pub log: Option<Option<Box<str>>>,
     pub counter: bool,
     /// False when part of the rule did not resolve (already reported). Such rules are left out of
     /// the analysis so one mistake does not cause a cascade of findings.

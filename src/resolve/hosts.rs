@@ -304,7 +304,7 @@ fn resolve_rule(
         log: rule
             .log
             .as_ref()
-            .map(|l| l.prefix.as_ref().map(|p| p.node.clone())),
+            .map(|l| l.prefix.as_ref().map(|p| p.node.as_str().into())),
         counter: rule.counter.is_some(),
         resolved,
     }

@@ -80,7 +80,7 @@ mod tests {
 
     fn messages(text: &str) -> Vec<String> {
         let (_, _, diagnostics) = resolve_text("t.pcl", text, &[]);
-        diagnostics.into_iter().map(|d| d.message).collect()
+        diagnostics.into_iter().map(|d| d.message.into()).collect()
     }
 
     #[test]

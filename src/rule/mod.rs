@@ -148,6 +148,51 @@ pub struct LintRule {
     pub aliases: &'static [&'static str],
 }
 
+/// Rules are one static each, their names unique: a rule is its name.
+impl PartialEq for LintRule {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+    }
+}
+
+impl Eq for LintRule {}
+
+impl PartialOrd for LintRule {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for LintRule {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.name.cmp(other.name)
+    }
+}
+
+impl std::hash::Hash for LintRule {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.name.hash(state);
+    }
+}
+
+impl PartialEq<str> for LintRule {
+    fn eq(&self, name: &str) -> bool {
+        self.name == name
+    }
+}
+
+impl PartialEq<&str> for LintRule {
+    fn eq(&self, name: &&str) -> bool {
+        self.name == *name
+    }
+}
+
+impl std::fmt::Display for LintRule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name)
+    }
+}
+
 /// Declares a lint rule as a `pub static` [`LintRule`]. The doc comment becomes its documentation:
 /// the first line is the summary, the rest the body printed by `portcullis rule NAME`.
 #[macro_export]

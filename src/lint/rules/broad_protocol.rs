@@ -135,7 +135,7 @@ mod tests {
         assert_eq!(found.len(), 1);
         let d = &found[0];
         assert_eq!(
-            d.message,
+            &*d.message,
             "`rfb` opens tcp/5900 and udp/5900: the registry lists it on both, and netbase does not say which one it runs on"
         );
         assert!(d

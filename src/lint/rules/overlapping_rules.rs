@@ -91,10 +91,12 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                 d = d.secondary(span, label);
             }
             if more > 0 {
-                d.message.push_str(&format!(
-                    " ({more} more earlier rule{} overlap)",
+                d.message = format!(
+                    "{} ({more} more earlier rule{} overlap)",
+                    d.message,
                     if more == 1 { "" } else { "s" }
-                ));
+                )
+                .into();
             }
             out.push(d.help(
                 "if this order is intended, nothing to do; otherwise reorder or narrow the rules",

@@ -227,7 +227,7 @@ mod tests {
         let found = findings("service ssh = tcp/2222\n");
         assert_eq!(found.len(), 1);
         assert_eq!(
-            found[0].message,
+            &*found[0].message,
             "service `ssh` is tcp/2222 here, but the registry has `ssh` on tcp/22"
         );
         assert!(found[0].help.as_deref().unwrap().contains("`ssh-2222`"));
@@ -249,7 +249,7 @@ mod tests {
         let found = findings("service tor = tcp/23\n");
         assert_eq!(found.len(), 1);
         assert_eq!(
-            found[0].message,
+            &*found[0].message,
             "service `tor` uses tcp/23, which the registry assigns to `telnet`"
         );
     }

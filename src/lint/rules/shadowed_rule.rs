@@ -135,8 +135,7 @@ pub fn check(ctx: &LintContext, out: &mut Vec<Diagnostic>) {
                 d = d.secondary(span, label);
             }
             if all.len() > MAX_LABELS {
-                d.message
-                    .push_str(&format!(" ({} rules in all)", all.len()));
+                d.message = format!("{} ({} rules in all)", d.message, all.len()).into();
             }
             let baseline = all.iter().find_map(|&i| match chain.rules[i].origin {
                 RuleOrigin::Baseline(part) => Some(part),

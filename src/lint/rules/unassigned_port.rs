@@ -136,7 +136,7 @@ mod tests {
         let found = findings("service backup-agent = tcp/4\n");
         assert_eq!(found.len(), 1);
         assert_eq!(
-            found[0].message,
+            &*found[0].message,
             "service `backup-agent` uses tcp/4, which IANA lists as unassigned"
         );
     }

@@ -75,7 +75,7 @@ mod tests {
     #[test]
     fn unused_service_and_net() {
         let found = findings("service metrics = tcp/9100\nnet monitoring = 10.20.5.0/24\ninput drop {\n  allow ssh\n}\n");
-        let messages: Vec<&str> = found.iter().map(|d| d.message.as_str()).collect();
+        let messages: Vec<&str> = found.iter().map(|d| &*d.message).collect();
         assert_eq!(
             messages,
             [

@@ -57,8 +57,8 @@ fn found(text: &str, diagnostics: &[Diagnostic]) -> Vec<Found> {
             Found {
                 line,
                 column,
-                rule: d.rule,
-                message: d.message.clone(),
+                rule: d.rule.name,
+                message: d.message.to_string(),
                 help: d.help.as_deref().map(str::to_string),
                 text: text
                     .get(d.primary.span.start..d.primary.span.end)
