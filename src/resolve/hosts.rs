@@ -269,13 +269,13 @@ fn resolve_rule(
 ) -> model::Rule {
     let (uses, traffic, mut resolved) = match &rule.services {
         Some(refs) => resolve_services(refs, services, diagnostics),
-        None => (Vec::new(), Arc::new(Traffic::all()), true),
+        None => (Vec::new(), services.intern(Traffic::all()), true),
     };
     resolved &= !rule.broken;
     let mut side = |refs: &Option<Vec<ast::NetRef>>| {
         let side = resolve_side(refs.as_deref(), nets, diagnostics);
         resolved &= side.is_some();
-        side.map_or((AddrSet::empty().into(), Arc::from([]), false), |r| {
+        side.map_or((AddrSet::empty().into(), nets.no_names(), false), |r| {
             (r.addresses, r.names, r.negated)
         })
     };
@@ -320,7 +320,7 @@ fn resolve_side(
     match refs {
         None => Some(Resolved {
             addresses: nets.any(),
-            names: Arc::from([]),
+            names: nets.no_names(),
             negated: false,
         }),
         Some(refs) => nets.resolve_list(refs, diagnostics),

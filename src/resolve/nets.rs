@@ -116,6 +116,11 @@ impl<'a> NetResolver<'a> {
         held
     }
 
+    /// The empty list of names, the one copy (an empty `Arc<[String]>` is an allocation too).
+    pub fn no_names(&mut self) -> Arc<[String]> {
+        self.names_held(Vec::new())
+    }
+
     /// Every address, the one copy.
     pub fn any(&self) -> Arc<AddrSet> {
         self.any.clone()

@@ -173,7 +173,7 @@ impl<'a> ServiceResolver<'a> {
     }
 
     /// The shared copy of `traffic`.
-    fn intern(&mut self, traffic: Traffic) -> Arc<Traffic> {
+    pub fn intern(&mut self, traffic: Traffic) -> Arc<Traffic> {
         if let Some(shared) = self.interned.get(&traffic) {
             return Arc::clone(shared);
         }
