@@ -37,7 +37,7 @@ pub fn run(cmd: &ApplyArgs, args: &Arguments, out: &mut Output) -> Result<Outcom
     else {
         return Ok(Outcome::Findings);
     };
-    note_warnings(&built.checked, project::anchor(&cmd.file, &cmd.stdin), out);
+    note_warnings(&built, project::anchor(&cmd.file, &cmd.stdin), out);
     let (index, ruleset) = &built.rulesets[0];
     let host = &built.checked.policy.hosts[*index];
     let script = ruleset.to_nft();

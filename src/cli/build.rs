@@ -15,8 +15,8 @@ use crate::diagnostic::{self, HumanOptions, Severity};
 use crate::pipeline::Checked;
 
 /// Points at `check` for the warnings a command that produces a ruleset does not show.
-pub fn note_warnings(checked: &Checked, file: &Path, out: &mut Output) {
-    let warnings = checked.count(Severity::Warning);
+pub fn note_warnings(built: &Built, file: &Path, out: &mut Output) {
+    let warnings = built.warnings;
     if warnings > 0 {
         out.note(&format!(
             "note: the policy has {warnings} warning{}; `portcullis check {}` shows them",
@@ -76,7 +76,11 @@ pub enum Hosts<'a> {
 
 /// A checked policy and the rulesets of the hosts asked for.
 pub struct Built {
+    /// The policy without its findings: a policy that compiles has none at error level, and of
+    /// the others only their number is shown (`warnings`).
     pub checked: Checked,
+    /// How many warning-level findings the policy has.
+    pub warnings: usize,
     /// The configuration it was checked and compiled with.
     pub settings: Settings,
     /// Each host, by its index in `checked.policy.hosts`, with its ruleset.
@@ -94,7 +98,7 @@ pub fn build(
     goal: Goal,
     out: &mut Output,
 ) -> Result<Option<Built>, CliError> {
-    let (checked, settings) = project::load(file, stdin, levels, args)?;
+    let (mut checked, settings) = project::load(file, stdin, levels, args)?;
     if checked.has_errors() {
         let errors: Vec<_> = checked
             .diagnostics
@@ -121,6 +125,10 @@ pub fn build(
         ));
         return Ok(None);
     }
+    // Nothing after this reads the findings but their number, and a policy of a million rules
+    // can have a million and a half of them: their memory goes to the compiler instead.
+    let warnings = checked.count(Severity::Warning);
+    checked.diagnostics = Vec::new();
     let all = &checked.policy.hosts;
     let index_of = |host: &crate::model::Host| {
         all.iter()
@@ -154,6 +162,7 @@ pub fn build(
     }
     Ok(Some(Built {
         checked,
+        warnings,
         settings,
         rulesets,
     }))

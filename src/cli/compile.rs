@@ -40,7 +40,7 @@ pub fn run(cmd: &CompileArgs, args: &Arguments, out: &mut Output) -> Result<Outc
         .map(|(i, ruleset)| (&checked.policy.hosts[*i], render(ruleset, cmd.format)))
         .collect();
 
-    note_warnings(checked, project::anchor(&cmd.file, &cmd.stdin), out);
+    note_warnings(&built, project::anchor(&cmd.file, &cmd.stdin), out);
 
     if let Some(dir) = &cmd.out_dir {
         let mut files: Vec<(PathBuf, &str)> = Vec::new();

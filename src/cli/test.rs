@@ -79,7 +79,7 @@ pub fn run(cmd: &TestArgs, args: &Arguments, out: &mut Output) -> Result<Outcome
         })?;
         proofs.push(proof);
     }
-    note_warnings(checked, project::anchor(&cmd.file, &cmd.stdin), out);
+    note_warnings(&built, project::anchor(&cmd.file, &cmd.stdin), out);
     if proofs.is_empty() && built.rulesets.len() > 1 {
         out.note("note: no host of the policy has `expect` statements: nothing to prove");
     }
