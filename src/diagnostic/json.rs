@@ -99,8 +99,12 @@ pub fn write_json(runs: &[(&Sources, &[Diagnostic])], out: &mut dyn Write) -> io
             infos: count(Severity::Info),
         },
     };
-    serde_json::to_writer_pretty(&mut *out, &output).map_err(io::Error::from)?;
-    out.write_all(b"\n")
+    // serde_json writes a document in pieces of a few bytes: gathered here, where each write is
+    // a copy into the buffer, rather than each a call through `out`.
+    let mut out = io::BufWriter::with_capacity(1 << 16, out);
+    serde_json::to_writer_pretty(&mut out, &output).map_err(io::Error::from)?;
+    out.write_all(b"\n")?;
+    out.flush()
 }
 
 /// The list of findings, each converted as it is written.
