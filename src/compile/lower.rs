@@ -27,7 +27,8 @@
 
 mod port_runs;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use foldhash::{HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use super::baseline;
@@ -539,7 +540,7 @@ impl Compiler<'_> {
         frame: &UnitFrame,
     ) -> Vec<Rule> {
         let first = rules[0].1;
-        let mut index: HashMap<&AddrSet, usize> = HashMap::new();
+        let mut index: HashMap<&AddrSet, usize> = HashMap::default();
         let mut groups: Vec<(&AddrSet, Vec<Numbered>)> = Vec::new();
         for &(number, rule) in rules {
             let at = *index.entry(&rule.src).or_insert_with(|| {
@@ -567,13 +568,20 @@ impl Compiler<'_> {
         // dozen services: a dozen chains, not one per client); a shared chain's comment names
         // the run.
         let mut decides = Vec::with_capacity(groups.len());
-        let mut chains_by_content: HashMap<u64, Vec<(usize, String)>> = HashMap::new();
+        let mut chains_by_content: HashMap<u64, Vec<(usize, String)>> = HashMap::default();
         for (k, (_, members)) in groups.iter().enumerate() {
             let dispatch = self.block_dispatch(members);
-            let comment = self.locate(kind, members);
-            let rules: Vec<Rule> = dispatch
+            // Without comments until the group is known to need a chain of its own: most groups
+            // of a long run share one or decide a verdict, and their places are never written.
+            let mut rules: Vec<Rule> = dispatch
                 .iter()
-                .filter_map(|d| Some(rule(d.within(None)?, d.with.clone(), &comment)))
+                .filter_map(|d| {
+                    Some(Rule {
+                        matches: d.within(None)?,
+                        actions: d.with.clone(),
+                        comment: None,
+                    })
+                })
                 .collect();
             if rules.is_empty() {
                 decides.push(None);
@@ -601,10 +609,16 @@ impl Compiler<'_> {
             if let Some((at, name)) = same {
                 let name = name.clone();
                 for rule in &mut self.sub_chains[*at].rules {
-                    rule.comment = Some(frame.comment.clone());
+                    if rule.comment.as_ref() != Some(&frame.comment) {
+                        rule.comment = Some(frame.comment.clone());
+                    }
                 }
                 decides.push(Some(Verdict::Jump(name)));
                 continue;
+            }
+            let comment = self.locate(kind, members);
+            for rule in &mut rules {
+                rule.comment = Some(comment.clone());
             }
             let name = format!("{}_s{}", frame.chain_name, k + 1);
             chains_by_content
@@ -1113,8 +1127,9 @@ fn interface_match(output: bool, list: &model::Interfaces) -> Match {
 /// A hash of what rules match and do, without their comments: chains whose rules hash alike are
 /// compared in full.
 fn content_hash(rules: &[Rule]) -> u64 {
+    use std::hash::BuildHasher as _;
     use std::hash::{Hash as _, Hasher as _};
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    let mut hasher = foldhash::fast::FixedState::default().build_hasher();
     for rule in rules {
         rule.matches.hash(&mut hasher);
         rule.actions.hash(&mut hasher);
@@ -1445,7 +1460,7 @@ fn units<'r>(rules: &[Numbered<'r>], port_runs: bool) -> Vec<Unit<'r>> {
 /// pairwise the same or disjoint.
 fn source_run(rules: &[Numbered], start: usize) -> usize {
     let first = rules[start].1;
-    let mut sources: HashSet<&Arc<AddrSet>> = HashSet::new();
+    let mut sources: HashSet<&Arc<AddrSet>> = HashSet::default();
     let mut taken = Occupied::default();
     let mut end = start;
     for &(_, rule) in &rules[start..] {

@@ -17,7 +17,8 @@
 
 use std::sync::Arc;
 
-use std::collections::{BTreeSet, HashMap};
+use foldhash::HashMap;
+use std::collections::BTreeSet;
 
 use super::{rule, with_sources, Compiler, Numbered, UnitFrame};
 use crate::compile::ruleset::{Action, Match, Rule, Verdict, VmapEntry};
@@ -85,7 +86,7 @@ impl Compiler<'_> {
         let from_anywhere: Vec<bool> = rules.iter().map(|(_, r)| r.src.is_any()).collect();
         // Each rule's sources, numbered: rules with the same sources, written the same way,
         // match them with the same nft rule.
-        let mut numbering: HashMap<(&AddrSet, bool, &[String]), usize> = HashMap::new();
+        let mut numbering: HashMap<(&AddrSet, bool, &[String]), usize> = HashMap::default();
         let sources: Vec<usize> = rules
             .iter()
             .map(|(_, r)| {
@@ -154,7 +155,7 @@ impl Compiler<'_> {
         // What each listing decides: a verdict, or a chain of its rules. One map per protocol
         // (`tcp dport vmap`): the kernel looks a single interval field up in a tree, where a
         // concatenation of protocol and port takes a pass over a bitmap as wide as the map.
-        let mut decides: HashMap<Content, Decides> = HashMap::new();
+        let mut decides: HashMap<Content, Decides> = HashMap::default();
         let mut src_matches: Vec<Option<Vec<Vec<Match>>>> = vec![None; numbering.len()];
         let mut maps: Vec<Rule> = Vec::with_capacity(pieces.len());
         for (protocol, of_protocol) in pieces {
