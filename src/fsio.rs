@@ -194,8 +194,10 @@ fn final_target(path: &Path) -> Result<PathBuf, String> {
 }
 
 /// `contents` in a complete, synced temporary file in `target`'s directory, with the mode of the
-/// file it will replace (or 0644).
-fn stage(target: &Path, contents: &[u8]) -> Result<tempfile::NamedTempFile, String> {
+/// file it will replace (or 0644). The file is closed: a fleet of thousands of hosts is staged
+/// whole before the first rename, and open files would run out at the process's limit (often
+/// 1,024); the path still removes the file if it is never persisted.
+fn stage(target: &Path, contents: &[u8]) -> Result<tempfile::TempPath, String> {
     use std::os::unix::fs::PermissionsExt;
     let dir = match target.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
@@ -213,7 +215,7 @@ fn stage(target: &Path, contents: &[u8]) -> Result<tempfile::NamedTempFile, Stri
         .map_err(|e| reason(&e))?;
     file.write_all(contents).map_err(|e| reason(&e))?;
     file.as_file().sync_all().map_err(|e| reason(&e))?;
-    Ok(file)
+    Ok(file.into_temp_path())
 }
 
 #[cfg(test)]

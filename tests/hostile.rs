@@ -23,11 +23,21 @@ struct Run {
 /// Runs the binary in `dir` with a memory limit and a deadline; `stdout` is where its standard
 /// output goes (a pipe when `None`).
 fn run(dir: &Path, args: &[&str], stdout: Option<&Path>) -> Run {
+    run_limited(dir, "", args, stdout)
+}
+
+/// [`run`] under further limits: `ulimit` options such as `-n 32`.
+fn run_limited(dir: &Path, limits: &str, args: &[&str], stdout: Option<&Path>) -> Run {
     let stdout_file = dir.join(".stdout");
     let target = stdout.unwrap_or(&stdout_file);
     let stderr_file = dir.join(".stderr");
+    let limits = if limits.is_empty() {
+        String::new()
+    } else {
+        format!("ulimit {limits}; ")
+    };
     let script = format!(
-        "ulimit -v {MEMORY_KIB}; exec \"$0\" \"$@\" >'{}' 2>'{}'",
+        "ulimit -v {MEMORY_KIB}; {limits}exec \"$0\" \"$@\" >'{}' 2>'{}'",
         target.display(),
         stderr_file.display()
     );
@@ -419,6 +429,41 @@ fn nothing_partial_reaches_an_output() {
     names.sort();
     assert_eq!(names, ["a.nft", "b.nft"], "no temporary files left behind");
     unmount(&full);
+}
+
+#[test]
+fn a_fleet_of_more_hosts_than_open_files_is_written_whole() {
+    // Every host's file is staged before the first is renamed into place; staged files are
+    // closed, so a fleet is not limited by the number of files a process may hold open.
+    let dir = workspace();
+    let d = dir.path();
+    let hosts: String = (0..100)
+        .map(|i| format!("host h{i} {{\n  input drop {{\n    allow ssh\n  }}\n}}\n"))
+        .collect();
+    std::fs::write(d.join("fleet.pcl"), hosts).unwrap();
+    let r = run_limited(
+        d,
+        "-n 32",
+        &["compile", "fleet.pcl", "--out-dir", "out"],
+        None,
+    );
+    assert_eq!(r.code, 0, "stderr: {}", r.stderr);
+    assert!(r.stderr.contains("wrote 100 files"), "{}", r.stderr);
+    let mut names: Vec<String> = std::fs::read_dir(d.join("out"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names.len(),
+        100,
+        "one file per host and nothing else: {names:?}"
+    );
+    assert!(names
+        .iter()
+        .all(|n| n.starts_with('h') && n.ends_with(".nft")));
+    let h7 = std::fs::read_to_string(d.join("out/h7.nft")).unwrap();
+    assert!(h7.contains("tcp dport 22 accept"), "{h7}");
 }
 
 #[test]
