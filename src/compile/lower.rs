@@ -257,6 +257,15 @@ impl UnitFrame {
     }
 }
 
+/// What a group of a source run decides ([`Compiler::group_decision`]).
+#[derive(Debug, Clone, Default)]
+struct GroupDecision {
+    /// The map's verdict for the group's sources; none when the group matches nothing.
+    verdict: Option<Verdict>,
+    /// The chain of [`Compiler::sub_chains`] it jumps to, if any.
+    chain: Option<usize>,
+}
+
 /// A block's traffic cut into runs, each with the verdict of the first rule owning it: per
 /// protocol with ports, per ICMP family (IPv4's first), and for the other protocols.
 struct OwnedRuns {
@@ -562,71 +571,35 @@ impl Compiler<'_> {
         }
         // The destination and interface the run shares; the source is the map's key.
         let families = self.family_parts(&with_sources(first, AddrSet::any()), true);
-        // What each group decides: a verdict for everything it matches, or a chain of its own
-        // holding its block's dispatch, which returns when none of the group's rules matches.
-        // Groups whose chains would hold the same rules share one (a per-client allow list of a
-        // dozen services: a dozen chains, not one per client); a shared chain's comment names
-        // the run.
+        // What each group decides (`group_decision`). Groups whose chains would hold the same
+        // rules share one (a per-client allow list of a dozen services: a dozen chains, not one
+        // per client).
         let mut decides = Vec::with_capacity(groups.len());
         let mut chains_by_content: HashMap<u64, Vec<(usize, String)>> = HashMap::default();
+        // What a group decides follows from its rules' traffic and verdicts alone: groups alike
+        // in those (a million clients each allowed one of a dozen services) are worked out once.
+        let mut by_shape: HashMap<Vec<(*const Traffic, model::Verdict)>, GroupDecision> =
+            HashMap::default();
         for (k, (_, members)) in groups.iter().enumerate() {
-            let dispatch = self.block_dispatch(members);
-            // Without comments until the group is known to need a chain of its own: most groups
-            // of a long run share one or decide a verdict, and their places are never written.
-            let mut rules: Vec<Rule> = dispatch
+            let shape: Vec<_> = members
                 .iter()
-                .filter_map(|d| {
-                    Some(Rule {
-                        matches: d.within(None)?,
-                        actions: d.with.clone(),
-                        comment: None,
-                    })
-                })
+                .map(|(_, r)| (Arc::as_ptr(&r.traffic), r.verdict))
                 .collect();
-            if rules.is_empty() {
-                decides.push(None);
-                continue;
-            }
-            if let [only] = &rules[..] {
-                if let (true, [Action::Verdict(verdict)]) =
-                    (only.matches.is_empty(), &only.actions[..])
-                {
-                    decides.push(Some(verdict.clone()));
-                    continue;
-                }
-            }
-            let key = content_hash(&rules);
-            let same = chains_by_content.get(&key).and_then(|chains| {
-                chains.iter().find(|(at, _)| {
-                    let chain = &self.sub_chains[*at].rules;
-                    chain.len() == rules.len()
-                        && chain
-                            .iter()
-                            .zip(&rules)
-                            .all(|(a, b)| a.matches == b.matches && a.actions == b.actions)
-                })
-            });
-            if let Some((at, name)) = same {
-                let name = name.clone();
-                for rule in &mut self.sub_chains[*at].rules {
-                    if rule.comment.as_ref() != Some(&frame.comment) {
-                        rule.comment = Some(frame.comment.clone());
+            let decision = match by_shape.get(&shape) {
+                Some(known) => {
+                    if let Some(at) = known.chain {
+                        self.share_sub_chain(at, frame);
                     }
+                    known.clone()
                 }
-                decides.push(Some(Verdict::Jump(name)));
-                continue;
-            }
-            let comment = self.locate(kind, members);
-            for rule in &mut rules {
-                rule.comment = Some(comment.clone());
-            }
-            let name = format!("{}_s{}", frame.chain_name, k + 1);
-            chains_by_content
-                .entry(key)
-                .or_default()
-                .push((self.sub_chains.len(), name.clone()));
-            self.add_sub_chain(&name, rules);
-            decides.push(Some(Verdict::Jump(name)));
+                None => {
+                    let decision =
+                        self.group_decision(kind, members, k, frame, &mut chains_by_content);
+                    by_shape.insert(shape, decision.clone());
+                    decision
+                }
+            };
+            decides.push(decision.verdict);
         }
         let mut out = Vec::new();
         for part in families {
@@ -663,6 +636,88 @@ impl Compiler<'_> {
             ));
         }
         out
+    }
+
+    /// What one group of a source run decides: a verdict for everything it matches, a jump to a
+    /// chain holding its block's dispatch (which returns when none of its rules matches), or
+    /// nothing. Groups whose chains would hold the same rules share one; a shared chain's comment
+    /// names the run.
+    fn group_decision(
+        &mut self,
+        kind: ChainKind,
+        members: &[Numbered],
+        k: usize,
+        frame: &UnitFrame,
+        chains_by_content: &mut HashMap<u64, Vec<(usize, String)>>,
+    ) -> GroupDecision {
+        let dispatch = self.block_dispatch(members);
+        // Without comments until the group is known to need a chain of its own: most groups
+        // of a long run share one or decide a verdict, and their places are never written.
+        let mut rules: Vec<Rule> = dispatch
+            .iter()
+            .filter_map(|d| {
+                Some(Rule {
+                    matches: d.within(None)?,
+                    actions: d.with.clone(),
+                    comment: None,
+                })
+            })
+            .collect();
+        if rules.is_empty() {
+            return GroupDecision::default();
+        }
+        if let [only] = &rules[..] {
+            if let (true, [Action::Verdict(verdict)]) = (only.matches.is_empty(), &only.actions[..])
+            {
+                return GroupDecision {
+                    verdict: Some(verdict.clone()),
+                    chain: None,
+                };
+            }
+        }
+        let key = content_hash(&rules);
+        let same = chains_by_content.get(&key).and_then(|chains| {
+            chains.iter().find(|(at, _)| {
+                let chain = &self.sub_chains[*at].rules;
+                chain.len() == rules.len()
+                    && chain
+                        .iter()
+                        .zip(&rules)
+                        .all(|(a, b)| a.matches == b.matches && a.actions == b.actions)
+            })
+        });
+        if let Some((at, name)) = same {
+            let (at, name) = (*at, name.clone());
+            self.share_sub_chain(at, frame);
+            return GroupDecision {
+                verdict: Some(Verdict::Jump(name)),
+                chain: Some(at),
+            };
+        }
+        let comment = self.locate(kind, members);
+        for rule in &mut rules {
+            rule.comment = Some(comment.clone());
+        }
+        let name = format!("{}_s{}", frame.chain_name, k + 1);
+        let at = self.sub_chains.len();
+        chains_by_content
+            .entry(key)
+            .or_default()
+            .push((at, name.clone()));
+        self.add_sub_chain(&name, rules);
+        GroupDecision {
+            verdict: Some(Verdict::Jump(name)),
+            chain: Some(at),
+        }
+    }
+
+    /// A source run's chain that another group jumps to as well: its comment names the run.
+    fn share_sub_chain(&mut self, at: usize, frame: &UnitFrame) {
+        for rule in &mut self.sub_chains[at].rules {
+            if rule.comment.as_ref() != Some(&frame.comment) {
+                rule.comment = Some(frame.comment.clone());
+            }
+        }
     }
 
     /// A long list of sources (a run's union) as a named set of the run's own, so the rule stays
