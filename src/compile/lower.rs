@@ -571,9 +571,6 @@ impl Compiler<'_> {
         }
         // The destination and interface the run shares; the source is the map's key.
         let families = self.family_parts(&with_sources(first, AddrSet::any()), true);
-        // What each group decides (`group_decision`). Groups whose chains would hold the same
-        // rules share one (a per-client allow list of a dozen services: a dozen chains, not one
-        // per client).
         let mut decides = Vec::with_capacity(groups.len());
         let mut chains_by_content: HashMap<u64, Vec<(usize, String)>> = HashMap::default();
         // What a group decides follows from its rules' traffic and verdicts alone: groups alike
@@ -1182,8 +1179,7 @@ fn interface_match(output: bool, list: &model::Interfaces) -> Match {
 /// A hash of what rules match and do, without their comments: chains whose rules hash alike are
 /// compared in full.
 fn content_hash(rules: &[Rule]) -> u64 {
-    use std::hash::BuildHasher as _;
-    use std::hash::{Hash as _, Hasher as _};
+    use std::hash::{BuildHasher as _, Hash as _, Hasher as _};
     let mut hasher = foldhash::fast::FixedState::default().build_hasher();
     for rule in rules {
         rule.matches.hash(&mut hasher);
