@@ -74,6 +74,21 @@ fn not_regular(meta: &Metadata) -> String {
     }
 }
 
+/// Creates the directory `dir` and its parents. The error is a phrase for "cannot create the
+/// directory `dir`: ...", and names what is in the way when something else has that name.
+pub fn create_dir_all(dir: &Path) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| match std::fs::metadata(dir) {
+        Ok(meta) if e.kind() == io::ErrorKind::AlreadyExists && !meta.is_dir() => {
+            if meta.is_file() {
+                "it is a regular file, not a directory".to_string()
+            } else {
+                format!("it is {}, not a directory", kind_of(&meta))
+            }
+        }
+        _ => reason(&e),
+    })
+}
+
 /// Reads the regular file at `path` (following symlinks), refusing one of more than `limit`
 /// bytes. The error is a phrase for "cannot read `path`: ...".
 pub fn read_regular(path: &Path, limit: u64) -> Result<Vec<u8>, String> {

@@ -354,7 +354,10 @@ fn nothing_partial_reaches_an_output() {
     .unwrap();
     run(d, &["man", "--out-dir", "man1"], None).refused("a page onto a FIFO", "FIFO");
     assert_eq!(std::fs::read_dir(d.join("man1")).unwrap().count(), 1);
-    run(d, &["man", "--out-dir", "p.pcl"], None).refused("a file as the directory", "p.pcl");
+    run(d, &["man", "--out-dir", "p.pcl"], None).refused(
+        "a file as the directory",
+        "cannot create the directory `p.pcl`: it is a regular file, not a directory",
+    );
     if !is_root() {
         return;
     }

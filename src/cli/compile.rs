@@ -54,9 +54,9 @@ pub fn run(cmd: &CompileArgs, args: &Arguments, out: &mut Output) -> Result<Outc
             }
             files.push((path, text));
         }
-        std::fs::create_dir_all(dir).map_err(|e| CliError::CreateDir {
+        crate::fsio::create_dir_all(dir).map_err(|reason| CliError::CreateDir {
             path: dir.display().to_string(),
-            reason: crate::fsio::reason(&e),
+            reason,
         })?;
         let files: Vec<(&Path, &[u8])> = files
             .iter()

@@ -20,7 +20,7 @@ pub enum CliError {
     Compile { host: String, error: CompileError },
     #[error(transparent)]
     Write(#[from] WriteError),
-    #[error("cannot create `{path}`: {reason}")]
+    #[error("cannot create the directory `{path}`: {reason}")]
     CreateDir { path: String, reason: String },
     #[error(transparent)]
     Deploy(#[from] crate::deploy::DeployError),

@@ -20,9 +20,9 @@ pub fn run(cmd: &ManArgs, out: &mut Output) -> Result<Outcome, CliError> {
         .iter()
         .map(|(name, text)| (dir.join(name), text.as_slice()))
         .collect();
-    std::fs::create_dir_all(dir).map_err(|e| CliError::CreateDir {
+    crate::fsio::create_dir_all(dir).map_err(|reason| CliError::CreateDir {
         path: dir.display().to_string(),
-        reason: crate::fsio::reason(&e),
+        reason,
     })?;
     let files: Vec<(&Path, &[u8])> = files
         .iter()
